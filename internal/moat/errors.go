@@ -1,0 +1,227 @@
+package moat
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error by what the caller can do about it. Each surface
+// (the Alibaba RPC gateway, the admin API) maps a Kind to its own status code
+// in exactly one place.
+type Kind uint8
+
+const (
+	// KindInternal is a fault of the server; the caller can only retry.
+	KindInternal Kind = iota
+	// KindInvalid is a malformed or out-of-range request.
+	KindInvalid
+	// KindUnauthenticated is a request whose credentials or signature failed.
+	KindUnauthenticated
+	// KindNotFound is a missing resource (or one the caller may not see).
+	KindNotFound
+	// KindConflict is a request that the resource's current state forbids.
+	KindConflict
+	// KindForbidden is an authenticated caller without permission.
+	KindForbidden
+	// KindThrottled is a caller over its rate limit.
+	KindThrottled
+	// KindUnavailable is a dependency (the store) that is down for now.
+	KindUnavailable
+)
+
+var kindNames = [...]string{"internal", "invalid", "unauthenticated", "not_found", "conflict", "forbidden", "throttled", "unavailable"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", k)
+}
+
+// Code is a public Alibaba error code, as it appears in the "Code" field of an
+// error response. The fixed codes are typed constants in the catalogue below;
+// the parameterised families (Missing{Param}, Invalid{Param}) are built by
+// MissingParam and InvalidParam.
+type Code string
+
+// The catalogue. Gateway codes follow the common error table of the Alibaba
+// RPC gateway (facts file A.6); business codes are the ones the Terraform
+// provider and SDK callers test for (facts file F).
+const (
+	CodeInternalError      Code = "InternalError"
+	CodeServiceUnavailable Code = "ServiceUnavailable"
+
+	CodeIncompleteSignature      Code = "IncompleteSignature"
+	CodeSignatureDoesNotMatch    Code = "SignatureDoesNotMatch"
+	CodeInvalidAccessKeyNotFound Code = "InvalidAccessKeyId.NotFound"
+	CodeInvalidAccessKeyInactive Code = "InvalidAccessKeyId.Inactive"
+	CodeInvalidTimeStampFormat   Code = "InvalidTimeStamp.Format"
+	CodeInvalidTimeStampExpired  Code = "InvalidTimeStamp.Expired"
+	CodeSignatureNonceUsed       Code = "SignatureNonceUsed"
+	CodeInvalidActionNotFound    Code = "InvalidAction.NotFound"
+	CodeInvalidAPINotFound       Code = "InvalidApi.NotFound"
+	CodeInvalidVersion           Code = "InvalidVersion"
+	CodeInvalidParameterFormat   Code = "InvalidParameter.Format"
+	CodeInvalidParameter         Code = "InvalidParameter"
+	CodeInvalidRegionID          Code = "InvalidRegionId"
+	CodeUnsupportedHTTPMethod    Code = "UnsupportedHTTPMethod"
+	CodeRequestTooLarge          Code = "InvalidParameter.TooLarge"
+
+	CodeInstanceNotFound  Code = "InstanceNotFound"
+	CodeInstanceNotExpire Code = "InstanceNotExpire"
+	CodeIPPoolExhausted   Code = "IpPoolExhausted"
+
+	// Admin API codes (moat's own surface, not Alibaba's).
+	CodeUnauthorized       Code = "Unauthorized"
+	CodeAccessKeyConflict  Code = "AccessKeyConflict"
+	CodeAccountNotFound    Code = "AccountNotFound"
+	CodeAccessKeyNotFound  Code = "AccessKeyNotFound"
+	CodeInvalidAdminClock  Code = "InvalidClock"
+	CodeAdminRouteNotFound Code = "NotFound"
+)
+
+// catalogue maps every fixed code to its Kind; Errorf consults it so a code
+// and its Kind never disagree between call sites.
+var catalogue = map[Code]Kind{
+	CodeInternalError:      KindInternal,
+	CodeServiceUnavailable: KindUnavailable,
+
+	CodeIncompleteSignature:      KindUnauthenticated,
+	CodeSignatureDoesNotMatch:    KindUnauthenticated,
+	CodeInvalidAccessKeyNotFound: KindNotFound,
+	CodeInvalidAccessKeyInactive: KindUnauthenticated,
+	CodeInvalidTimeStampFormat:   KindUnauthenticated,
+	CodeInvalidTimeStampExpired:  KindUnauthenticated,
+	CodeSignatureNonceUsed:       KindUnauthenticated,
+	CodeInvalidActionNotFound:    KindNotFound,
+	CodeInvalidAPINotFound:       KindNotFound,
+	CodeInvalidVersion:           KindInvalid,
+	CodeInvalidParameterFormat:   KindInvalid,
+	CodeInvalidParameter:         KindInvalid,
+	CodeInvalidRegionID:          KindInvalid,
+	CodeUnsupportedHTTPMethod:    KindInvalid,
+	CodeRequestTooLarge:          KindInvalid,
+
+	CodeInstanceNotFound:  KindNotFound,
+	CodeInstanceNotExpire: KindConflict,
+	CodeIPPoolExhausted:   KindConflict,
+
+	CodeUnauthorized:       KindUnauthenticated,
+	CodeAccessKeyConflict:  KindConflict,
+	CodeAccountNotFound:    KindNotFound,
+	CodeAccessKeyNotFound:  KindNotFound,
+	CodeInvalidAdminClock:  KindInvalid,
+	CodeAdminRouteNotFound: KindNotFound,
+}
+
+// Codes lists the fixed catalogue, for tests that walk every code.
+func Codes() []Code {
+	out := make([]Code, 0, len(catalogue))
+	for c := range catalogue {
+		out = append(out, c)
+	}
+	return out
+}
+
+// KindOf reports the Kind registered for a fixed code, and whether it is one.
+func KindOf(c Code) (Kind, bool) {
+	k, ok := catalogue[c]
+	return k, ok
+}
+
+// Error is the one error type of moat's domain.
+type Error struct {
+	Kind    Kind
+	Code    Code
+	Message string // safe to show to the caller
+	Op      string // the operation that failed, for logs
+	Err     error  // the cause, for logs; never sent to a caller
+}
+
+func (e *Error) Error() string {
+	s := string(e.Code) + ": " + e.Message
+	if e.Op != "" {
+		s = e.Op + ": " + s
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf builds an error for a fixed code; its Kind comes from the catalogue.
+// A code missing from the catalogue is a programming error and becomes
+// KindInternal so that it can never leak as a client error by accident.
+func Errorf(code Code, format string, args ...any) *Error {
+	k, ok := catalogue[code]
+	if !ok {
+		k = KindInternal
+	}
+	return &Error{Kind: k, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// MissingParam is the gateway's Missing{Param} family.
+func MissingParam(name string) *Error {
+	return &Error{Kind: KindInvalid, Code: Code("Missing" + name), Message: name + " is mandatory for this action."}
+}
+
+// InvalidParam reports a parameter whose value is malformed or out of range.
+// The code is the generic InvalidParameter; the message names the parameter
+// and says what is accepted, so a person can fix the call.
+func InvalidParam(name, why string) *Error {
+	msg := "The specified parameter " + name + " value is not valid"
+	if why != "" {
+		msg += ": " + why
+	}
+	return &Error{Kind: KindInvalid, Code: CodeInvalidParameter, Message: msg + "."}
+}
+
+// Internal wraps an unexpected failure. The message is generic; the cause is
+// kept for the log line.
+func Internal(op string, err error) *Error {
+	var me *Error
+	if errors.As(err, &me) {
+		return me
+	}
+	return &Error{Kind: KindInternal, Code: CodeInternalError, Op: op, Message: "The request processing has failed due to some unknown error.", Err: err}
+}
+
+// Unavailable wraps a failure of a dependency that is expected to come back.
+func Unavailable(op string, err error) *Error {
+	return &Error{Kind: KindUnavailable, Code: CodeServiceUnavailable, Op: op, Message: "The request has failed due to a temporary failure of the server.", Err: err}
+}
+
+// AsError returns err as a *Error, converting anything that is not one into
+// an internal error.
+func AsError(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var me *Error
+	if errors.As(err, &me) {
+		return me
+	}
+	return Internal("", err)
+}
+
+// ErrorCode returns the public code of err, or "" for nil.
+func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
+	return AsError(err).Code
+}
+
+// ErrorKind returns the Kind of err.
+func ErrorKind(err error) Kind {
+	return AsError(err).Kind
+}
+
+// ErrNotFound is returned by stores for a missing row; the domain turns it
+// into the caller-facing code that fits the operation.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned by stores when a unique constraint would break.
+var ErrConflict = errors.New("conflict")

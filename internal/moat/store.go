@@ -1,0 +1,92 @@
+package moat
+
+import (
+	"context"
+	"time"
+)
+
+// Store persists moat's state. Implementations hold no business rules: the
+// Service decides what to write, the Store only reads and writes it,
+// atomically and durably. One conformance suite (internal/store/storetest)
+// pins the contract for every implementation.
+type Store interface {
+	Reader
+
+	// Update runs fn in a serialisable transaction. When Update returns
+	// nil the writes are durable (they survive a crash or kill -9 of the
+	// process). When fn returns an error nothing it wrote is kept and that
+	// error is returned unchanged. fn may be called on another goroutine
+	// and must not retain tx.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+
+	Close() error
+}
+
+// Reader answers queries from committed state.
+type Reader interface {
+	AccessKey(ctx context.Context, id string) (AccessKey, error) // ErrNotFound
+	Account(ctx context.Context, id string) (Account, error)     // ErrNotFound
+	Instance(ctx context.Context, id string) (Instance, error)   // ErrNotFound
+	// Instances lists matches in creation order, honouring Offset/Limit.
+	Instances(ctx context.Context, f InstanceFilter) ([]Instance, error)
+	// CountInstances counts matches, ignoring Offset/Limit.
+	CountInstances(ctx context.Context, f InstanceFilter) (int64, error)
+	Tombstone(ctx context.Context, id string) (Tombstone, error) // ErrNotFound
+	Events(ctx context.Context, f EventFilter) ([]Event, error)
+	Setting(ctx context.Context, key string) (string, error) // ErrNotFound
+	// EarliestExpiry is the smallest ExpireTime among instances in phase,
+	// and false when there is none.
+	EarliestExpiry(ctx context.Context, phase Phase) (time.Time, bool, error)
+}
+
+// Tx is the write side, valid only inside Update's function.
+type Tx interface {
+	// UseNonce records a signature nonce of an AccessKey and reports
+	// whether it was fresh (false: it was recorded before).
+	UseNonce(accessKeyID, nonce string, expires time.Time) (bool, error)
+	// DeleteExpiredNonces forgets at most limit nonces that expired before t.
+	DeleteExpiredNonces(before time.Time, limit int) (int, error)
+
+	Account(id string) (Account, error) // ErrNotFound
+	InsertAccount(a Account) error      // ErrConflict if it exists
+	AccessKey(id string) (AccessKey, error)
+	InsertAccessKey(k AccessKey) error // ErrConflict if it exists
+	UpdateAccessKey(k AccessKey) error // ErrNotFound
+
+	Instance(id string) (Instance, error) // ErrNotFound
+	// InsertInstance adds an instance; ErrConflict when its ID or its
+	// (Region, IP) is taken.
+	InsertInstance(in *Instance) error
+	// UpdateInstance rewrites the mutable fields (Remark, Edition,
+	// ResourceGroupID, ExpireTime, Phase).
+	UpdateInstance(in *Instance) error
+	// DeleteInstance removes an instance and everything attached to it.
+	DeleteInstance(id string) error
+	// DueInstances returns up to limit instances in phase whose ExpireTime
+	// is at or before t, earliest first. On stores shared by several
+	// processes the rows are claimed (locked) for this transaction.
+	DueInstances(phase Phase, t time.Time, limit int) ([]Instance, error)
+	SetTags(instanceID string, tags []Tag) error
+
+	TombstoneExists(id string) (bool, error)
+	InsertTombstone(t Tombstone) error
+
+	AppendEvent(e *Event) error
+
+	// PopFreeIP takes the lowest free address of region within [lo, hi].
+	PopFreeIP(region Region, lo, hi uint32) (uint32, bool, error)
+	PushFreeIP(region Region, ip uint32) error
+	// IPCursor is the next never-used offset of a region's pool.
+	IPCursor(region Region, pool string) (uint32, error)
+	SetIPCursor(region Region, pool string, next uint32) error
+	IPInUse(region Region, ip string) (bool, error)
+
+	Setting(key string) (string, error) // ErrNotFound
+	SetSetting(key, value string) error
+}
+
+// Settings keys.
+const (
+	SettingClockOffset      = "clock_offset_ns"
+	SettingBootstrapAccount = "bootstrap_account_id"
+)

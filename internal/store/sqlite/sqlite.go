@@ -1,0 +1,419 @@
+// Package sqlite is moat's embedded store: one SQLite database file in WAL
+// mode, written by a single connection that commits in groups.
+//
+// Durability: every transaction that Update acknowledges has been committed
+// with synchronous=FULL, i.e. the WAL was fsynced, so it survives kill -9
+// and power loss. To keep that affordable at thousands of writes per second,
+// concurrent Update calls are gathered into one SQLite transaction (group
+// commit); each call runs inside its own SAVEPOINT, so one call's failure
+// rolls back only its own writes, and every caller is answered after the
+// shared COMMIT.
+//
+// Reads use a separate pool of connections; WAL lets them proceed while the
+// writer works.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"moat/internal/moat"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+var _ moat.Store = (*Store)(nil)
+
+// maxBatch bounds how many Update calls share one commit.
+const maxBatch = 256
+
+// Store is the SQLite implementation of moat.Store.
+type Store struct {
+	path  string
+	wdb   *sql.DB   // exactly one connection: the writer
+	wconn *sql.Conn // held for the store's lifetime
+	rdb   *sql.DB   // readers
+
+	wstmts map[string]*sql.Stmt // writer statements (writer goroutine only)
+
+	rmu    sync.RWMutex
+	rstmts map[string]*sql.Stmt
+
+	ops       chan *op
+	closing   chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+type op struct {
+	ctx  context.Context
+	fn   func(moat.Tx) error
+	done chan error
+}
+
+// Options tune the store.
+type Options struct {
+	// Readers is the size of the read connection pool (default 4).
+	Readers int
+}
+
+// Open opens (creating if needed) the database at path and migrates it to
+// the newest schema this binary knows. It refuses a database whose schema is
+// newer than that.
+func Open(ctx context.Context, path string, opt Options) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sqlite: create directory for %s: %w", path, err)
+		}
+	}
+	if opt.Readers <= 0 {
+		opt.Readers = 4
+	}
+	// cache_size is per connection, in KiB when negative; it bounds the
+	// resident memory of a million-instance store.
+	common := "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=0&_cache_size=-16000"
+	wdb, err := sql.Open("sqlite3", "file:"+path+"?"+common+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wconn, err := wdb.Conn(ctx)
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	s := &Store{
+		path: path, wdb: wdb, wconn: wconn,
+		wstmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{},
+		ops: make(chan *op, 4096), closing: make(chan struct{}), done: make(chan struct{}),
+	}
+	if err := s.migrate(ctx); err != nil {
+		wconn.Close()
+		wdb.Close()
+		return nil, err
+	}
+	rdb, err := sql.Open("sqlite3", "file:"+path+"?"+common+"&_query_only=1")
+	if err != nil {
+		wconn.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: open readers %s: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(opt.Readers)
+	rdb.SetMaxIdleConns(opt.Readers)
+	rdb.SetConnMaxLifetime(0)
+	s.rdb = rdb
+	go s.writer()
+	return s, nil
+}
+
+// SchemaVersion is the newest migration embedded in this binary.
+func SchemaVersion() int {
+	ms, _ := migrations()
+	if len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("sqlite: migration file %q is not named NNNN_name.sql", name)
+		}
+		body, err := fs.ReadFile(migrationFS, "migrations/"+name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: v, name: name, sql: string(body)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	return out, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	c := s.wconn
+	if _, err := c.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlite: migrations table: %w", err)
+	}
+	var cur int
+	if err := c.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
+		return fmt.Errorf("sqlite: read schema version: %w", err)
+	}
+	if latest := SchemaVersion(); cur > latest {
+		return fmt.Errorf("sqlite: database %s has schema version %d, newer than this moat knows (%d); upgrade moat", s.path, cur, latest)
+	}
+	for _, m := range ms {
+		if m.version <= cur {
+			continue
+		}
+		if err := s.applyMigration(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) applyMigration(ctx context.Context, m migration) error {
+	c := s.wconn
+	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+	}
+	if _, err := c.ExecContext(ctx, m.sql); err != nil {
+		c.ExecContext(context.Background(), "ROLLBACK")
+		return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+	}
+	if _, err := c.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied_ms) VALUES (?, ?, ?)`, m.version, m.name, time.Now().UnixMilli()); err != nil {
+		c.ExecContext(context.Background(), "ROLLBACK")
+		return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+	}
+	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+		c.ExecContext(context.Background(), "ROLLBACK")
+		return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+	}
+	return nil
+}
+
+var errClosed = errors.New("sqlite: store is closed")
+
+// Update implements moat.Store.
+func (s *Store) Update(ctx context.Context, fn func(moat.Tx) error) error {
+	o := &op{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case <-s.closing:
+		return moat.Unavailable("update", errClosed)
+	default:
+	}
+	select {
+	case s.ops <- o:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.closing:
+		return moat.Unavailable("update", errClosed)
+	}
+	// Once queued the call is answered after its batch commits (or fails);
+	// not waiting would tell the caller "failed" about a write that may
+	// still become durable.
+	return <-o.done
+}
+
+// writer is the only goroutine that writes.
+func (s *Store) writer() {
+	defer close(s.done)
+	batch := make([]*op, 0, maxBatch)
+	for {
+		var first *op
+		select {
+		case first = <-s.ops:
+		case <-s.closing:
+			// Drain what was queued before Close, then stop.
+			for {
+				select {
+				case o := <-s.ops:
+					s.runBatch([]*op{o})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case o := <-s.ops:
+				batch = append(batch, o)
+			default:
+				break gather
+			}
+		}
+		s.runBatch(batch)
+	}
+}
+
+func (s *Store) exec(q string, args ...any) error {
+	st, err := s.wstmt(q)
+	if err != nil {
+		return err
+	}
+	_, err = st.Exec(args...)
+	return err
+}
+
+// runBatch commits a group of operations together.
+func (s *Store) runBatch(batch []*op) {
+	results := make([]error, len(batch))
+	if err := s.exec("BEGIN IMMEDIATE"); err != nil {
+		for _, o := range batch {
+			o.done <- moat.Internal("begin", err)
+		}
+		return
+	}
+	single := len(batch) == 1
+	for i, o := range batch {
+		if err := o.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if !single {
+			if err := s.exec("SAVEPOINT op"); err != nil {
+				results[i] = moat.Internal("savepoint", err)
+				continue
+			}
+		}
+		err := s.call(o)
+		if err != nil {
+			if single {
+				s.exec("ROLLBACK")
+				o.done <- err
+				return
+			}
+			if rerr := s.exec("ROLLBACK TO op"); rerr != nil {
+				// The transaction is in an unknown state: abandon the batch.
+				s.abort(batch, moat.Internal("rollback to savepoint", rerr))
+				return
+			}
+		}
+		if !single {
+			if rerr := s.exec("RELEASE op"); rerr != nil {
+				s.abort(batch, moat.Internal("release savepoint", rerr))
+				return
+			}
+		}
+		results[i] = err
+	}
+	if err := s.exec("COMMIT"); err != nil {
+		s.abort(batch, moat.Internal("commit", err))
+		return
+	}
+	for i, o := range batch {
+		o.done <- results[i]
+	}
+}
+
+func (s *Store) abort(batch []*op, err error) {
+	s.exec("ROLLBACK")
+	for _, o := range batch {
+		o.done <- err
+	}
+}
+
+// call runs one operation, turning a panic into an error so the writer
+// survives it.
+func (s *Store) call(o *op) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = moat.Internal("update", fmt.Errorf("panic: %v\n%s", r, debug.Stack()))
+		}
+	}()
+	return o.fn(&tx{s: s, ctx: o.ctx})
+}
+
+// wstmt returns a prepared statement on the writer connection; only the
+// writer goroutine calls it.
+func (s *Store) wstmt(q string) (*sql.Stmt, error) {
+	if st, ok := s.wstmts[q]; ok {
+		return st, nil
+	}
+	st, err := s.wconn.PrepareContext(context.Background(), q)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: prepare %q: %w", q, err)
+	}
+	s.wstmts[q] = st
+	return st, nil
+}
+
+// rstmt returns a prepared statement on the reader pool.
+func (s *Store) rstmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	s.rmu.RLock()
+	st, ok := s.rstmts[q]
+	s.rmu.RUnlock()
+	if ok {
+		return st, nil
+	}
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	if st, ok := s.rstmts[q]; ok {
+		return st, nil
+	}
+	st, err := s.rdb.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	}
+	if len(s.rstmts) > 512 { // filter shapes are bounded; this is a guard
+		for k, v := range s.rstmts {
+			v.Close()
+			delete(s.rstmts, k)
+		}
+	}
+	s.rstmts[q] = st
+	return st, nil
+}
+
+// Close stops the writer after the queued operations and closes the
+// database (which checkpoints the WAL).
+func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		<-s.done
+		for _, st := range s.wstmts {
+			st.Close()
+		}
+		s.rmu.Lock()
+		for _, st := range s.rstmts {
+			st.Close()
+		}
+		s.rmu.Unlock()
+		err = errors.Join(s.rdb.Close(), s.wconn.Close(), s.wdb.Close())
+	})
+	return err
+}
+
+func conflict(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.Code == sqlite3.ErrConstraint
+	}
+	return false
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }

@@ -1,0 +1,288 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"moat/internal/moat"
+)
+
+// tx is the write side handed to Update's function. It runs on the writer
+// goroutine inside the batch's transaction.
+type tx struct {
+	s   *Store
+	ctx context.Context
+}
+
+var _ moat.Tx = (*tx)(nil)
+
+func (t *tx) exec(q string, args ...any) (sql.Result, error) {
+	st, err := t.s.wstmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.Exec(args...)
+}
+
+func (t *tx) queryRow(q string, args ...any) *sql.Row {
+	st, err := t.s.wstmt(q)
+	if err != nil {
+		// sql.Row carries no way to inject an error; prepare errors are
+		// programming errors caught by the conformance suite.
+		panic(err)
+	}
+	return st.QueryRow(args...)
+}
+
+func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
+	st, err := t.s.wstmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.Query(args...)
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return moat.ErrNotFound
+	}
+	return err
+}
+
+func insertErr(err error) error {
+	if conflict(err) {
+		return moat.ErrConflict
+	}
+	return err
+}
+
+func (t *tx) UseNonce(keyID, nonce string, expires time.Time) (bool, error) {
+	res, err := t.exec(`INSERT INTO nonces(access_key_id, nonce, expires_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, keyID, nonce, ms(expires))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (t *tx) DeleteExpiredNonces(before time.Time, limit int) (int, error) {
+	res, err := t.exec(`DELETE FROM nonces WHERE (access_key_id, nonce) IN
+		(SELECT access_key_id, nonce FROM nonces WHERE expires_ms < ? ORDER BY expires_ms LIMIT ?)`, ms(before), limit)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+func (t *tx) Account(id string) (moat.Account, error) {
+	var a moat.Account
+	var created int64
+	err := t.queryRow(`SELECT account_id, created_ms FROM accounts WHERE account_id = ?`, id).Scan(&a.ID, &created)
+	a.CreatedAt = fromMS(created)
+	return a, notFound(err)
+}
+
+func (t *tx) InsertAccount(a moat.Account) error {
+	_, err := t.exec(`INSERT INTO accounts(account_id, created_ms) VALUES (?, ?)`, a.ID, ms(a.CreatedAt))
+	return insertErr(err)
+}
+
+const keyCols = `access_key_id, secret, account_id, active, created_ms`
+
+func scanKey(sc interface{ Scan(...any) error }) (moat.AccessKey, error) {
+	var k moat.AccessKey
+	var created int64
+	err := sc.Scan(&k.ID, &k.Secret, &k.AccountID, &k.Active, &created)
+	k.CreatedAt = fromMS(created)
+	return k, notFound(err)
+}
+
+func (t *tx) AccessKey(id string) (moat.AccessKey, error) {
+	return scanKey(t.queryRow(`SELECT `+keyCols+` FROM access_keys WHERE access_key_id = ?`, id))
+}
+
+func (t *tx) InsertAccessKey(k moat.AccessKey) error {
+	_, err := t.exec(`INSERT INTO access_keys(`+keyCols+`) VALUES (?, ?, ?, ?, ?)`, k.ID, k.Secret, k.AccountID, k.Active, ms(k.CreatedAt))
+	return insertErr(err)
+}
+
+func (t *tx) UpdateAccessKey(k moat.AccessKey) error {
+	res, err := t.exec(`UPDATE access_keys SET secret = ?, active = ? WHERE access_key_id = ?`, k.Secret, k.Active, k.ID)
+	return affected(res, err)
+}
+
+func affected(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return moat.ErrNotFound
+	}
+	return nil
+}
+
+const instanceCols = `instance_id, account_id, region, ip, remark, edition, resource_group_id, create_ms, expire_ms, phase`
+
+func scanInstance(sc interface{ Scan(...any) error }) (moat.Instance, error) {
+	var in moat.Instance
+	var region string
+	var created, expire int64
+	err := sc.Scan(&in.ID, &in.AccountID, &region, &in.IP, &in.Remark, &in.Edition, &in.ResourceGroupID, &created, &expire, &in.Phase)
+	in.Region = moat.Region(region)
+	in.CreateTime, in.ExpireTime = fromMS(created), fromMS(expire)
+	return in, notFound(err)
+}
+
+func (t *tx) Instance(id string) (moat.Instance, error) {
+	return scanInstance(t.queryRow(`SELECT `+instanceCols+` FROM instances WHERE instance_id = ?`, id))
+}
+
+func (t *tx) InsertInstance(in *moat.Instance) error {
+	_, err := t.exec(`INSERT INTO instances(`+instanceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		in.ID, in.AccountID, string(in.Region), in.IP, in.Remark, in.Edition, in.ResourceGroupID, ms(in.CreateTime), ms(in.ExpireTime), in.Phase)
+	if err != nil {
+		return insertErr(err)
+	}
+	_, err = t.exec(`INSERT INTO instance_counts(account_id, region, n) VALUES (?, ?, 1)
+		ON CONFLICT(account_id, region) DO UPDATE SET n = n + 1`, in.AccountID, string(in.Region))
+	return err
+}
+
+func (t *tx) UpdateInstance(in *moat.Instance) error {
+	res, err := t.exec(`UPDATE instances SET remark = ?, edition = ?, resource_group_id = ?, expire_ms = ?, phase = ? WHERE instance_id = ?`,
+		in.Remark, in.Edition, in.ResourceGroupID, ms(in.ExpireTime), in.Phase, in.ID)
+	return affected(res, err)
+}
+
+func (t *tx) DeleteInstance(id string) error {
+	var account, region string
+	err := t.queryRow(`DELETE FROM instances WHERE instance_id = ? RETURNING account_id, region`, id).Scan(&account, &region)
+	if err != nil {
+		return notFound(err)
+	}
+	if _, err := t.exec(`DELETE FROM instance_tags WHERE instance_id = ?`, id); err != nil {
+		return err
+	}
+	_, err = t.exec(`UPDATE instance_counts SET n = n - 1 WHERE account_id = ? AND region = ?`, account, region)
+	return err
+}
+
+func (t *tx) DueInstances(phase moat.Phase, at time.Time, limit int) ([]moat.Instance, error) {
+	rows, err := t.query(`SELECT `+instanceCols+` FROM instances WHERE phase = ? AND expire_ms <= ? ORDER BY expire_ms LIMIT ?`, phase, ms(at), limit)
+	if err != nil {
+		return nil, err
+	}
+	return collectInstances(rows)
+}
+
+func collectInstances(rows *sql.Rows) ([]moat.Instance, error) {
+	defer rows.Close()
+	var out []moat.Instance
+	for rows.Next() {
+		in, err := scanInstance(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) SetTags(instanceID string, tags []moat.Tag) error {
+	for _, tg := range tags {
+		if _, err := t.exec(`INSERT INTO instance_tags(instance_id, key, value) VALUES (?, ?, ?)
+			ON CONFLICT(instance_id, key) DO UPDATE SET value = excluded.value`, instanceID, tg.Key, tg.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tx) TombstoneExists(id string) (bool, error) {
+	var one int
+	err := t.queryRow(`SELECT 1 FROM tombstones WHERE instance_id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (t *tx) InsertTombstone(ts moat.Tombstone) error {
+	_, err := t.exec(`INSERT INTO tombstones(instance_id, account_id, region, released_ms) VALUES (?, ?, ?, ?)`,
+		ts.InstanceID, ts.AccountID, string(ts.Region), ms(ts.ReleasedAt))
+	return insertErr(err)
+}
+
+func (t *tx) AppendEvent(e *moat.Event) error {
+	res, err := t.exec(`INSERT INTO events(time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		ms(e.Time), ms(e.RecordedAt), e.InstanceID, e.AccountID, string(e.Region), string(e.Type), e.RequestID, e.Reason)
+	if err != nil {
+		return err
+	}
+	e.Seq, err = res.LastInsertId()
+	return err
+}
+
+func (t *tx) PopFreeIP(region moat.Region, lo, hi uint32) (uint32, bool, error) {
+	var ip int64
+	err := t.queryRow(`DELETE FROM ip_free WHERE region = ? AND ip = (SELECT ip FROM ip_free WHERE region = ? AND ip BETWEEN ? AND ? ORDER BY ip LIMIT 1) RETURNING ip`,
+		string(region), string(region), int64(lo), int64(hi)).Scan(&ip)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return uint32(ip), true, nil
+}
+
+func (t *tx) PushFreeIP(region moat.Region, ip uint32) error {
+	_, err := t.exec(`INSERT INTO ip_free(region, ip) VALUES (?, ?) ON CONFLICT DO NOTHING`, string(region), int64(ip))
+	return err
+}
+
+func (t *tx) IPCursor(region moat.Region, pool string) (uint32, error) {
+	var next int64
+	err := t.queryRow(`SELECT next FROM ip_cursor WHERE region = ? AND pool = ?`, string(region), pool).Scan(&next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if next < 0 || next > 1<<32 {
+		return 0, fmt.Errorf("sqlite: ip cursor %d out of range", next)
+	}
+	return uint32(next), err
+}
+
+func (t *tx) SetIPCursor(region moat.Region, pool string, next uint32) error {
+	_, err := t.exec(`INSERT INTO ip_cursor(region, pool, next) VALUES (?, ?, ?) ON CONFLICT(region, pool) DO UPDATE SET next = excluded.next`,
+		string(region), pool, int64(next))
+	return err
+}
+
+func (t *tx) IPInUse(region moat.Region, ip string) (bool, error) {
+	var one int
+	err := t.queryRow(`SELECT 1 FROM instances WHERE region = ? AND ip = ?`, string(region), ip).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (t *tx) Setting(key string) (string, error) {
+	var v string
+	err := t.queryRow(`SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
+	return v, notFound(err)
+}
+
+func (t *tx) SetSetting(key, value string) error {
+	_, err := t.exec(`INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
