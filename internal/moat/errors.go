@@ -65,7 +65,6 @@ const (
 	CodeInvalidParameter         Code = "InvalidParameter"
 	CodeInvalidRegionID          Code = "InvalidRegionId"
 	CodeUnsupportedHTTPMethod    Code = "UnsupportedHTTPMethod"
-	CodeRequestTooLarge          Code = "InvalidParameter.TooLarge"
 
 	CodeInstanceNotFound  Code = "InstanceNotFound"
 	CodeInstanceNotExpire Code = "InstanceNotExpire"
@@ -100,7 +99,6 @@ var catalogue = map[Code]Kind{
 	CodeInvalidParameter:         KindInvalid,
 	CodeInvalidRegionID:          KindInvalid,
 	CodeUnsupportedHTTPMethod:    KindInvalid,
-	CodeRequestTooLarge:          KindInvalid,
 
 	CodeInstanceNotFound:  KindNotFound,
 	CodeInstanceNotExpire: KindConflict,

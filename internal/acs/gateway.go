@@ -1,0 +1,412 @@
+package acs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"moat/internal/moat"
+)
+
+// MaxClockSkew is how far a request's Timestamp (v1) or x-acs-date (v3) may
+// be from the real clock, either way (the V3 signature doc and the older
+// gateway table both say 15 minutes).
+const MaxClockSkew = 15 * time.Minute
+
+// MaxNonceLength bounds a SignatureNonce; SDK nonces are 32 hex characters
+// and the docs suggest a UUID.
+const MaxNonceLength = 128
+
+// Handler serves one action.
+type Handler func(ctx context.Context, call *Call) (any, error)
+
+// Call is an authenticated request on its way to a handler.
+type Call struct {
+	RequestID string
+	Action    string
+	Caller    moat.Caller
+	Params    map[string]string
+	Host      string
+}
+
+// Region resolves the region a call addresses: the RegionId parameter;
+// else the region in an Alibaba endpoint host name
+// (ddoscoo.ap-southeast-1.aliyuncs.com), which is how the v3 SDKs, which
+// send no RegionId, address a region; else cn-hangzhou.
+func (c *Call) Region() (moat.Region, error) {
+	if r := c.Params["RegionId"]; r != "" {
+		return moat.ParseRegion(r)
+	}
+	if r, ok := regionFromHost(c.Host); ok {
+		return r, nil
+	}
+	return moat.DefaultRegion, nil
+}
+
+func regionFromHost(host string) (moat.Region, bool) {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	parts := strings.Split(strings.ToLower(host), ".")
+	if len(parts) != 4 || parts[2] != "aliyuncs" || parts[3] != "com" {
+		return "", false
+	}
+	r, err := moat.ParseRegion(parts[1])
+	return r, err == nil
+}
+
+// Handle adapts a typed handler: it decodes the parameters into Req (see
+// Decode) and returns Resp, which must embed Response.
+func Handle[Req any, Resp any](fn func(ctx context.Context, call *Call, req *Req) (*Resp, error)) Handler {
+	return func(ctx context.Context, call *Call) (any, error) {
+		var req Req
+		if err := Decode(call.Params, &req); err != nil {
+			return nil, err
+		}
+		return fn(ctx, call, &req)
+	}
+}
+
+// Product is one API product at one version, e.g. ddoscoo 2020-01-01.
+type Product struct {
+	Name    string
+	Version string
+	Actions map[string]Handler
+}
+
+// Credentials is what the gateway needs to authenticate a request.
+type Credentials interface {
+	// AccessKey returns the key or a *moat.Error with
+	// InvalidAccessKeyId.NotFound.
+	AccessKey(ctx context.Context, id string) (moat.AccessKey, error)
+	// UseNonce records the nonce durably, or fails with SignatureNonceUsed.
+	UseNonce(ctx context.Context, keyID, nonce string) error
+}
+
+// Config configures a Gateway.
+type Config struct {
+	Products    []*Product
+	Credentials Credentials
+	// RealNow is the wall clock for timestamp checks (never the movable
+	// server clock). time.Now when nil.
+	RealNow func() time.Time
+	Logger  *slog.Logger
+}
+
+// Gateway is the http.Handler for the RPC endpoint.
+type Gateway struct {
+	products map[string]*Product
+	creds    Credentials
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+// NewGateway returns a Gateway.
+func NewGateway(c Config) *Gateway {
+	g := &Gateway{products: map[string]*Product{}, creds: c.Credentials, now: c.RealNow, log: c.Logger}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	for _, p := range c.Products {
+		g.products[p.Version] = p
+	}
+	return g
+}
+
+// outcome is what the request log line reports.
+type outcome struct {
+	requestID, keyID, action, version, code string
+	status                                  int
+	cause                                   error
+}
+
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	o := outcome{requestID: NewRequestID()}
+	defer func() {
+		if p := recover(); p != nil {
+			o.cause = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+			e := moat.Internal("serve", o.cause)
+			o.code, o.status = string(e.Code), WriteError(w, o.requestID, r.Host, e)
+		}
+		g.logRequest(r.Context(), &o, time.Since(start))
+	}()
+	status, err := g.serve(w, r, &o)
+	if err != nil {
+		e := moat.AsError(err)
+		if e.Kind == moat.KindInternal || e.Kind == moat.KindUnavailable {
+			o.cause = err
+		}
+		o.code, o.status = string(e.Code), WriteError(w, o.requestID, r.Host, e)
+		return
+	}
+	o.status = status
+}
+
+func (g *Gateway) logRequest(ctx context.Context, o *outcome, d time.Duration) {
+	level := slog.LevelInfo
+	attrs := []slog.Attr{
+		slog.String("RequestId", o.requestID),
+		slog.String("AccessKeyId", o.keyID),
+		slog.String("Action", o.action),
+		slog.String("Version", o.version),
+		slog.String("Code", o.code),
+		slog.Int("Status", o.status),
+		slog.Float64("LatencyMs", float64(d.Microseconds())/1000),
+	}
+	if o.cause != nil {
+		level = slog.LevelError
+		attrs = append(attrs, slog.String("Cause", o.cause.Error()))
+	}
+	g.log.LogAttrs(ctx, level, "request", attrs...)
+}
+
+// serve handles one request and returns the success status, or the error
+// to send.
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *outcome) (int, error) {
+	if r.URL.Path != "/" {
+		return 0, moat.Errorf(moat.CodeInvalidAPINotFound, "Specified api is not found, please check your url and method: RPC requests go to path \"/\".")
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		return 0, moat.Errorf(moat.CodeUnsupportedHTTPMethod, "This http method (%s) is not supported; use GET or POST.", printable(r.Method))
+	}
+	req, err := ReadRequest(r)
+	if err != nil {
+		return 0, err
+	}
+	authz := r.Header.Get("Authorization")
+	v3 := strings.HasPrefix(authz, "ACS3-")
+
+	format, err := responseFormat(req, v3)
+	if err != nil {
+		return 0, err
+	}
+
+	// Action and Version: signed parameters for v1; for v3 the signed
+	// x-acs-action / x-acs-version headers.
+	version, action := req.Params["Version"], req.Params["Action"]
+	if v3 {
+		if h := r.Header.Get("x-acs-version"); h != "" {
+			version = h
+		}
+		if h := r.Header.Get("x-acs-action"); h != "" {
+			action = h
+		}
+	}
+	o.version, o.action = printable(version), printable(action)
+	if version == "" {
+		return 0, moat.MissingParam("Version")
+	}
+	product, ok := g.products[version]
+	if !ok {
+		return 0, moat.Errorf(moat.CodeInvalidVersion, "Specified parameter Version is not valid: %q is not a version moat serves (ddoscoo is 2020-01-01).", printable(version))
+	}
+	if action == "" {
+		return 0, moat.MissingParam("Action")
+	}
+	handler, ok := product.Actions[action]
+	if !ok {
+		return 0, moat.Errorf(moat.CodeInvalidActionNotFound, "Specified api is not found, please check your url and method: %s has no action %q at version %s.", product.Name, printable(action), version)
+	}
+
+	var caller moat.Caller
+	if v3 {
+		caller, err = g.authV3(r.Context(), req, authz, o)
+	} else {
+		caller, err = g.authV1(r.Context(), req, o)
+	}
+	if err != nil {
+		return 0, err
+	}
+
+	call := &Call{RequestID: o.requestID, Action: action, Caller: caller, Params: req.Params, Host: r.Host}
+	resp, err := handler(r.Context(), call)
+	if err != nil {
+		return 0, err
+	}
+	if s, ok := resp.(requestIDSetter); ok {
+		s.SetRequestID(o.requestID)
+	}
+	body, ctype, err := encodeSuccess(format, action, resp)
+	if err != nil {
+		return 0, moat.Internal("encode response", err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("x-acs-request-id", o.requestID)
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
+	return http.StatusOK, nil
+}
+
+// responseFormat applies the Format rules: the parameter, case-insensitive,
+// wins; without it a v3 request, or one that accepts application/json, gets
+// JSON (the v3 SDKs send no Format and cannot read XML); otherwise XML, the
+// documented default.
+func responseFormat(req *Request, v3 bool) (Format, error) {
+	if f, ok := req.Params["Format"]; ok {
+		switch strings.ToUpper(f) {
+		case "JSON":
+			return FormatJSON, nil
+		case "XML":
+			return FormatXML, nil
+		}
+		return 0, moat.Errorf(moat.CodeInvalidParameterFormat, "Specified parameter format is not valid: Format must be JSON or XML, not %q.", printable(f))
+	}
+	if v3 || strings.Contains(strings.ToLower(req.Header.Get("Accept")), "application/json") {
+		return FormatJSON, nil
+	}
+	return FormatXML, nil
+}
+
+func (g *Gateway) checkTimestamp(name, v string) error {
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return moat.Errorf(moat.CodeInvalidTimeStampFormat, "Specified time stamp or date value is not well formatted: %s must look like 2006-01-02T15:04:05Z (UTC).", name)
+	}
+	now := g.now()
+	if d := now.Sub(t); d > MaxClockSkew || d < -MaxClockSkew {
+		return moat.Errorf(moat.CodeInvalidTimeStampExpired, "Specified time stamp or date value is expired: %s %s is more than 15 minutes from the server's time %s.", name, t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+func checkNonce(n string) error {
+	if len(n) > MaxNonceLength {
+		return moat.InvalidParam("SignatureNonce", fmt.Sprintf("at most %d characters", MaxNonceLength))
+	}
+	return nil
+}
+
+func (g *Gateway) lookupKey(ctx context.Context, id string) (moat.AccessKey, error) {
+	k, err := g.creds.AccessKey(ctx, id)
+	if err != nil {
+		return k, err
+	}
+	if !k.Active {
+		return k, moat.Errorf(moat.CodeInvalidAccessKeyInactive, "Specified access key is disabled.")
+	}
+	return k, nil
+}
+
+const signatureMismatch = "Specified signature is not matched with our calculation. server string to sign is:"
+
+// authV1 verifies an HMAC-SHA1 signed request (V2 RPC signature doc).
+func (g *Gateway) authV1(ctx context.Context, req *Request, o *outcome) (moat.Caller, error) {
+	p := req.Params
+	for _, name := range []string{"AccessKeyId", "Signature", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp"} {
+		if p[name] == "" {
+			return moat.Caller{}, moat.MissingParam(name)
+		}
+	}
+	o.keyID = printable(p["AccessKeyId"])
+	if p["SignatureMethod"] != "HMAC-SHA1" {
+		return moat.Caller{}, moat.Errorf(moat.CodeIncompleteSignature, "SignatureMethod %q is not supported; use HMAC-SHA1.", printable(p["SignatureMethod"]))
+	}
+	if p["SignatureVersion"] != "1.0" {
+		return moat.Caller{}, moat.Errorf(moat.CodeIncompleteSignature, "SignatureVersion %q is not supported; use 1.0.", printable(p["SignatureVersion"]))
+	}
+	if t := p["SignatureType"]; t != "" {
+		return moat.Caller{}, moat.Errorf(moat.CodeIncompleteSignature, "SignatureType %q is not supported; omit it or leave it empty.", printable(t))
+	}
+	if err := checkNonce(p["SignatureNonce"]); err != nil {
+		return moat.Caller{}, err
+	}
+	if err := g.checkTimestamp("Timestamp", p["Timestamp"]); err != nil {
+		return moat.Caller{}, err
+	}
+	k, err := g.lookupKey(ctx, p["AccessKeyId"])
+	if err != nil {
+		return moat.Caller{}, err
+	}
+	sts := StringToSignV1(req.Method, p)
+	if !equal(SignV1(k.Secret, sts), p["Signature"]) {
+		return moat.Caller{}, moat.Errorf(moat.CodeSignatureDoesNotMatch, "%s", signatureMismatch+sts)
+	}
+	if err := g.creds.UseNonce(ctx, k.ID, p["SignatureNonce"]); err != nil {
+		return moat.Caller{}, err
+	}
+	return moat.Caller{AccountID: k.AccountID, AccessKeyID: k.ID}, nil
+}
+
+// requiredV3 are the headers a v3 signature must cover: without them a
+// captured request could be re-aimed (action), replayed (date, nonce) or
+// given another body (content hash).
+var requiredV3 = []string{"host", "x-acs-action", "x-acs-content-sha256", "x-acs-date", "x-acs-signature-nonce", "x-acs-version"}
+
+// authV3 verifies an ACS3-HMAC-SHA256 signed request (V3 signature doc).
+func (g *Gateway) authV3(ctx context.Context, req *Request, authz string, o *outcome) (moat.Caller, error) {
+	a, ok := ParseV3Authorization(authz)
+	if !ok {
+		return moat.Caller{}, moat.Errorf(moat.CodeIncompleteSignature, "The Authorization header is malformed; expected \"ACS3-HMAC-SHA256 Credential=<AccessKeyId>,SignedHeaders=<h1;h2>,Signature=<hex>\".")
+	}
+	o.keyID = printable(a.AccessKeyID)
+	if a.Algorithm != AlgorithmV3 {
+		return moat.Caller{}, moat.Errorf(moat.CodeIncompleteSignature, "Signature algorithm %q is not supported; use %s.", printable(a.Algorithm), AlgorithmV3)
+	}
+	signed := map[string]bool{}
+	for _, h := range a.SignedHeaders {
+		if h != strings.ToLower(h) || h == "" {
+			return moat.Caller{}, moat.Errorf(moat.CodeIncompleteSignature, "SignedHeaders must list lower-case header names.")
+		}
+		signed[h] = true
+	}
+	for _, h := range requiredV3 {
+		if !signed[h] {
+			return moat.Caller{}, moat.Errorf(moat.CodeIncompleteSignature, "SignedHeaders must include %s.", h)
+		}
+	}
+	hd := req.Header
+	nonce, date := hd.Get("x-acs-signature-nonce"), hd.Get("x-acs-date")
+	if nonce == "" {
+		return moat.Caller{}, moat.MissingParam("SignatureNonce")
+	}
+	if date == "" {
+		return moat.Caller{}, moat.MissingParam("Timestamp")
+	}
+	if err := checkNonce(nonce); err != nil {
+		return moat.Caller{}, err
+	}
+	if err := g.checkTimestamp("x-acs-date", date); err != nil {
+		return moat.Caller{}, err
+	}
+	k, err := g.lookupKey(ctx, a.AccessKeyID)
+	if err != nil {
+		return moat.Caller{}, err
+	}
+	hashed := hd.Get("x-acs-content-sha256")
+	cr := CanonicalRequestV3(req.Method, "/", req.Query, hd, req.Host, a.SignedHeaders, hashed)
+	sts := StringToSignV3(cr)
+	if !equal(SignV3(k.Secret, sts), a.Signature) {
+		return moat.Caller{}, moat.Errorf(moat.CodeSignatureDoesNotMatch, "%s", signatureMismatch+sts)
+	}
+	// The signature covers the declared hash; the body must match it.
+	if !equal(hashed, HashPayload(req.Body)) {
+		return moat.Caller{}, moat.Errorf(moat.CodeSignatureDoesNotMatch, "The x-acs-content-sha256 header does not match the SHA-256 of the request body.")
+	}
+	if err := g.creds.UseNonce(ctx, k.ID, nonce); err != nil {
+		return moat.Caller{}, err
+	}
+	return moat.Caller{AccountID: k.AccountID, AccessKeyID: k.ID}, nil
+}
+
+// ErrorWriter renders any error as the Alibaba error envelope; other
+// handlers on the same listener (health, admin) use it for consistency.
+func ErrorWriter(w http.ResponseWriter, r *http.Request, err error) {
+	e := moat.AsError(err)
+	if errors.Is(err, context.Canceled) {
+		e = moat.Unavailable("request", err)
+	}
+	WriteError(w, NewRequestID(), r.Host, e)
+}

@@ -1,0 +1,407 @@
+// Package admin is moat's own control API (JSON, PascalCase, bearer
+// token): create accounts and instances, move the server clock, read the
+// event log. It is served on the same listener under /_moat/v1/ only when
+// an admin token is configured.
+package admin
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"moat/internal/acs"
+	"moat/internal/acs/ddoscoo"
+	"moat/internal/moat"
+)
+
+// Kicker wakes the lifecycle engine and waits for one pass.
+type Kicker interface {
+	Kick(ctx context.Context) error
+}
+
+// Server serves the admin API.
+type Server struct {
+	svc    *moat.Service
+	engine Kicker
+	token  string
+	log    *slog.Logger
+	mux    *http.ServeMux
+}
+
+// New returns the admin API handler. An empty token disables it (every
+// route answers 404 saying how to enable it).
+func New(svc *moat.Service, engine Kicker, token string, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{svc: svc, engine: engine, token: token, log: log, mux: http.NewServeMux()}
+	s.mux.HandleFunc("POST /_moat/v1/accounts", s.createAccount)
+	s.mux.HandleFunc("POST /_moat/v1/instances", s.createInstances)
+	s.mux.HandleFunc("GET /_moat/v1/clock", s.getClock)
+	s.mux.HandleFunc("POST /_moat/v1/clock", s.setClock)
+	s.mux.HandleFunc("GET /_moat/v1/events", s.events)
+	return s
+}
+
+// MaxBody bounds an admin request body.
+const MaxBody = 1 << 20
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.token == "" {
+		writeError(w, moat.Errorf(moat.CodeAdminRouteNotFound, "The admin API is disabled; start moat serve with --admin-token (or MOAT_ADMIN_TOKEN) to enable it."))
+		return
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="moat admin"`)
+		writeError(w, moat.Errorf(moat.CodeUnauthorized, "Send the admin token as \"Authorization: Bearer <token>\"."))
+		return
+	}
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("admin: panic", "path", r.URL.Path, "panic", fmt.Sprint(p))
+			writeError(rec, moat.Internal("admin", fmt.Errorf("panic: %v", p)))
+		}
+		s.log.Info("admin", "Method", r.Method, "Path", r.URL.Path, "Status", rec.status, "LatencyMs", float64(time.Since(start).Microseconds())/1000)
+	}()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		writeError(rec, moat.Errorf(moat.CodeAdminRouteNotFound, "No admin route %s %s; see docs/ADMIN.md.", r.Method, r.URL.Path))
+		return
+	}
+	s.mux.ServeHTTP(rec, r)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// status maps a Kind to the admin API's REST status, in one place.
+func status(e *moat.Error) int {
+	switch e.Kind {
+	case moat.KindInvalid:
+		return http.StatusBadRequest
+	case moat.KindUnauthenticated:
+		return http.StatusUnauthorized
+	case moat.KindForbidden:
+		return http.StatusForbidden
+	case moat.KindNotFound:
+		return http.StatusNotFound
+	case moat.KindConflict:
+		return http.StatusConflict
+	case moat.KindThrottled:
+		return http.StatusTooManyRequests
+	case moat.KindUnavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// ErrorBody is the admin API's error envelope.
+type ErrorBody struct {
+	Code    string
+	Message string
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	e := moat.AsError(err)
+	writeJSON(w, status(e), ErrorBody{Code: string(e.Code), Message: e.Message})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		code, body = http.StatusInternalServerError, []byte(`{"Code":"InternalError","Message":"encoding the response failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
+	w.WriteHeader(code)
+	w.Write(append(body, '\n'))
+}
+
+// readJSON decodes a strict JSON body: unknown fields and trailing data are
+// errors, so a typo in a field name is reported instead of ignored.
+func readJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, MaxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return moat.Errorf(moat.CodeInvalidParameter, "The request body must be a JSON object.")
+		}
+		return moat.Errorf(moat.CodeInvalidParameter, "The request body is not valid JSON for this call: %v.", err)
+	}
+	if dec.More() {
+		return moat.Errorf(moat.CodeInvalidParameter, "The request body has data after the JSON object.")
+	}
+	return nil
+}
+
+// ---- accounts ----
+
+// AccountRequest creates an account with one AccessKey pair.
+type AccountRequest struct {
+	AccountId       string
+	AccessKeyId     string
+	AccessKeySecret string
+}
+
+// AccountResponse answers an account creation (the secret is not echoed).
+type AccountResponse struct {
+	AccountId   string
+	AccessKeyId string
+	Created     bool
+}
+
+func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) {
+	var req AccountRequest
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	created, err := s.svc.PutAccount(r.Context(), req.AccountId, req.AccessKeyId, req.AccessKeySecret)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, AccountResponse{AccountId: req.AccountId, AccessKeyId: req.AccessKeyId, Created: created})
+}
+
+// ---- instances ----
+
+// TagItem is a tag in an instance creation.
+type TagItem struct {
+	Key   string
+	Value string
+}
+
+// InstancesRequest creates instances. The owner is the account of
+// AccessKeyId, else AccountId, else the bootstrap account.
+type InstancesRequest struct {
+	AccountId   string
+	AccessKeyId string
+	RegionId    string
+	Count       int
+	ExpireTime  string // RFC 3339
+	ExpireIn    string // Go duration relative to server time; may be negative
+	Remark      string
+	Edition     *int
+	Tags        []TagItem
+}
+
+// Instance is an instance as DescribeInstances shows it, plus its owner and
+// region.
+type Instance struct {
+	ddoscoo.Instance
+	RegionId  string
+	AccountId string
+}
+
+// InstancesResponse lists created instances.
+type InstancesResponse struct {
+	Instances []Instance
+}
+
+func (s *Server) createInstances(w http.ResponseWriter, r *http.Request) {
+	var req InstancesRequest
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	spec := moat.NewInstances{Region: moat.Region(req.RegionId), Count: req.Count, Remark: req.Remark, Edition: req.Edition, RequestID: acs.NewRequestID()}
+	if req.Count < 0 {
+		writeError(w, moat.InvalidParam("Count", "it must be between 1 and 10000"))
+		return
+	}
+	for _, t := range req.Tags {
+		if t.Key == "" {
+			writeError(w, moat.InvalidParam("Tags", "every tag needs a Key"))
+			return
+		}
+		spec.Tags = append(spec.Tags, moat.Tag{Key: t.Key, Value: t.Value})
+	}
+	if req.ExpireTime != "" {
+		t, err := time.Parse(time.RFC3339, req.ExpireTime)
+		if err != nil {
+			writeError(w, moat.InvalidParam("ExpireTime", "an RFC 3339 time such as 2026-12-01T00:00:00Z"))
+			return
+		}
+		spec.ExpireTime = &t
+	}
+	if req.ExpireIn != "" {
+		d, err := time.ParseDuration(req.ExpireIn)
+		if err != nil {
+			writeError(w, moat.InvalidParam("ExpireIn", "a Go duration such as 720h or -1h"))
+			return
+		}
+		spec.ExpireIn = &d
+	}
+	ctx := r.Context()
+	switch {
+	case req.AccessKeyId != "":
+		acct, err := s.svc.OwnerOfKey(ctx, req.AccessKeyId)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if req.AccountId != "" && req.AccountId != acct {
+			writeError(w, moat.InvalidParam("AccountId", "it does not own AccessKeyId; give one or the other"))
+			return
+		}
+		spec.AccountID = acct
+	case req.AccountId != "":
+		spec.AccountID = req.AccountId
+	default:
+		acct, err := s.svc.BootstrapAccountID(ctx)
+		if err != nil {
+			writeError(w, moat.Internal("bootstrap account", err))
+			return
+		}
+		spec.AccountID = acct
+	}
+	views, err := s.svc.CreateInstances(ctx, spec)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	resp := InstancesResponse{Instances: make([]Instance, 0, len(views))}
+	for _, v := range views {
+		resp.Instances = append(resp.Instances, Instance{Instance: ddoscoo.InstanceOf(v), RegionId: string(v.Region), AccountId: v.AccountID})
+	}
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+// ---- clock ----
+
+// ClockRequest moves the clock: exactly one of Advance and Set.
+type ClockRequest struct {
+	Advance string // Go duration, may be negative
+	Set     string // RFC 3339
+}
+
+// ClockResponse is server time and its offset from real time.
+type ClockResponse struct {
+	Now      string // RFC 3339 with milliseconds
+	Offset   string // Go duration
+	OffsetMs int64
+}
+
+func clockResponse(now time.Time, offset time.Duration) ClockResponse {
+	return ClockResponse{Now: now.UTC().Format("2006-01-02T15:04:05.000Z07:00"), Offset: offset.String(), OffsetMs: offset.Milliseconds()}
+}
+
+func (s *Server) getClock(w http.ResponseWriter, r *http.Request) {
+	c := s.svc.Clock()
+	writeJSON(w, http.StatusOK, clockResponse(c.Now(), c.Offset()))
+}
+
+func (s *Server) setClock(w http.ResponseWriter, r *http.Request) {
+	var req ClockRequest
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	var set *time.Time
+	var adv *time.Duration
+	if req.Set != "" {
+		t, err := time.Parse(time.RFC3339, req.Set)
+		if err != nil {
+			writeError(w, moat.Errorf(moat.CodeInvalidAdminClock, "Set must be an RFC 3339 time such as 2026-12-01T00:00:00Z."))
+			return
+		}
+		set = &t
+	}
+	if req.Advance != "" {
+		d, err := time.ParseDuration(req.Advance)
+		if err != nil {
+			writeError(w, moat.Errorf(moat.CodeInvalidAdminClock, "Advance must be a Go duration such as 168h or -30m."))
+			return
+		}
+		adv = &d
+	}
+	now, offset, err := s.svc.MoveClock(r.Context(), set, adv)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	// Act on the new time at once: the response returns after the engine
+	// has applied every transition now due.
+	if s.engine != nil {
+		if err := s.engine.Kick(r.Context()); err != nil {
+			writeError(w, moat.Internal("lifecycle pass", err))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, clockResponse(now, offset))
+}
+
+// ---- events ----
+
+// Event is one recorded transition.
+type Event struct {
+	Seq          int64
+	Time         string
+	RecordedTime string
+	InstanceId   string
+	Type         string
+	AccountId    string
+	RegionId     string
+	RequestId    string
+	Reason       string
+}
+
+// EventsResponse lists events in the order they were recorded.
+type EventsResponse struct {
+	Events []Event
+}
+
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := moat.EventFilter{InstanceID: q.Get("InstanceId"), Type: moat.EventType(q.Get("Type"))}
+	if v := q.Get("After"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			writeError(w, moat.InvalidParam("After", "a Seq number from an earlier answer"))
+			return
+		}
+		f.AfterSeq = n
+	}
+	if v := q.Get("Limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100000 {
+			writeError(w, moat.InvalidParam("Limit", "between 1 and 100000"))
+			return
+		}
+		f.Limit = n
+	}
+	evs, err := s.svc.Events(r.Context(), f)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	resp := EventsResponse{Events: make([]Event, 0, len(evs))}
+	const layout = "2006-01-02T15:04:05.000Z07:00"
+	for _, e := range evs {
+		resp.Events = append(resp.Events, Event{
+			Seq: e.Seq, Time: e.Time.UTC().Format(layout), RecordedTime: e.RecordedAt.UTC().Format(layout),
+			InstanceId: e.InstanceID, Type: string(e.Type), AccountId: e.AccountID, RegionId: string(e.Region),
+			RequestId: e.RequestID, Reason: e.Reason,
+		})
+	}
+	writeJSON(w, http.StatusOK, resp)
+}

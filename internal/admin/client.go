@@ -1,0 +1,124 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Client calls the admin API; `moat admin`, the benchmarks and the tests
+// use it.
+type Client struct {
+	Endpoint string // e.g. http://127.0.0.1:9180
+	Token    string
+	HTTP     *http.Client
+}
+
+// Error is an admin API error answer.
+type Error struct {
+	Status int
+	ErrorBody
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("admin API: HTTP %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// Do sends a request and decodes a JSON answer into out (if not nil). It
+// returns the raw body too, for printing.
+func (c *Client) Do(ctx context.Context, method, path string, in, out any) ([]byte, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.Endpoint, "/")+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		e := &Error{Status: resp.StatusCode}
+		if json.Unmarshal(raw, &e.ErrorBody) != nil {
+			e.Message = strings.TrimSpace(string(raw))
+		}
+		return raw, e
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return raw, fmt.Errorf("admin API: decode answer: %w", err)
+		}
+	}
+	return raw, nil
+}
+
+// CreateAccount creates an account with one key pair.
+func (c *Client) CreateAccount(ctx context.Context, req AccountRequest) (AccountResponse, error) {
+	var out AccountResponse
+	_, err := c.Do(ctx, http.MethodPost, "/_moat/v1/accounts", req, &out)
+	return out, err
+}
+
+// CreateInstances creates instances.
+func (c *Client) CreateInstances(ctx context.Context, req InstancesRequest) ([]Instance, error) {
+	var out InstancesResponse
+	_, err := c.Do(ctx, http.MethodPost, "/_moat/v1/instances", req, &out)
+	return out.Instances, err
+}
+
+// Clock reads server time.
+func (c *Client) Clock(ctx context.Context) (ClockResponse, error) {
+	var out ClockResponse
+	_, err := c.Do(ctx, http.MethodGet, "/_moat/v1/clock", nil, &out)
+	return out, err
+}
+
+// MoveClock advances or sets server time and waits for the lifecycle
+// engine to apply what fell due.
+func (c *Client) MoveClock(ctx context.Context, req ClockRequest) (ClockResponse, error) {
+	var out ClockResponse
+	_, err := c.Do(ctx, http.MethodPost, "/_moat/v1/clock", req, &out)
+	return out, err
+}
+
+// Events lists events, optionally filtered.
+func (c *Client) Events(ctx context.Context, instanceID, typ string) ([]Event, error) {
+	q := url.Values{}
+	if instanceID != "" {
+		q.Set("InstanceId", instanceID)
+	}
+	if typ != "" {
+		q.Set("Type", typ)
+	}
+	path := "/_moat/v1/events"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out EventsResponse
+	_, err := c.Do(ctx, http.MethodGet, path, nil, &out)
+	return out.Events, err
+}
