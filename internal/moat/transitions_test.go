@@ -1,0 +1,103 @@
+package moat
+
+import (
+	"testing"
+	"time"
+)
+
+func TestDueTransitions(t *testing.T) {
+	exp := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	stop := exp.Add(ForwardingGrace)
+	far := exp.Add(365 * 24 * time.Hour)
+	type tr struct {
+		typ EventType
+		at  time.Time
+	}
+	cases := []struct {
+		name  string
+		phase Phase
+		now   time.Time
+		until time.Time
+		want  []tr
+	}{
+		{"before expiry nothing is due", PhaseActive, exp.Add(-time.Millisecond), far, nil},
+		{"at expiry it expires", PhaseActive, exp, far, []tr{{EventExpired, exp}}},
+		{"one ms before the stop only the expiry", PhaseActive, stop.Add(-time.Millisecond), far, []tr{{EventExpired, exp}}},
+		{"caught up after downtime: both, in order", PhaseActive, stop.Add(time.Hour), far, []tr{{EventExpired, exp}, {EventForwardingStopped, stop}}},
+		{"already expired: only the stop", PhaseExpired, stop, far, []tr{{EventForwardingStopped, stop}}},
+		{"already expired, stop not due", PhaseExpired, stop.Add(-time.Millisecond), far, nil},
+		{"already stopped: nothing", PhaseStopped, far, far, nil},
+		{"released before the stop owes no stop", PhaseExpired, far, exp.Add(48 * time.Hour), nil},
+		{"released at expiry+2d from active owes the expiry", PhaseActive, far, exp.Add(48 * time.Hour), []tr{{EventExpired, exp}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := &Instance{ExpireTime: exp, Phase: c.phase}
+			got := dueTransitions(in, c.now, c.until)
+			if len(got) != len(c.want) {
+				t.Fatalf("got %d transitions %+v, want %+v", len(got), got, c.want)
+			}
+			for i := range got {
+				if got[i].typ != c.want[i].typ || !got[i].at.Equal(c.want[i].at) {
+					t.Fatalf("transition %d = %s at %s, want %s at %s", i, got[i].typ, got[i].at, c.want[i].typ, c.want[i].at)
+				}
+			}
+		})
+	}
+}
+
+func TestInstanceStateAtBoundaries(t *testing.T) {
+	exp := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	in := &Instance{ExpireTime: exp}
+	cases := []struct {
+		now        time.Time
+		status     int
+		forwarding bool
+		mitigating bool
+	}{
+		{exp.Add(-time.Nanosecond), StatusNormal, true, true},
+		{exp, StatusExpired, true, false},
+		{exp.Add(ForwardingGrace - time.Nanosecond), StatusExpired, true, false},
+		{exp.Add(ForwardingGrace), StatusExpired, false, false},
+	}
+	for _, c := range cases {
+		if in.Status(c.now) != c.status || in.Forwarding(c.now) != c.forwarding || in.Mitigating(c.now) != c.mitigating {
+			t.Errorf("at %s: status %d forwarding %v mitigating %v; want %d %v %v", c.now, in.Status(c.now), in.Forwarding(c.now), in.Mitigating(c.now), c.status, c.forwarding, c.mitigating)
+		}
+	}
+}
+
+func TestCatalogueKindsAndCodes(t *testing.T) {
+	for _, c := range Codes() {
+		k, ok := KindOf(c)
+		if !ok {
+			t.Fatalf("code %s not in catalogue", c)
+		}
+		if e := Errorf(c, "x"); e.Kind != k || e.Code != c {
+			t.Fatalf("Errorf(%s) = %+v", c, e)
+		}
+	}
+	if e := Errorf("NotARealCode", "x"); e.Kind != KindInternal {
+		t.Fatalf("an unknown code must become internal, got %v", e.Kind)
+	}
+	if e := MissingParam("InstanceId"); e.Code != "MissingInstanceId" || e.Message != "InstanceId is mandatory for this action." || e.Kind != KindInvalid {
+		t.Fatalf("MissingParam = %+v", e)
+	}
+}
+
+func TestPools(t *testing.T) {
+	p := MustPool("10.0.0.0/30")
+	if p.Size() != 2 || IPString(p.Addr(0)) != "10.0.0.1" || IPString(p.Addr(1)) != "10.0.0.2" {
+		t.Fatalf("/30 pool: size %d first %s", p.Size(), IPString(p.Addr(0)))
+	}
+	for _, bad := range []string{"10.0.0.0/31", "::1/64", "nonsense", "10.0.0.0"} {
+		if _, err := ParsePool(bad); err == nil {
+			t.Errorf("ParsePool(%q) accepted", bad)
+		}
+	}
+	for r, p := range DefaultPools() {
+		if p.Size() < 1_000_000 {
+			t.Errorf("default pool of %s holds only %d addresses", r, p.Size())
+		}
+	}
+}
