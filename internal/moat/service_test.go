@@ -65,7 +65,9 @@ func newEnv(t *testing.T, cfg moat.Config) *env {
 	return e
 }
 
-func (e *env) caller(acct string) moat.Caller { return moat.Caller{AccountID: acct, AccessKeyID: "AK" + acct} }
+func (e *env) caller(acct string) moat.Caller {
+	return moat.Caller{AccountID: acct, AccessKeyID: "AK" + acct}
+}
 
 func (e *env) create(t *testing.T, region moat.Region, expireIn time.Duration, n int) []moat.InstanceView {
 	t.Helper()
@@ -314,7 +316,7 @@ func TestDescribeTimeFilters(t *testing.T) {
 	normal := e.create(t, moat.RegionMainland, time.Hour, 1)[0]
 	expired := e.create(t, moat.RegionMainland, -time.Hour, 1)[0]
 	stopped := e.create(t, moat.RegionMainland, -moat.ForwardingGrace, 1)[0] // exactly at the stop
-	edge := e.create(t, moat.RegionMainland, 0, 1)[0]                          // expires exactly now
+	edge := e.create(t, moat.RegionMainland, 0, 1)[0]                        // expires exactly now
 	q := func(mod func(*moat.DescribeQuery)) []string {
 		dq := moat.DescribeQuery{Region: moat.RegionMainland, PageNumber: 1, PageSize: 50}
 		mod(&dq)
