@@ -12,11 +12,7 @@ import (
 )
 
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) (*sql.Row, error) {
-	st, err := s.rstmt(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return st.QueryRowContext(ctx, args...), nil
+	return s.rqueryRow(ctx, q, args...)
 }
 
 // AccessKey implements moat.Reader.
@@ -111,11 +107,7 @@ func (s *Store) Instances(ctx context.Context, f moat.InstanceFilter) ([]moat.In
 		}
 		args = append(args, limit, f.Offset)
 	}
-	st, err := s.rstmt(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, args...)
+	rows, err := s.rquery(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -175,11 +167,7 @@ func (s *Store) Events(ctx context.Context, f moat.EventFilter) ([]moat.Event, e
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	st, err := s.rstmt(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, args...)
+	rows, err := s.rquery(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -231,7 +231,21 @@ func (s *Store) Update(ctx context.Context, fn func(moat.Tx) error) error {
 	// Once queued the call is answered after its batch commits (or fails);
 	// not waiting would tell the caller "failed" about a write that may
 	// still become durable.
-	return <-o.done
+	select {
+	case err := <-o.done:
+		return err
+	case <-s.done:
+		// The send above can win against a concurrent Close after the
+		// writer has drained the queue and stopped. The writer answers
+		// every operation it takes before stopping, so an operation still
+		// unanswered now was never run.
+		select {
+		case err := <-o.done:
+			return err
+		default:
+			return moat.Unavailable("update", errClosed)
+		}
+	}
 }
 
 // writer is the only goroutine that writes.
@@ -359,7 +373,14 @@ func (s *Store) wstmt(q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// rstmt returns a prepared statement on the reader pool.
+// maxCachedStatements bounds the reader statement cache. The filter shapes
+// the service produces are few, but tag filters can combine into many; past
+// the bound a query is prepared per use instead of cached (never evicting,
+// since a concurrent reader may be using a cached statement).
+const maxCachedStatements = 256
+
+// rstmt returns a cached prepared statement on the reader pool, or nil when
+// the cache is full (the caller then runs q unprepared).
 func (s *Store) rstmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	s.rmu.RLock()
 	st, ok := s.rstmts[q]
@@ -372,18 +393,39 @@ func (s *Store) rstmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	if st, ok := s.rstmts[q]; ok {
 		return st, nil
 	}
+	if len(s.rstmts) >= maxCachedStatements {
+		return nil, nil
+	}
 	st, err := s.rdb.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: prepare: %w", err)
 	}
-	if len(s.rstmts) > 512 { // filter shapes are bounded; this is a guard
-		for k, v := range s.rstmts {
-			v.Close()
-			delete(s.rstmts, k)
-		}
-	}
 	s.rstmts[q] = st
 	return st, nil
+}
+
+// rquery runs a read query, prepared and cached when possible.
+func (s *Store) rquery(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := s.rstmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return s.rdb.QueryContext(ctx, q, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// rqueryRow is rquery for one row.
+func (s *Store) rqueryRow(ctx context.Context, q string, args ...any) (*sql.Row, error) {
+	st, err := s.rstmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return s.rdb.QueryRowContext(ctx, q, args...), nil
+	}
+	return st.QueryRowContext(ctx, args...), nil
 }
 
 // Close stops the writer after the queued operations and closes the

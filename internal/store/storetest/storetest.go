@@ -1,0 +1,2282 @@
+// Package storetest is the conformance suite of moat.Store. Every store
+// implementation (SQLite today, PostgreSQL later) runs the same suite from
+// its own tests:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) moat.Store { return openFresh(t) })
+//	}
+//
+// The suite pins only the contract written in internal/moat/store.go (and
+// the types it uses), never a particular implementation's schema, SQL or
+// batching. It uses no wall clock: every time is a fixed instant.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"moat/internal/moat"
+)
+
+// Run runs the conformance suite. open must return a fresh, empty, migrated
+// store for the subtest it is given, and arrange its closing (t.Cleanup).
+func Run(t *testing.T, open func(t *testing.T) moat.Store) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := open(t)
+			if s == nil {
+				t.Fatal("open returned a nil store")
+			}
+			c.fn(t, s)
+		})
+	}
+}
+
+type testCase struct {
+	name string
+	fn   func(t *testing.T, s moat.Store)
+}
+
+var cases = []testCase{
+	{"Update/returns nil and its writes are visible to Reader", testUpdateCommits},
+	{"Update/fn reads its own uncommitted writes", testUpdateReadsOwnWrites},
+	{"Update/Reader does not see the writes of an Update in progress", testUpdateIsolation},
+	{"Update/fn error discards every write and comes back unchanged", testUpdateErrorRollsBack},
+	{"Update/panic in fn becomes an error, discards writes, store keeps working", testUpdatePanic},
+	{"Update/cancelled context fails and keeps nothing", testUpdateCancelled},
+	{"Update/a conflict inside fn leaves the transaction usable", testUpdateConflictRecovers},
+	{"Update/concurrent calls keep exactly the successful calls' writes", testUpdateConcurrent},
+
+	{"Nonces/first use is fresh and reuse is not", testNonceFreshThenUsed},
+	{"Nonces/access keys and nonces are independent", testNonceIndependent},
+	{"Nonces/DeleteExpiredNonces deletes only expired nonces up to limit", testNonceDeleteExpired},
+
+	{"Accounts/insert and read back through Tx and Reader", testAccountRoundTrip},
+	{"Accounts/duplicate insert is ErrConflict", testAccountConflict},
+	{"Accounts/missing account is ErrNotFound", testAccountNotFound},
+	{"AccessKeys/insert and read back through Tx and Reader", testAccessKeyRoundTrip},
+	{"AccessKeys/duplicate insert is ErrConflict", testAccessKeyConflict},
+	{"AccessKeys/UpdateAccessKey changes secret and active", testAccessKeyUpdate},
+	{"AccessKeys/missing key is ErrNotFound for reads and UpdateAccessKey", testAccessKeyNotFound},
+
+	{"Instances/insert round-trips every field through Tx and Reader in UTC", testInstanceRoundTrip},
+	{"Instances/missing instance is ErrNotFound for reads, update and delete", testInstanceNotFound},
+	{"Instances/duplicate ID is ErrConflict", testInstanceDuplicateID},
+	{"Instances/duplicate region and IP is ErrConflict while the first is live", testInstanceDuplicateIP},
+	{"Instances/same IP in another region is allowed", testInstanceSameIPOtherRegion},
+	{"Instances/UpdateInstance rewrites the mutable fields", testInstanceUpdate},
+	{"Instances/DeleteInstance removes the instance, its tags and frees its IP", testInstanceDelete},
+	{"Instances/SetTags attaches tags to one instance only", testInstanceSetTags},
+
+	{"Instances/listing is in insertion order", testListOrder},
+	{"Instances/Offset and Limit page through the list", testListPaging},
+	{"Instances/filter IDs selects the listed instances of the owner", testFilterIDs},
+	{"Instances/filter IP is an exact match", testFilterIP},
+	{"Instances/filter RemarkContains is a case-sensitive literal substring", testFilterRemark},
+	{"Instances/filter Edition matches exactly, including edition 0", testFilterEdition},
+	{"Instances/filter ExpireFrom is inclusive", testFilterExpireFrom},
+	{"Instances/filter ExpireBefore is exclusive", testFilterExpireBefore},
+	{"Instances/filter ResourceGroupID is an exact match", testFilterResourceGroup},
+	{"Instances/filter Tags match by key or key and value, ANDed", testFilterTags},
+	{"Instances/filters combine with AND", testFilterCombined},
+	{"Instances/AccountID and Region isolate listings and counts", testListIsolation},
+	{"Instances/unfiltered count follows inserts and deletes per account and region", testCountUnfiltered},
+
+	{"DueInstances/returns the phase's instances due at t, earliest first, up to limit", testDueInstances},
+	{"EarliestExpiry/is the smallest ExpireTime per phase and false when none", testEarliestExpiry},
+
+	{"Tombstones/insert, exists and read back", testTombstoneRoundTrip},
+	{"Tombstones/missing tombstone is ErrNotFound and does not exist", testTombstoneNotFound},
+
+	{"Events/AppendEvent assigns increasing Seq and every field round-trips", testEventRoundTrip},
+	{"Events/filters InstanceID, Type, AfterSeq and Limit in Seq order", testEventFilters},
+
+	{"IPPool/PopFreeIP takes the lowest free IP in range and removes it", testPopFreeIP},
+	{"IPPool/PopFreeIP reports false when no free IP is in range or region", testPopFreeIPNone},
+	{"IPPool/PushFreeIP is idempotent", testPushFreeIPIdempotent},
+	{"IPPool/IPCursor defaults to 0 and is kept per region and pool", testIPCursor},
+	{"IPPool/IPInUse reflects live instances of the region", testIPInUse},
+
+	{"Settings/missing is ErrNotFound, SetSetting upserts, Reader sees it", testSettings},
+}
+
+// ---- fixtures and helpers ----
+
+// base is the suite's "now". Every time is at millisecond precision, as the
+// domain hands them to the store.
+var base = time.Date(2031, 3, 14, 15, 9, 26, 535_000_000, time.UTC)
+
+// east is a non-UTC zone: a store must hand times back in UTC whatever zone
+// they were written in.
+var east = time.FixedZone("UTC+8", 8*3600)
+
+const (
+	acctA = "1000000000000001"
+	acctB = "1000000000000002"
+	mainl = moat.RegionMainland
+	overs = moat.RegionOverseas
+)
+
+func at(d time.Duration) time.Time { return base.Add(d) }
+
+func ptr[T any](v T) *T { return &v }
+
+// inst returns an instance of account/region with the given ID, IP and
+// expiry; the other fields have fixed, non-zero values.
+func inst(id, account string, region moat.Region, ip string, expire time.Time) moat.Instance {
+	return moat.Instance{
+		ID: id, AccountID: account, Region: region, IP: ip,
+		Remark: "remark of " + id, Edition: moat.DefaultEdition(region), ResourceGroupID: "rg-default",
+		CreateTime: at(-time.Hour), ExpireTime: expire, Phase: moat.PhaseActive,
+	}
+}
+
+func update(t *testing.T, s moat.Store, fn func(tx moat.Tx) error) {
+	t.Helper()
+	if err := s.Update(t.Context(), fn); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+}
+
+func insert(t *testing.T, s moat.Store, ins ...moat.Instance) {
+	t.Helper()
+	update(t, s, func(tx moat.Tx) error {
+		for i := range ins {
+			if err := tx.InsertInstance(&ins[i]); err != nil {
+				return fmt.Errorf("InsertInstance(%s): %w", ins[i].ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+func setTags(t *testing.T, s moat.Store, id string, tags ...moat.Tag) {
+	t.Helper()
+	update(t, s, func(tx moat.Tx) error { return tx.SetTags(id, tags) })
+}
+
+func deleteInstance(t *testing.T, s moat.Store, id string) {
+	t.Helper()
+	update(t, s, func(tx moat.Tx) error { return tx.DeleteInstance(id) })
+}
+
+func ids(ins []moat.Instance) []string {
+	out := make([]string, len(ins))
+	for i, in := range ins {
+		out[i] = in.ID
+	}
+	return out
+}
+
+// checkTime reports a difference between two times: a different instant or
+// a zone other than UTC.
+func checkTime(field string, got, want time.Time) string {
+	if !got.Equal(want) {
+		return fmt.Sprintf("%s = %v, want %v", field, got, want)
+	}
+	if got.Location() != time.UTC {
+		return fmt.Sprintf("%s = %v is not in UTC", field, got)
+	}
+	return ""
+}
+
+// diffInstance compares every field; "" when equal.
+func diffInstance(got, want moat.Instance) string {
+	var d []string
+	add := func(s string) {
+		if s != "" {
+			d = append(d, s)
+		}
+	}
+	if got.ID != want.ID {
+		add(fmt.Sprintf("ID = %q, want %q", got.ID, want.ID))
+	}
+	if got.AccountID != want.AccountID {
+		add(fmt.Sprintf("AccountID = %q, want %q", got.AccountID, want.AccountID))
+	}
+	if got.Region != want.Region {
+		add(fmt.Sprintf("Region = %q, want %q", got.Region, want.Region))
+	}
+	if got.IP != want.IP {
+		add(fmt.Sprintf("IP = %q, want %q", got.IP, want.IP))
+	}
+	if got.Remark != want.Remark {
+		add(fmt.Sprintf("Remark = %q, want %q", got.Remark, want.Remark))
+	}
+	if got.Edition != want.Edition {
+		add(fmt.Sprintf("Edition = %d, want %d", got.Edition, want.Edition))
+	}
+	if got.ResourceGroupID != want.ResourceGroupID {
+		add(fmt.Sprintf("ResourceGroupID = %q, want %q", got.ResourceGroupID, want.ResourceGroupID))
+	}
+	add(checkTime("CreateTime", got.CreateTime, want.CreateTime))
+	add(checkTime("ExpireTime", got.ExpireTime, want.ExpireTime))
+	if got.Phase != want.Phase {
+		add(fmt.Sprintf("Phase = %d, want %d", got.Phase, want.Phase))
+	}
+	return strings.Join(d, "; ")
+}
+
+func readInstance(t *testing.T, s moat.Store, id string) moat.Instance {
+	t.Helper()
+	in, err := s.Instance(t.Context(), id)
+	if err != nil {
+		t.Fatalf("Reader.Instance(%s): %v", id, err)
+	}
+	return in
+}
+
+func wantInstance(t *testing.T, s moat.Store, want moat.Instance) {
+	t.Helper()
+	if d := diffInstance(readInstance(t, s, want.ID), want); d != "" {
+		t.Errorf("Reader.Instance(%s): %s", want.ID, d)
+	}
+}
+
+func wantNoInstance(t *testing.T, s moat.Store, id string) {
+	t.Helper()
+	if in, err := s.Instance(t.Context(), id); !errors.Is(err, moat.ErrNotFound) {
+		t.Errorf("Reader.Instance(%s) = %+v, %v; want ErrNotFound", id, in, err)
+	}
+}
+
+// list returns the IDs Instances(f) lists.
+func list(t *testing.T, s moat.Store, f moat.InstanceFilter) []string {
+	t.Helper()
+	got, err := s.Instances(t.Context(), f)
+	if err != nil {
+		t.Fatalf("Instances(%+v): %v", f, err)
+	}
+	return ids(got)
+}
+
+func count(t *testing.T, s moat.Store, f moat.InstanceFilter) int64 {
+	t.Helper()
+	n, err := s.CountInstances(t.Context(), f)
+	if err != nil {
+		t.Fatalf("CountInstances(%+v): %v", f, err)
+	}
+	return n
+}
+
+// checkFilter asserts that f lists exactly want, in that order, that
+// CountInstances agrees, and that paging does not change the count.
+func checkFilter(t *testing.T, s moat.Store, f moat.InstanceFilter, want ...string) {
+	t.Helper()
+	f.Offset, f.Limit = 0, 0
+	if want == nil {
+		want = []string{}
+	}
+	got := list(t, s, f)
+	if !slices.Equal(got, want) {
+		t.Errorf("Instances(%s) = %q, want %q", describe(f), got, want)
+	}
+	if n := count(t, s, f); n != int64(len(want)) {
+		t.Errorf("CountInstances(%s) = %d, want %d", describe(f), n, len(want))
+	}
+	f.Offset, f.Limit = 1, 1
+	if n := count(t, s, f); n != int64(len(want)) {
+		t.Errorf("CountInstances(%s) with Offset 1, Limit 1 = %d, want %d (paging must not change the count)", describe(f), n, len(want))
+	}
+}
+
+// describe renders a filter legibly (pointers dereferenced).
+func describe(f moat.InstanceFilter) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "{Account %s Region %s", f.AccountID, f.Region)
+	if f.IDs != nil {
+		fmt.Fprintf(&b, " IDs %q", f.IDs)
+	}
+	if f.IP != "" {
+		fmt.Fprintf(&b, " IP %q", f.IP)
+	}
+	if f.RemarkContains != "" {
+		fmt.Fprintf(&b, " RemarkContains %q", f.RemarkContains)
+	}
+	if f.Edition != nil {
+		fmt.Fprintf(&b, " Edition %d", *f.Edition)
+	}
+	if f.ExpireFrom != nil {
+		fmt.Fprintf(&b, " ExpireFrom %v", *f.ExpireFrom)
+	}
+	if f.ExpireBefore != nil {
+		fmt.Fprintf(&b, " ExpireBefore %v", *f.ExpireBefore)
+	}
+	if f.ResourceGroupID != "" {
+		fmt.Fprintf(&b, " ResourceGroupID %q", f.ResourceGroupID)
+	}
+	if len(f.Tags) > 0 {
+		fmt.Fprintf(&b, " Tags %+v", f.Tags)
+	}
+	if f.Offset != 0 || f.Limit != 0 {
+		fmt.Fprintf(&b, " Offset %d Limit %d", f.Offset, f.Limit)
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+type ownerKey struct {
+	account string
+	region  moat.Region
+}
+
+func owner(account string, region moat.Region) moat.InstanceFilter {
+	return moat.InstanceFilter{AccountID: account, Region: region}
+}
+
+func events(t *testing.T, s moat.Store, f moat.EventFilter) []moat.Event {
+	t.Helper()
+	evs, err := s.Events(t.Context(), f)
+	if err != nil {
+		t.Fatalf("Events(%+v): %v", f, err)
+	}
+	return evs
+}
+
+func seqs(evs []moat.Event) []int64 {
+	out := make([]int64, len(evs))
+	for i, e := range evs {
+		out[i] = e.Seq
+	}
+	return out
+}
+
+func wantSetting(t *testing.T, s moat.Store, key, want string) {
+	t.Helper()
+	got, err := s.Setting(t.Context(), key)
+	if err != nil || got != want {
+		t.Errorf("Reader.Setting(%q) = %q, %v; want %q", key, got, err, want)
+	}
+}
+
+func wantNoSetting(t *testing.T, s moat.Store, key string) {
+	t.Helper()
+	if got, err := s.Setting(t.Context(), key); !errors.Is(err, moat.ErrNotFound) {
+		t.Errorf("Reader.Setting(%q) = %q, %v; want ErrNotFound", key, got, err)
+	}
+}
+
+func wantAccount(t *testing.T, s moat.Store, id string) {
+	t.Helper()
+	if a, err := s.Account(t.Context(), id); err != nil || a.ID != id {
+		t.Errorf("Reader.Account(%s) = %+v, %v; want the account", id, a, err)
+	}
+}
+
+func wantNoAccount(t *testing.T, s moat.Store, id string) {
+	t.Helper()
+	if a, err := s.Account(t.Context(), id); !errors.Is(err, moat.ErrNotFound) {
+		t.Errorf("Reader.Account(%s) = %+v, %v; want ErrNotFound", id, a, err)
+	}
+}
+
+// nonceFresh records the nonce and reports whether it was fresh.
+func nonceFresh(t *testing.T, s moat.Store, key, nonce string, expires time.Time) bool {
+	t.Helper()
+	var fresh bool
+	update(t, s, func(tx moat.Tx) error {
+		var err error
+		fresh, err = tx.UseNonce(key, nonce, expires)
+		return err
+	})
+	return fresh
+}
+
+// ---- Update ----
+
+func testUpdateCommits(t *testing.T, s moat.Store) {
+	in := inst("ddoscoo-cn-commit0001", acctA, mainl, "100.64.0.1", at(time.Hour))
+	var ev moat.Event
+	err := s.Update(t.Context(), func(tx moat.Tx) error {
+		if err := tx.InsertAccount(moat.Account{ID: acctA, CreatedAt: base}); err != nil {
+			return err
+		}
+		if err := tx.InsertInstance(&in); err != nil {
+			return err
+		}
+		ev = moat.Event{Time: base, RecordedAt: base, InstanceID: in.ID, AccountID: acctA, Region: mainl, Type: moat.EventCreated}
+		if err := tx.AppendEvent(&ev); err != nil {
+			return err
+		}
+		return tx.SetSetting("k", "v")
+	})
+	if err != nil {
+		t.Fatalf("Update = %v, want nil", err)
+	}
+	wantAccount(t, s, acctA)
+	wantInstance(t, s, in)
+	wantSetting(t, s, "k", "v")
+	if got := seqs(events(t, s, moat.EventFilter{})); !slices.Equal(got, []int64{ev.Seq}) {
+		t.Errorf("Events = seqs %v, want [%d]", got, ev.Seq)
+	}
+	if n := count(t, s, owner(acctA, mainl)); n != 1 {
+		t.Errorf("CountInstances = %d, want 1", n)
+	}
+}
+
+func testUpdateReadsOwnWrites(t *testing.T, s moat.Store) {
+	in := inst("ddoscoo-cn-ownwrite01", acctA, mainl, "100.64.0.1", at(time.Hour))
+	update(t, s, func(tx moat.Tx) error {
+		if err := tx.InsertAccount(moat.Account{ID: acctA, CreatedAt: base}); err != nil {
+			return err
+		}
+		if a, err := tx.Account(acctA); err != nil || a.ID != acctA {
+			t.Errorf("Tx.Account after InsertAccount = %+v, %v", a, err)
+		}
+		if err := tx.InsertInstance(&in); err != nil {
+			return err
+		}
+		if got, err := tx.Instance(in.ID); err != nil {
+			t.Errorf("Tx.Instance after InsertInstance: %v", err)
+		} else if d := diffInstance(got, in); d != "" {
+			t.Errorf("Tx.Instance after InsertInstance: %s", d)
+		}
+		if used, err := tx.IPInUse(mainl, in.IP); err != nil || !used {
+			t.Errorf("Tx.IPInUse after InsertInstance = %v, %v; want true", used, err)
+		}
+		if err := tx.SetSetting("k", "v1"); err != nil {
+			return err
+		}
+		if v, err := tx.Setting("k"); err != nil || v != "v1" {
+			t.Errorf("Tx.Setting after SetSetting = %q, %v; want v1", v, err)
+		}
+		return nil
+	})
+}
+
+func testUpdateIsolation(t *testing.T, s moat.Store) {
+	inside := make(chan struct{})
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Update(context.Background(), func(tx moat.Tx) error {
+			if err := tx.SetSetting("pending", "x"); err != nil {
+				return err
+			}
+			if err := tx.InsertAccount(moat.Account{ID: acctA, CreatedAt: base}); err != nil {
+				return err
+			}
+			close(inside)
+			<-release
+			return nil
+		})
+	}()
+	select {
+	case <-inside:
+	case err := <-done:
+		t.Fatalf("Update returned %v before its fn blocked", err)
+	}
+	wantNoSetting(t, s, "pending")
+	wantNoAccount(t, s, acctA)
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("Update = %v", err)
+	}
+	wantSetting(t, s, "pending", "x")
+	wantAccount(t, s, acctA)
+}
+
+type customError struct{ n int }
+
+func (e *customError) Error() string { return fmt.Sprintf("custom error %d", e.n) }
+
+func testUpdateErrorRollsBack(t *testing.T, s moat.Store) {
+	// Something committed before, which the failed call modifies.
+	update(t, s, func(tx moat.Tx) error {
+		if err := tx.SetSetting("keep", "old"); err != nil {
+			return err
+		}
+		return tx.InsertAccessKey(moat.AccessKey{ID: "LTAIkeep", Secret: "s1", AccountID: acctA, Active: true, CreatedAt: base})
+	})
+	before := events(t, s, moat.EventFilter{})
+
+	sentinel := errors.New("fn failed on purpose")
+	custom := &customError{n: 7}
+	for _, want := range []error{sentinel, custom, moat.Errorf(moat.CodeInstanceNotFound, "nope")} {
+		in := inst("ddoscoo-cn-rollback01", acctA, mainl, "100.64.0.9", at(time.Hour))
+		err := s.Update(t.Context(), func(tx moat.Tx) error {
+			steps := []func() error{
+				func() error { return tx.InsertAccount(moat.Account{ID: acctA, CreatedAt: base}) },
+				func() error { return tx.InsertInstance(&in) },
+				func() error { return tx.SetTags(in.ID, []moat.Tag{{Key: "env", Value: "prod"}}) },
+				func() error {
+					return tx.AppendEvent(&moat.Event{Time: base, RecordedAt: base, InstanceID: in.ID, AccountID: acctA, Region: mainl, Type: moat.EventCreated})
+				},
+				func() error { _, err := tx.UseNonce("LTAIkeep", "n1", at(time.Hour)); return err },
+				func() error { return tx.SetSetting("keep", "new") },
+				func() error { return tx.SetSetting("fresh", "x") },
+				func() error {
+					return tx.UpdateAccessKey(moat.AccessKey{ID: "LTAIkeep", Secret: "s2", AccountID: acctA, Active: false})
+				},
+				func() error {
+					return tx.InsertTombstone(moat.Tombstone{InstanceID: "gone", AccountID: acctA, Region: mainl, ReleasedAt: base})
+				},
+				func() error { return tx.PushFreeIP(mainl, 42) },
+				func() error { return tx.SetIPCursor(mainl, "pool", 9) },
+			}
+			for i, step := range steps {
+				if err := step(); err != nil {
+					return fmt.Errorf("step %d: %w", i, err)
+				}
+			}
+			return want
+		})
+		if !errors.Is(err, want) {
+			t.Fatalf("Update = %v, want the error fn returned (%v)", err, want)
+		}
+		var ce *customError
+		if want == custom && (!errors.As(err, &ce) || ce != custom) {
+			t.Errorf("Update returned %#v, want the same *customError value", err)
+		}
+
+		wantNoAccount(t, s, acctA)
+		wantNoInstance(t, s, in.ID)
+		wantSetting(t, s, "keep", "old")
+		wantNoSetting(t, s, "fresh")
+		if k, err := s.AccessKey(t.Context(), "LTAIkeep"); err != nil || k.Secret != "s1" || !k.Active {
+			t.Errorf("Reader.AccessKey = %+v, %v; want the committed secret s1, active", k, err)
+		}
+		if _, err := s.Tombstone(t.Context(), "gone"); !errors.Is(err, moat.ErrNotFound) {
+			t.Errorf("Reader.Tombstone = %v; want ErrNotFound", err)
+		}
+		if got := events(t, s, moat.EventFilter{}); len(got) != len(before) {
+			t.Errorf("Events after failed Update: %d, want %d", len(got), len(before))
+		}
+		if n := count(t, s, owner(acctA, mainl)); n != 0 {
+			t.Errorf("unfiltered CountInstances = %d, want 0", n)
+		}
+		checkFilter(t, s, moat.InstanceFilter{AccountID: acctA, Region: mainl, Tags: []moat.TagFilter{{Key: "env"}}})
+		check := errors.New("discard the nonce again")
+		err = s.Update(t.Context(), func(tx moat.Tx) error {
+			if fresh, err := tx.UseNonce("LTAIkeep", "n1", at(time.Hour)); err != nil || !fresh {
+				t.Errorf("UseNonce of a nonce recorded by a failed Update = %v, %v; want fresh", fresh, err)
+			}
+			if ip, ok, err := tx.PopFreeIP(mainl, 0, 1000); err != nil || ok {
+				t.Errorf("PopFreeIP = %d, %v, %v; want none (the push was rolled back)", ip, ok, err)
+			}
+			if c, err := tx.IPCursor(mainl, "pool"); err != nil || c != 0 {
+				t.Errorf("IPCursor = %d, %v; want 0", c, err)
+			}
+			if ok, err := tx.IPInUse(mainl, in.IP); err != nil || ok {
+				t.Errorf("IPInUse(%s) = %v, %v; want false", in.IP, ok, err)
+			}
+			if ok, err := tx.TombstoneExists("gone"); err != nil || ok {
+				t.Errorf("TombstoneExists = %v, %v; want false", ok, err)
+			}
+			return check
+		})
+		if !errors.Is(err, check) {
+			t.Fatalf("checking Update = %v, want %v", err, check)
+		}
+	}
+}
+
+func testUpdatePanic(t *testing.T, s moat.Store) {
+	var err error
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Fatalf("Update let the panic through: %v", r)
+			}
+		}()
+		err = s.Update(t.Context(), func(tx moat.Tx) error {
+			if err := tx.SetSetting("k", "from the panicking call"); err != nil {
+				return err
+			}
+			if err := tx.InsertAccount(moat.Account{ID: acctA, CreatedAt: base}); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	}()
+	if err == nil {
+		t.Fatal("Update with a panicking fn returned nil")
+	}
+	wantNoSetting(t, s, "k")
+	wantNoAccount(t, s, acctA)
+
+	// The store keeps working, for writes and reads.
+	update(t, s, func(tx moat.Tx) error { return tx.SetSetting("k", "after") })
+	wantSetting(t, s, "k", "after")
+	// A second panic is survived as well.
+	if err := s.Update(t.Context(), func(tx moat.Tx) error { panic(errors.New("boom again")) }); err == nil {
+		t.Fatal("second panicking Update returned nil")
+	}
+	update(t, s, func(tx moat.Tx) error { return tx.InsertAccount(moat.Account{ID: acctB, CreatedAt: base}) })
+	wantAccount(t, s, acctB)
+	wantSetting(t, s, "k", "after")
+}
+
+func testUpdateCancelled(t *testing.T, s moat.Store) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err := s.Update(ctx, func(tx moat.Tx) error { return tx.SetSetting("k", "v") })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Update with a cancelled context = %v, want context.Canceled", err)
+	}
+	wantNoSetting(t, s, "k")
+	update(t, s, func(tx moat.Tx) error { return tx.SetSetting("k", "later") })
+	wantSetting(t, s, "k", "later")
+}
+
+func testUpdateConflictRecovers(t *testing.T, s moat.Store) {
+	first := inst("ddoscoo-cn-conflict01", acctA, mainl, "100.64.0.1", at(time.Hour))
+	insert(t, s, first)
+	update(t, s, func(tx moat.Tx) error { return tx.InsertAccount(moat.Account{ID: acctA, CreatedAt: base}) })
+
+	second := inst("ddoscoo-cn-conflict02", acctA, mainl, "100.64.0.2", at(2*time.Hour))
+	update(t, s, func(tx moat.Tx) error {
+		// A write before the conflicts must survive them.
+		if err := tx.SetSetting("before", "1"); err != nil {
+			return err
+		}
+		if err := tx.SetIPCursor(mainl, "pool", 5); err != nil {
+			return err
+		}
+		dupID := inst(first.ID, acctA, mainl, "100.64.0.3", at(time.Hour))
+		if err := tx.InsertInstance(&dupID); !errors.Is(err, moat.ErrConflict) {
+			t.Errorf("InsertInstance(duplicate ID) = %v, want ErrConflict", err)
+		}
+		dupIP := inst("ddoscoo-cn-conflict03", acctA, mainl, first.IP, at(time.Hour))
+		if err := tx.InsertInstance(&dupIP); !errors.Is(err, moat.ErrConflict) {
+			t.Errorf("InsertInstance(duplicate IP) = %v, want ErrConflict", err)
+		}
+		if err := tx.InsertAccount(moat.Account{ID: acctA, CreatedAt: base}); !errors.Is(err, moat.ErrConflict) {
+			t.Errorf("InsertAccount(duplicate) = %v, want ErrConflict", err)
+		}
+		// The transaction goes on as if the failed inserts never happened.
+		if err := tx.InsertInstance(&second); err != nil {
+			return err
+		}
+		return tx.SetSetting("after", "2")
+	})
+	wantSetting(t, s, "before", "1")
+	wantSetting(t, s, "after", "2")
+	wantInstance(t, s, first)
+	wantInstance(t, s, second)
+	wantNoInstance(t, s, "ddoscoo-cn-conflict03")
+	checkFilter(t, s, owner(acctA, mainl), first.ID, second.ID)
+	if n := count(t, s, owner(acctA, mainl)); n != 2 {
+		t.Errorf("unfiltered CountInstances = %d, want 2", n)
+	}
+	update(t, s, func(tx moat.Tx) error {
+		if c, err := tx.IPCursor(mainl, "pool"); err != nil || c != 5 {
+			t.Errorf("IPCursor = %d, %v; want 5", c, err)
+		}
+		return nil
+	})
+}
+
+func testUpdateConcurrent(t *testing.T, s moat.Store) {
+	const n = 200
+	type outcome int
+	const (
+		succeed outcome = iota
+		fail
+		panics
+	)
+	kind := func(i int) outcome {
+		switch {
+		case i%5 == 0:
+			return panics
+		case i%3 == 0:
+			return fail
+		}
+		return succeed
+	}
+	update(t, s, func(tx moat.Tx) error { return tx.InsertAccount(moat.Account{ID: "shared", CreatedAt: base}) })
+
+	errs := make([]error, n)
+	wantErrs := make([]error, n)
+	for i := range wantErrs {
+		wantErrs[i] = fmt.Errorf("op %d fails on purpose", i)
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			region := moat.Regions[i%2]
+			acct := fmt.Sprintf("acct-%03d", i%4)
+			errs[i] = s.Update(context.Background(), func(tx moat.Tx) error {
+				in := inst(fmt.Sprintf("i-%03d", i), acct, region, fmt.Sprintf("10.0.%d.%d", i/256, i%256), at(time.Duration(i)*time.Minute))
+				if err := tx.InsertInstance(&in); err != nil {
+					return err
+				}
+				if err := tx.SetTags(in.ID, []moat.Tag{{Key: "op", Value: fmt.Sprint(i)}}); err != nil {
+					return err
+				}
+				if err := tx.AppendEvent(&moat.Event{Time: base, RecordedAt: base, InstanceID: in.ID, AccountID: acct, Region: region, Type: moat.EventCreated}); err != nil {
+					return err
+				}
+				if _, err := tx.UseNonce("key", fmt.Sprint(i), at(time.Hour)); err != nil {
+					return err
+				}
+				if err := tx.SetSetting(fmt.Sprintf("op-%03d", i), fmt.Sprint(i)); err != nil {
+					return err
+				}
+				// A conflict inside a call that then succeeds must not
+				// disturb it or its neighbours in a shared commit.
+				if err := tx.InsertAccount(moat.Account{ID: "shared", CreatedAt: base}); !errors.Is(err, moat.ErrConflict) {
+					return fmt.Errorf("InsertAccount(shared) = %v, want ErrConflict", err)
+				}
+				switch kind(i) {
+				case fail:
+					return wantErrs[i]
+				case panics:
+					panic(fmt.Sprintf("op %d panics on purpose", i))
+				}
+				return nil
+			})
+		}()
+	}
+	close(start)
+	wg.Wait()
+
+	var ok []string
+	counts := map[ownerKey]int64{}
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("i-%03d", i)
+		key := fmt.Sprintf("op-%03d", i)
+		switch kind(i) {
+		case succeed:
+			if errs[i] != nil {
+				t.Errorf("op %d: Update = %v, want nil", i, errs[i])
+				continue
+			}
+			ok = append(ok, id)
+			counts[ownerKey{fmt.Sprintf("acct-%03d", i%4), moat.Regions[i%2]}]++
+			readInstance(t, s, id)
+			wantSetting(t, s, key, fmt.Sprint(i))
+		case fail:
+			if !errors.Is(errs[i], wantErrs[i]) {
+				t.Errorf("op %d: Update = %v, want its own error %v", i, errs[i], wantErrs[i])
+			}
+			wantNoInstance(t, s, id)
+			wantNoSetting(t, s, key)
+		case panics:
+			if errs[i] == nil {
+				t.Errorf("op %d panicked but Update returned nil", i)
+			}
+			wantNoInstance(t, s, id)
+			wantNoSetting(t, s, key)
+		}
+		// Tags follow their instance.
+		tagged := list(t, s, moat.InstanceFilter{AccountID: fmt.Sprintf("acct-%03d", i%4), Region: moat.Regions[i%2],
+			Tags: []moat.TagFilter{{Key: "op", Value: fmt.Sprint(i), HasValue: true}}})
+		if want := kind(i) == succeed && errs[i] == nil; (len(tagged) == 1) != want || len(tagged) > 1 {
+			t.Errorf("op %d: tag filter lists %q, want the instance only if the op succeeded (%v)", i, tagged, want)
+		}
+	}
+	var total int64
+	for _, acct := range []string{"acct-000", "acct-001", "acct-002", "acct-003"} {
+		for _, r := range moat.Regions {
+			f := owner(acct, r)
+			if got, want := count(t, s, f), counts[ownerKey{acct, r}]; got != want {
+				t.Errorf("unfiltered CountInstances(%s, %s) = %d, want %d", acct, r, got, want)
+			}
+			total += int64(len(list(t, s, f)))
+		}
+	}
+	if total != int64(len(ok)) {
+		t.Errorf("listings hold %d instances, want %d", total, len(ok))
+	}
+	evs := events(t, s, moat.EventFilter{})
+	var evIDs []string
+	for i, e := range evs {
+		evIDs = append(evIDs, e.InstanceID)
+		if i > 0 && e.Seq <= evs[i-1].Seq {
+			t.Errorf("event seqs not increasing: %d after %d", e.Seq, evs[i-1].Seq)
+		}
+	}
+	slices.Sort(evIDs)
+	if !slices.Equal(evIDs, ok) {
+		t.Errorf("events are for %q, want exactly the successful ops %q", evIDs, ok)
+	}
+	// Nonces of failed calls were not recorded; those of successful ones were.
+	update(t, s, func(tx moat.Tx) error {
+		for i := 0; i < n; i++ {
+			fresh, err := tx.UseNonce("key", fmt.Sprint(i), at(time.Hour))
+			if err != nil {
+				return err
+			}
+			if want := kind(i) != succeed; fresh != want {
+				t.Errorf("op %d: nonce fresh = %v, want %v", i, fresh, want)
+			}
+		}
+		return nil
+	})
+}
+
+// ---- Nonces ----
+
+func testNonceFreshThenUsed(t *testing.T, s moat.Store) {
+	if !nonceFresh(t, s, "LTAIa", "n1", at(time.Hour)) {
+		t.Fatal("first UseNonce = false, want true")
+	}
+	if nonceFresh(t, s, "LTAIa", "n1", at(time.Hour)) {
+		t.Error("second UseNonce (another Update) = true, want false")
+	}
+	update(t, s, func(tx moat.Tx) error {
+		if fresh, err := tx.UseNonce("LTAIa", "n2", at(time.Hour)); err != nil || !fresh {
+			t.Errorf("UseNonce(n2) = %v, %v; want true", fresh, err)
+		}
+		if fresh, err := tx.UseNonce("LTAIa", "n2", at(2*time.Hour)); err != nil || fresh {
+			t.Errorf("UseNonce(n2) again in the same Update = %v, %v; want false", fresh, err)
+		}
+		return nil
+	})
+}
+
+func testNonceIndependent(t *testing.T, s moat.Store) {
+	if !nonceFresh(t, s, "LTAIa", "n", at(time.Hour)) {
+		t.Fatal("UseNonce(a, n) = false, want true")
+	}
+	if !nonceFresh(t, s, "LTAIb", "n", at(time.Hour)) {
+		t.Error("UseNonce(b, n) = false, want true: keys are independent")
+	}
+	if !nonceFresh(t, s, "LTAIa", "m", at(time.Hour)) {
+		t.Error("UseNonce(a, m) = false, want true")
+	}
+	// Pairs that concatenate alike are still different.
+	if !nonceFresh(t, s, "LTAIa", "bn", at(time.Hour)) || !nonceFresh(t, s, "LTAIab", "n", at(time.Hour)) {
+		t.Error("UseNonce(a, bn) / (ab, n) not both fresh")
+	}
+	for _, p := range [][2]string{{"LTAIa", "n"}, {"LTAIb", "n"}, {"LTAIa", "m"}} {
+		if nonceFresh(t, s, p[0], p[1], at(time.Hour)) {
+			t.Errorf("UseNonce(%s, %s) again = true, want false", p[0], p[1])
+		}
+	}
+}
+
+func testNonceDeleteExpired(t *testing.T, s moat.Store) {
+	expired := []string{"e1", "e2", "e3", "e4", "e5"}
+	live := []string{"l1", "l2", "l3"}
+	update(t, s, func(tx moat.Tx) error {
+		for i, n := range expired {
+			if _, err := tx.UseNonce("LTAIa", n, at(-time.Duration(i+1)*time.Minute)); err != nil {
+				return err
+			}
+		}
+		for i, n := range live {
+			if _, err := tx.UseNonce("LTAIb", n, at(time.Duration(i+1)*time.Minute)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	del := func(limit int) int {
+		t.Helper()
+		var n int
+		update(t, s, func(tx moat.Tx) error {
+			var err error
+			n, err = tx.DeleteExpiredNonces(base, limit)
+			return err
+		})
+		return n
+	}
+	if got := del(2); got != 2 {
+		t.Errorf("DeleteExpiredNonces(limit 2) = %d, want 2", got)
+	}
+	if got := del(2); got != 2 {
+		t.Errorf("second DeleteExpiredNonces(limit 2) = %d, want 2", got)
+	}
+	if got := del(10); got != 1 {
+		t.Errorf("third DeleteExpiredNonces(limit 10) = %d, want 1", got)
+	}
+	if got := del(10); got != 0 {
+		t.Errorf("DeleteExpiredNonces with nothing expired = %d, want 0", got)
+	}
+	for _, n := range live {
+		if nonceFresh(t, s, "LTAIb", n, at(time.Hour)) {
+			t.Errorf("unexpired nonce %s was forgotten", n)
+		}
+	}
+	for _, n := range expired {
+		if !nonceFresh(t, s, "LTAIa", n, at(time.Hour)) {
+			t.Errorf("deleted nonce %s is not fresh again", n)
+		}
+	}
+	// Later, the live ones expire too.
+	var got int
+	update(t, s, func(tx moat.Tx) error {
+		var err error
+		got, err = tx.DeleteExpiredNonces(at(10*time.Minute), 100)
+		return err
+	})
+	if got != len(live) {
+		t.Errorf("DeleteExpiredNonces(base+10m) = %d, want %d", got, len(live))
+	}
+}
+
+// ---- Accounts and access keys ----
+
+func testAccountRoundTrip(t *testing.T, s moat.Store) {
+	created := at(-24 * time.Hour).In(east)
+	update(t, s, func(tx moat.Tx) error {
+		if err := tx.InsertAccount(moat.Account{ID: acctA, CreatedAt: created}); err != nil {
+			return err
+		}
+		return tx.InsertAccount(moat.Account{ID: acctB, CreatedAt: base})
+	})
+	// check may run inside fn, so it must not call t.Fatal.
+	check := func(how string, a moat.Account, err error, id string, want time.Time) {
+		t.Helper()
+		if err != nil {
+			t.Errorf("%s.Account(%s): %v", how, id, err)
+			return
+		}
+		if a.ID != id {
+			t.Errorf("%s.Account(%s).ID = %q", how, id, a.ID)
+		}
+		if d := checkTime("CreatedAt", a.CreatedAt, want); d != "" {
+			t.Errorf("%s.Account(%s): %s", how, id, d)
+		}
+	}
+	a, err := s.Account(t.Context(), acctA)
+	check("Reader", a, err, acctA, created)
+	b, err := s.Account(t.Context(), acctB)
+	check("Reader", b, err, acctB, base)
+	update(t, s, func(tx moat.Tx) error {
+		a, err := tx.Account(acctA)
+		check("Tx", a, err, acctA, created)
+		b, err := tx.Account(acctB)
+		check("Tx", b, err, acctB, base)
+		return nil
+	})
+}
+
+func testAccountConflict(t *testing.T, s moat.Store) {
+	update(t, s, func(tx moat.Tx) error { return tx.InsertAccount(moat.Account{ID: acctA, CreatedAt: base}) })
+	err := s.Update(t.Context(), func(tx moat.Tx) error {
+		return tx.InsertAccount(moat.Account{ID: acctA, CreatedAt: at(time.Hour)})
+	})
+	if !errors.Is(err, moat.ErrConflict) {
+		t.Fatalf("InsertAccount(duplicate) = %v, want ErrConflict", err)
+	}
+	a, err := s.Account(t.Context(), acctA)
+	if err != nil || !a.CreatedAt.Equal(base) {
+		t.Errorf("Account after failed duplicate = %+v, %v; want the first one (CreatedAt %v)", a, err, base)
+	}
+}
+
+func testAccountNotFound(t *testing.T, s moat.Store) {
+	update(t, s, func(tx moat.Tx) error { return tx.InsertAccount(moat.Account{ID: acctA, CreatedAt: base}) })
+	wantNoAccount(t, s, acctB)
+	update(t, s, func(tx moat.Tx) error {
+		if a, err := tx.Account(acctB); !errors.Is(err, moat.ErrNotFound) {
+			t.Errorf("Tx.Account(missing) = %+v, %v; want ErrNotFound", a, err)
+		}
+		return nil
+	})
+}
+
+// checkKey may run inside fn, so it must not call t.Fatal.
+func checkKey(t *testing.T, how string, got moat.AccessKey, err error, want moat.AccessKey) {
+	t.Helper()
+	if err != nil {
+		t.Errorf("%s.AccessKey(%s): %v", how, want.ID, err)
+		return
+	}
+	if got.ID != want.ID || got.Secret != want.Secret || got.AccountID != want.AccountID || got.Active != want.Active {
+		t.Errorf("%s.AccessKey(%s) = %+v, want %+v", how, want.ID, got, want)
+	}
+	if d := checkTime("CreatedAt", got.CreatedAt, want.CreatedAt); d != "" {
+		t.Errorf("%s.AccessKey(%s): %s", how, want.ID, d)
+	}
+}
+
+func testAccessKeyRoundTrip(t *testing.T, s moat.Store) {
+	k1 := moat.AccessKey{ID: "LTAIactive", Secret: "secret-1/+=", AccountID: acctA, Active: true, CreatedAt: at(-time.Minute).In(east)}
+	k2 := moat.AccessKey{ID: "LTAIinactive", Secret: "secret-2", AccountID: acctB, Active: false, CreatedAt: base}
+	update(t, s, func(tx moat.Tx) error {
+		if err := tx.InsertAccessKey(k1); err != nil {
+			return err
+		}
+		return tx.InsertAccessKey(k2)
+	})
+	for _, k := range []moat.AccessKey{k1, k2} {
+		got, err := s.AccessKey(t.Context(), k.ID)
+		checkKey(t, "Reader", got, err, k)
+	}
+	update(t, s, func(tx moat.Tx) error {
+		for _, k := range []moat.AccessKey{k1, k2} {
+			got, err := tx.AccessKey(k.ID)
+			checkKey(t, "Tx", got, err, k)
+		}
+		return nil
+	})
+}
+
+func testAccessKeyConflict(t *testing.T, s moat.Store) {
+	k := moat.AccessKey{ID: "LTAIdup", Secret: "first", AccountID: acctA, Active: true, CreatedAt: base}
+	update(t, s, func(tx moat.Tx) error { return tx.InsertAccessKey(k) })
+	err := s.Update(t.Context(), func(tx moat.Tx) error {
+		return tx.InsertAccessKey(moat.AccessKey{ID: k.ID, Secret: "second", AccountID: acctB, Active: false, CreatedAt: base})
+	})
+	if !errors.Is(err, moat.ErrConflict) {
+		t.Fatalf("InsertAccessKey(duplicate) = %v, want ErrConflict", err)
+	}
+	got, err := s.AccessKey(t.Context(), k.ID)
+	checkKey(t, "Reader", got, err, k)
+}
+
+func testAccessKeyUpdate(t *testing.T, s moat.Store) {
+	k := moat.AccessKey{ID: "LTAIupd", Secret: "old", AccountID: acctA, Active: true, CreatedAt: base}
+	other := moat.AccessKey{ID: "LTAIother", Secret: "other", AccountID: acctA, Active: true, CreatedAt: base}
+	update(t, s, func(tx moat.Tx) error {
+		if err := tx.InsertAccessKey(k); err != nil {
+			return err
+		}
+		return tx.InsertAccessKey(other)
+	})
+	k.Secret, k.Active = "new", false
+	update(t, s, func(tx moat.Tx) error { return tx.UpdateAccessKey(k) })
+	got, err := s.AccessKey(t.Context(), k.ID)
+	checkKey(t, "Reader", got, err, k)
+	got, err = s.AccessKey(t.Context(), other.ID)
+	checkKey(t, "Reader", got, err, other)
+
+	k.Active = true
+	update(t, s, func(tx moat.Tx) error {
+		if err := tx.UpdateAccessKey(k); err != nil {
+			return err
+		}
+		got, err := tx.AccessKey(k.ID)
+		checkKey(t, "Tx", got, err, k)
+		return nil
+	})
+	got, err = s.AccessKey(t.Context(), k.ID)
+	checkKey(t, "Reader", got, err, k)
+}
+
+func testAccessKeyNotFound(t *testing.T, s moat.Store) {
+	if k, err := s.AccessKey(t.Context(), "LTAInone"); !errors.Is(err, moat.ErrNotFound) {
+		t.Errorf("Reader.AccessKey(missing) = %+v, %v; want ErrNotFound", k, err)
+	}
+	update(t, s, func(tx moat.Tx) error {
+		if k, err := tx.AccessKey("LTAInone"); !errors.Is(err, moat.ErrNotFound) {
+			t.Errorf("Tx.AccessKey(missing) = %+v, %v; want ErrNotFound", k, err)
+		}
+		return nil
+	})
+	err := s.Update(t.Context(), func(tx moat.Tx) error {
+		return tx.UpdateAccessKey(moat.AccessKey{ID: "LTAInone", Secret: "x", AccountID: acctA, Active: true, CreatedAt: base})
+	})
+	if !errors.Is(err, moat.ErrNotFound) {
+		t.Errorf("UpdateAccessKey(missing) = %v, want ErrNotFound", err)
+	}
+	if k, err := s.AccessKey(t.Context(), "LTAInone"); !errors.Is(err, moat.ErrNotFound) {
+		t.Errorf("UpdateAccessKey(missing) created %+v, %v", k, err)
+	}
+}
+
+// ---- Instances ----
+
+func testInstanceRoundTrip(t *testing.T, s moat.Store) {
+	in := moat.Instance{
+		ID: "ddosDip-sg-roundtrip01", AccountID: acctA, Region: overs, IP: "100.96.0.17",
+		Remark: "Ünïcode remark 中文 'quoted' %_", Edition: moat.EditionSecCMA, ResourceGroupID: "rg-acfm2pz25js4",
+		CreateTime: at(-48 * time.Hour).In(east), ExpireTime: at(30 * 24 * time.Hour).In(east), Phase: moat.PhaseStopped,
+	}
+	zero := moat.Instance{
+		ID: "ddoscoo-cn-zerofields", AccountID: acctA, Region: mainl, IP: "100.64.0.1",
+		CreateTime: base, ExpireTime: base, // Remark, Edition, ResourceGroupID, Phase at zero values
+	}
+	insert(t, s, in, zero)
+	for _, want := range []moat.Instance{in, zero} {
+		wantInstance(t, s, want)
+	}
+	update(t, s, func(tx moat.Tx) error {
+		for _, want := range []moat.Instance{in, zero} {
+			got, err := tx.Instance(want.ID)
+			if err != nil {
+				return fmt.Errorf("Tx.Instance(%s): %w", want.ID, err)
+			}
+			if d := diffInstance(got, want); d != "" {
+				t.Errorf("Tx.Instance(%s): %s", want.ID, d)
+			}
+		}
+		return nil
+	})
+	got, err := s.Instances(t.Context(), owner(acctA, overs))
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Instances = %+v, %v; want one", got, err)
+	}
+	if d := diffInstance(got[0], in); d != "" {
+		t.Errorf("Instances()[0]: %s", d)
+	}
+}
+
+func testInstanceNotFound(t *testing.T, s moat.Store) {
+	insert(t, s, inst("ddoscoo-cn-present001", acctA, mainl, "100.64.0.1", at(time.Hour)))
+	wantNoInstance(t, s, "ddoscoo-cn-missing001")
+	update(t, s, func(tx moat.Tx) error {
+		if in, err := tx.Instance("ddoscoo-cn-missing001"); !errors.Is(err, moat.ErrNotFound) {
+			t.Errorf("Tx.Instance(missing) = %+v, %v; want ErrNotFound", in, err)
+		}
+		return nil
+	})
+	missing := inst("ddoscoo-cn-missing001", acctA, mainl, "100.64.0.2", at(time.Hour))
+	if err := s.Update(t.Context(), func(tx moat.Tx) error { return tx.UpdateInstance(&missing) }); !errors.Is(err, moat.ErrNotFound) {
+		t.Errorf("UpdateInstance(missing) = %v, want ErrNotFound", err)
+	}
+	if err := s.Update(t.Context(), func(tx moat.Tx) error { return tx.DeleteInstance(missing.ID) }); !errors.Is(err, moat.ErrNotFound) {
+		t.Errorf("DeleteInstance(missing) = %v, want ErrNotFound", err)
+	}
+	wantNoInstance(t, s, missing.ID)
+	if n := count(t, s, owner(acctA, mainl)); n != 1 {
+		t.Errorf("unfiltered CountInstances = %d, want 1", n)
+	}
+}
+
+func testInstanceDuplicateID(t *testing.T, s moat.Store) {
+	first := inst("ddoscoo-cn-dupid00001", acctA, mainl, "100.64.0.1", at(time.Hour))
+	insert(t, s, first)
+	for _, dup := range []moat.Instance{
+		inst(first.ID, acctA, mainl, "100.64.0.2", at(2*time.Hour)),
+		inst(first.ID, acctB, overs, "100.96.0.2", at(2*time.Hour)),
+	} {
+		if err := s.Update(t.Context(), func(tx moat.Tx) error { return tx.InsertInstance(&dup) }); !errors.Is(err, moat.ErrConflict) {
+			t.Errorf("InsertInstance(duplicate ID, %s %s) = %v, want ErrConflict", dup.AccountID, dup.Region, err)
+		}
+	}
+	wantInstance(t, s, first)
+	checkFilter(t, s, owner(acctB, overs))
+	if n := count(t, s, owner(acctB, overs)); n != 0 {
+		t.Errorf("unfiltered CountInstances(B, overseas) = %d, want 0", n)
+	}
+	if n := count(t, s, owner(acctA, mainl)); n != 1 {
+		t.Errorf("unfiltered CountInstances(A, mainland) = %d, want 1", n)
+	}
+}
+
+func testInstanceDuplicateIP(t *testing.T, s moat.Store) {
+	first := inst("ddoscoo-cn-dupip00001", acctA, mainl, "100.64.0.1", at(time.Hour))
+	insert(t, s, first)
+	for _, dup := range []moat.Instance{
+		inst("ddoscoo-cn-dupip00002", acctA, mainl, first.IP, at(time.Hour)),
+		inst("ddoscoo-cn-dupip00003", acctB, mainl, first.IP, at(time.Hour)), // another account, same region
+	} {
+		if err := s.Update(t.Context(), func(tx moat.Tx) error { return tx.InsertInstance(&dup) }); !errors.Is(err, moat.ErrConflict) {
+			t.Errorf("InsertInstance(%s with taken IP) = %v, want ErrConflict", dup.ID, err)
+		}
+		wantNoInstance(t, s, dup.ID)
+	}
+	checkFilter(t, s, owner(acctA, mainl), first.ID)
+	checkFilter(t, s, owner(acctB, mainl))
+	if n := count(t, s, owner(acctB, mainl)); n != 0 {
+		t.Errorf("unfiltered CountInstances(B) = %d, want 0", n)
+	}
+}
+
+func testInstanceSameIPOtherRegion(t *testing.T, s moat.Store) {
+	a := inst("ddoscoo-cn-sameip0001", acctA, mainl, "10.1.2.3", at(time.Hour))
+	b := inst("ddosDip-sg-sameip0002", acctA, overs, "10.1.2.3", at(time.Hour))
+	insert(t, s, a)
+	insert(t, s, b)
+	wantInstance(t, s, a)
+	wantInstance(t, s, b)
+	checkFilter(t, s, moat.InstanceFilter{AccountID: acctA, Region: mainl, IP: "10.1.2.3"}, a.ID)
+	checkFilter(t, s, moat.InstanceFilter{AccountID: acctA, Region: overs, IP: "10.1.2.3"}, b.ID)
+}
+
+func testInstanceUpdate(t *testing.T, s moat.Store) {
+	in := inst("ddosDip-sg-update0001", acctA, overs, "100.96.0.1", at(time.Hour))
+	other := inst("ddosDip-sg-update0002", acctA, overs, "100.96.0.2", at(time.Hour))
+	insert(t, s, in, other)
+
+	in.Remark = "changed"
+	in.Edition = moat.EditionCMA
+	in.ResourceGroupID = "rg-new"
+	in.ExpireTime = at(5 * time.Hour).In(east)
+	in.Phase = moat.PhaseExpired
+	update(t, s, func(tx moat.Tx) error {
+		if err := tx.UpdateInstance(&in); err != nil {
+			return err
+		}
+		got, err := tx.Instance(in.ID)
+		if err != nil {
+			return err
+		}
+		if d := diffInstance(got, in); d != "" {
+			t.Errorf("Tx.Instance after UpdateInstance: %s", d)
+		}
+		return nil
+	})
+	wantInstance(t, s, in)
+	wantInstance(t, s, other) // untouched
+
+	// Queries follow the new values.
+	f := owner(acctA, overs)
+	f.Edition = ptr(moat.EditionCMA)
+	checkFilter(t, s, f, in.ID)
+	f = owner(acctA, overs)
+	f.RemarkContains = "changed"
+	checkFilter(t, s, f, in.ID)
+	f = owner(acctA, overs)
+	f.ResourceGroupID = "rg-new"
+	checkFilter(t, s, f, in.ID)
+	f = owner(acctA, overs)
+	f.ExpireFrom = ptr(at(5 * time.Hour))
+	checkFilter(t, s, f, in.ID)
+	checkFilter(t, s, owner(acctA, overs), in.ID, other.ID) // order unchanged by updates
+	if e, ok, err := s.EarliestExpiry(t.Context(), moat.PhaseExpired); err != nil || !ok || !e.Equal(at(5*time.Hour)) {
+		t.Errorf("EarliestExpiry(expired) = %v, %v, %v; want %v", e, ok, err, at(5*time.Hour))
+	}
+
+	// Back again, including zero values.
+	in.Remark, in.Edition, in.ResourceGroupID, in.Phase = "", moat.EditionInsurance, "", moat.PhaseActive
+	update(t, s, func(tx moat.Tx) error { return tx.UpdateInstance(&in) })
+	wantInstance(t, s, in)
+	if _, ok, err := s.EarliestExpiry(t.Context(), moat.PhaseExpired); err != nil || ok {
+		t.Errorf("EarliestExpiry(expired) after moving back = %v, %v; want none", ok, err)
+	}
+}
+
+func testInstanceDelete(t *testing.T, s moat.Store) {
+	in := inst("ddoscoo-cn-delete0001", acctA, mainl, "100.64.0.1", at(time.Hour))
+	keep := inst("ddoscoo-cn-delete0002", acctA, mainl, "100.64.0.2", at(time.Hour))
+	insert(t, s, in, keep)
+	setTags(t, s, in.ID, moat.Tag{Key: "env", Value: "prod"})
+	setTags(t, s, keep.ID, moat.Tag{Key: "team", Value: "x"})
+	envProd := moat.InstanceFilter{AccountID: acctA, Region: mainl, Tags: []moat.TagFilter{{Key: "env", Value: "prod", HasValue: true}}}
+	envAny := moat.InstanceFilter{AccountID: acctA, Region: mainl, Tags: []moat.TagFilter{{Key: "env"}}}
+	checkFilter(t, s, envProd, in.ID)
+
+	deleteInstance(t, s, in.ID)
+	wantNoInstance(t, s, in.ID)
+	wantInstance(t, s, keep)
+	checkFilter(t, s, owner(acctA, mainl), keep.ID)
+	checkFilter(t, s, envProd)
+	checkFilter(t, s, envAny)
+	if err := s.Update(t.Context(), func(tx moat.Tx) error { return tx.DeleteInstance(in.ID) }); !errors.Is(err, moat.ErrNotFound) {
+		t.Errorf("second DeleteInstance = %v, want ErrNotFound", err)
+	}
+	update(t, s, func(tx moat.Tx) error {
+		if used, err := tx.IPInUse(mainl, in.IP); err != nil || used {
+			t.Errorf("IPInUse(deleted instance's IP) = %v, %v; want false", used, err)
+		}
+		return nil
+	})
+
+	// The IP can be taken again by another instance.
+	again := inst("ddoscoo-cn-delete0003", acctB, mainl, in.IP, at(2*time.Hour))
+	insert(t, s, again)
+	wantInstance(t, s, again)
+
+	// The tags went with the instance: the same ID inserted anew (the store
+	// holds no rule against it) carries none of them.
+	reborn := inst(in.ID, acctA, mainl, "100.64.0.4", at(time.Hour))
+	insert(t, s, reborn)
+	checkFilter(t, s, envProd)
+	checkFilter(t, s, envAny)
+	checkFilter(t, s, owner(acctA, mainl), keep.ID, reborn.ID)
+}
+
+func testInstanceSetTags(t *testing.T, s moat.Store) {
+	a := inst("ddoscoo-cn-tags000001", acctA, mainl, "100.64.0.1", at(time.Hour))
+	b := inst("ddoscoo-cn-tags000002", acctA, mainl, "100.64.0.2", at(time.Hour))
+	insert(t, s, a, b)
+	update(t, s, func(tx moat.Tx) error {
+		return tx.SetTags(a.ID, []moat.Tag{{Key: "env", Value: "prod"}, {Key: "team", Value: ""}})
+	})
+	checkFilter(t, s, moat.InstanceFilter{AccountID: acctA, Region: mainl, Tags: []moat.TagFilter{{Key: "env", Value: "prod", HasValue: true}}}, a.ID)
+	// An empty value is a value.
+	checkFilter(t, s, moat.InstanceFilter{AccountID: acctA, Region: mainl, Tags: []moat.TagFilter{{Key: "team", Value: "", HasValue: true}}}, a.ID)
+	checkFilter(t, s, moat.InstanceFilter{AccountID: acctA, Region: mainl, Tags: []moat.TagFilter{{Key: "team"}}}, a.ID)
+	// An instance inserted and tagged in the same Update.
+	c := inst("ddoscoo-cn-tags000003", acctA, mainl, "100.64.0.3", at(time.Hour))
+	update(t, s, func(tx moat.Tx) error {
+		if err := tx.InsertInstance(&c); err != nil {
+			return err
+		}
+		return tx.SetTags(c.ID, []moat.Tag{{Key: "env", Value: "dev"}})
+	})
+	checkFilter(t, s, moat.InstanceFilter{AccountID: acctA, Region: mainl, Tags: []moat.TagFilter{{Key: "env"}}}, a.ID, c.ID)
+}
+
+// ---- Listing ----
+
+func testListOrder(t *testing.T, s moat.Store) {
+	// IDs, IPs and expiries all out of order, so no other order passes.
+	first := []moat.Instance{
+		inst("ddoscoo-cn-m", acctA, mainl, "100.64.0.9", at(3*time.Hour)),
+		inst("ddoscoo-cn-c", acctA, mainl, "100.64.0.2", at(1*time.Hour)),
+	}
+	insert(t, s, first...)
+	insert(t, s, inst("ddoscoo-cn-z", acctA, mainl, "100.64.0.5", at(2*time.Hour)))
+	insert(t, s, inst("ddoscoo-cn-a", acctA, mainl, "100.64.0.7", at(5*time.Hour)),
+		inst("ddoscoo-cn-q", acctA, mainl, "100.64.0.1", at(4*time.Hour)))
+	want := []string{"ddoscoo-cn-m", "ddoscoo-cn-c", "ddoscoo-cn-z", "ddoscoo-cn-a", "ddoscoo-cn-q"}
+	checkFilter(t, s, owner(acctA, mainl), want...)
+
+	// Deleting from the middle and adding keeps the order of the rest.
+	deleteInstance(t, s, "ddoscoo-cn-z")
+	insert(t, s, inst("ddoscoo-cn-b", acctA, mainl, "100.64.0.3", at(time.Minute)))
+	checkFilter(t, s, owner(acctA, mainl), "ddoscoo-cn-m", "ddoscoo-cn-c", "ddoscoo-cn-a", "ddoscoo-cn-q", "ddoscoo-cn-b")
+	// Deleting the newest and adding: the new one is still last.
+	deleteInstance(t, s, "ddoscoo-cn-b")
+	insert(t, s, inst("ddoscoo-cn-0", acctA, mainl, "100.64.0.4", at(time.Minute)))
+	checkFilter(t, s, owner(acctA, mainl), "ddoscoo-cn-m", "ddoscoo-cn-c", "ddoscoo-cn-a", "ddoscoo-cn-q", "ddoscoo-cn-0")
+}
+
+func testListPaging(t *testing.T, s moat.Store) {
+	var all []string
+	for i := 0; i < 7; i++ {
+		id := fmt.Sprintf("ddoscoo-cn-page%02d", 7-i) // descending IDs
+		all = append(all, id)
+		insert(t, s, inst(id, acctA, mainl, fmt.Sprintf("100.64.0.%d", 10-i), at(time.Duration(i%3)*time.Hour)))
+	}
+	insert(t, s, inst("ddosDip-sg-other", acctA, overs, "100.96.0.1", at(time.Hour)))
+	for _, c := range []struct {
+		offset, limit int
+		want          []string
+	}{
+		{0, 0, all},
+		{0, 3, all[0:3]},
+		{3, 3, all[3:6]},
+		{6, 3, all[6:7]},
+		{7, 3, nil},
+		{100, 3, nil},
+		{2, 0, all[2:]},
+		{0, 100, all},
+		{1, 1, all[1:2]},
+	} {
+		f := owner(acctA, mainl)
+		f.Offset, f.Limit = c.offset, c.limit
+		got := list(t, s, f)
+		if !slices.Equal(got, c.want) && !(len(got) == 0 && len(c.want) == 0) {
+			t.Errorf("Instances(Offset %d, Limit %d) = %q, want %q", c.offset, c.limit, got, c.want)
+		}
+		if n := count(t, s, f); n != 7 {
+			t.Errorf("CountInstances(Offset %d, Limit %d) = %d, want 7", c.offset, c.limit, n)
+		}
+	}
+	// Paging a filtered query.
+	f := owner(acctA, mainl)
+	f.ExpireBefore = ptr(at(time.Hour)) // i%3 == 0: indices 0, 3, 6
+	f.Offset, f.Limit = 1, 1
+	if got := list(t, s, f); !slices.Equal(got, []string{all[3]}) {
+		t.Errorf("filtered page = %q, want %q", got, all[3])
+	}
+	if n := count(t, s, f); n != 3 {
+		t.Errorf("filtered CountInstances with paging = %d, want 3", n)
+	}
+}
+
+func testFilterIDs(t *testing.T, s moat.Store) {
+	a := inst("ddoscoo-cn-ids000001", acctA, mainl, "100.64.0.1", at(time.Hour))
+	b := inst("ddoscoo-cn-ids000002", acctA, mainl, "100.64.0.2", at(time.Hour))
+	c := inst("ddoscoo-cn-ids000003", acctA, mainl, "100.64.0.3", at(time.Hour))
+	foreign := inst("ddoscoo-cn-ids000004", acctB, mainl, "100.64.0.4", at(time.Hour))
+	otherRegion := inst("ddosDip-sg-ids000005", acctA, overs, "100.96.0.5", at(time.Hour))
+	insert(t, s, a, b, c, foreign, otherRegion)
+
+	f := owner(acctA, mainl)
+	checkFilter(t, s, f, a.ID, b.ID, c.ID) // nil: any
+	// Listed in insertion order whatever the order of IDs; unknown IDs,
+	// another account's and another region's are ignored.
+	f.IDs = []string{c.ID, "ddoscoo-cn-unknown", a.ID, foreign.ID, otherRegion.ID}
+	checkFilter(t, s, f, a.ID, c.ID)
+	f.IDs = []string{b.ID}
+	checkFilter(t, s, f, b.ID)
+	f.IDs = []string{b.ID, b.ID}
+	checkFilter(t, s, f, b.ID)
+	f.IDs = []string{"ddoscoo-cn-unknown"}
+	checkFilter(t, s, f)
+}
+
+func testFilterIP(t *testing.T, s moat.Store) {
+	a := inst("ddoscoo-cn-ip0000001", acctA, mainl, "100.64.0.1", at(time.Hour))
+	b := inst("ddoscoo-cn-ip0000002", acctA, mainl, "100.64.0.11", at(time.Hour))
+	c := inst("ddoscoo-cn-ip0000003", acctA, mainl, "100.64.0.111", at(time.Hour))
+	insert(t, s, a, b, c)
+	f := owner(acctA, mainl)
+	f.IP = "100.64.0.11"
+	checkFilter(t, s, f, b.ID)
+	f.IP = "100.64.0.1"
+	checkFilter(t, s, f, a.ID)
+	f.IP = "100.64.0"
+	checkFilter(t, s, f)
+	f.IP = "100.64.0.2"
+	checkFilter(t, s, f)
+}
+
+func testFilterRemark(t *testing.T, s moat.Store) {
+	mk := func(id, ip, remark string) moat.Instance {
+		in := inst(id, acctA, mainl, ip, at(time.Hour))
+		in.Remark = remark
+		return in
+	}
+	hello := mk("ddoscoo-cn-rm01", "100.64.0.1", "Hello World")
+	lower := mk("ddoscoo-cn-rm02", "100.64.0.2", "hello world")
+	pct := mk("ddoscoo-cn-rm03", "100.64.0.3", "100% sure")
+	under := mk("ddoscoo-cn-rm04", "100.64.0.4", "snake_case")
+	cjk := mk("ddoscoo-cn-rm05", "100.64.0.5", "防护实例 Ab")
+	empty := mk("ddoscoo-cn-rm06", "100.64.0.6", "")
+	quote := mk("ddoscoo-cn-rm07", "100.64.0.7", `it's a \back"slash`)
+	insert(t, s, hello, lower, pct, under, cjk, empty, quote)
+	for _, c := range []struct {
+		sub  string
+		want []string
+	}{
+		{"World", []string{hello.ID}},
+		{"world", []string{lower.ID}},
+		{"WORLD", nil},
+		{"lo Wo", []string{hello.ID}},
+		{"o", []string{hello.ID, lower.ID}},
+		{"Hello World", []string{hello.ID}},
+		{"Hello World!", nil},
+		{"%", []string{pct.ID}},            // literal, not a wildcard
+		{"_", []string{under.ID}},          // literal, not a wildcard
+		{"e_c", []string{under.ID}},        // literal
+		{"H%d", nil},                       // not a pattern
+		{"护实", []string{cjk.ID}},           // multibyte
+		{"ab", nil},                        // case-sensitive beyond ASCII words too
+		{`\back`, []string{quote.ID}},      // backslash is literal
+		{`it's`, []string{quote.ID}},       // quote is literal
+		{`"slash`, []string{quote.ID}},     // double quote is literal
+		{"*", nil},                         // no glob either
+		{"[h]", nil},                       // no character classes
+		{"Hello", []string{hello.ID}},      // prefix
+		{"sure", []string{pct.ID}},         // suffix
+		{"snake_case", []string{under.ID}}, // whole
+	} {
+		f := owner(acctA, mainl)
+		f.RemarkContains = c.sub
+		checkFilter(t, s, f, c.want...)
+	}
+}
+
+func testFilterEdition(t *testing.T, s moat.Store) {
+	mk := func(id, ip string, ed int) moat.Instance {
+		in := inst(id, acctA, overs, ip, at(time.Hour))
+		in.Edition = ed
+		return in
+	}
+	e0 := mk("ddosDip-sg-ed0", "100.96.0.1", moat.EditionInsurance)
+	e1 := mk("ddosDip-sg-ed1", "100.96.0.2", moat.EditionUnlimited)
+	e3 := mk("ddosDip-sg-ed3", "100.96.0.3", moat.EditionSecCMA)
+	e0b := mk("ddosDip-sg-ed0b", "100.96.0.4", moat.EditionInsurance)
+	insert(t, s, e0, e1, e3, e0b)
+	for _, c := range []struct {
+		ed   int
+		want []string
+	}{
+		{0, []string{e0.ID, e0b.ID}},
+		{1, []string{e1.ID}},
+		{2, nil},
+		{3, []string{e3.ID}},
+		{9, nil},
+	} {
+		f := owner(acctA, overs)
+		f.Edition = ptr(c.ed)
+		checkFilter(t, s, f, c.want...)
+	}
+}
+
+// expiryFixture inserts instances expiring at base-1ms, base, base+1ms,
+// base+1h, in scrambled insertion order, and returns their IDs by expiry.
+func expiryFixture(t *testing.T, s moat.Store) (before, exact, after, later string) {
+	t.Helper()
+	insert(t, s,
+		inst("ddoscoo-cn-exp-later", acctA, mainl, "100.64.0.4", at(time.Hour)),
+		inst("ddoscoo-cn-exp-exact", acctA, mainl, "100.64.0.2", base.In(east)),
+		inst("ddoscoo-cn-exp-before", acctA, mainl, "100.64.0.1", at(-time.Millisecond)),
+		inst("ddoscoo-cn-exp-after", acctA, mainl, "100.64.0.3", at(time.Millisecond)),
+	)
+	return "ddoscoo-cn-exp-before", "ddoscoo-cn-exp-exact", "ddoscoo-cn-exp-after", "ddoscoo-cn-exp-later"
+}
+
+func testFilterExpireFrom(t *testing.T, s moat.Store) {
+	before, exact, after, later := expiryFixture(t, s)
+	_ = before
+	f := owner(acctA, mainl)
+	f.ExpireFrom = ptr(base)
+	checkFilter(t, s, f, later, exact, after)
+	f.ExpireFrom = ptr(base.In(east)) // the zone of the bound does not matter
+	checkFilter(t, s, f, later, exact, after)
+	f.ExpireFrom = ptr(at(time.Millisecond))
+	checkFilter(t, s, f, later, after)
+	f.ExpireFrom = ptr(at(-time.Millisecond))
+	checkFilter(t, s, f, later, exact, before, after)
+	f.ExpireFrom = ptr(at(time.Hour + time.Millisecond))
+	checkFilter(t, s, f)
+}
+
+func testFilterExpireBefore(t *testing.T, s moat.Store) {
+	before, exact, after, later := expiryFixture(t, s)
+	f := owner(acctA, mainl)
+	f.ExpireBefore = ptr(base)
+	checkFilter(t, s, f, before)
+	f.ExpireBefore = ptr(base.In(east))
+	checkFilter(t, s, f, before)
+	f.ExpireBefore = ptr(at(time.Millisecond))
+	checkFilter(t, s, f, exact, before)
+	f.ExpireBefore = ptr(at(-time.Millisecond))
+	checkFilter(t, s, f)
+	f.ExpireBefore = ptr(at(2 * time.Hour))
+	checkFilter(t, s, f, later, exact, before, after)
+	// Both bounds: the half-open range [base, base+1h) .
+	f.ExpireFrom, f.ExpireBefore = ptr(base), ptr(at(time.Hour))
+	checkFilter(t, s, f, exact, after)
+}
+
+func testFilterResourceGroup(t *testing.T, s moat.Store) {
+	mk := func(id, ip, rg string) moat.Instance {
+		in := inst(id, acctA, mainl, ip, at(time.Hour))
+		in.ResourceGroupID = rg
+		return in
+	}
+	a := mk("ddoscoo-cn-rg1", "100.64.0.1", "rg-aaa")
+	b := mk("ddoscoo-cn-rg2", "100.64.0.2", "rg-aaab")
+	c := mk("ddoscoo-cn-rg3", "100.64.0.3", "")
+	d := mk("ddoscoo-cn-rg4", "100.64.0.4", "rg-aaa")
+	insert(t, s, a, b, c, d)
+	f := owner(acctA, mainl)
+	f.ResourceGroupID = "rg-aaa"
+	checkFilter(t, s, f, a.ID, d.ID)
+	f.ResourceGroupID = "rg-aaab"
+	checkFilter(t, s, f, b.ID)
+	f.ResourceGroupID = "RG-AAA"
+	checkFilter(t, s, f)
+	f.ResourceGroupID = "rg-"
+	checkFilter(t, s, f)
+}
+
+func testFilterTags(t *testing.T, s moat.Store) {
+	a := inst("ddoscoo-cn-tag1", acctA, mainl, "100.64.0.1", at(time.Hour))
+	b := inst("ddoscoo-cn-tag2", acctA, mainl, "100.64.0.2", at(time.Hour))
+	c := inst("ddoscoo-cn-tag3", acctA, mainl, "100.64.0.3", at(time.Hour))
+	d := inst("ddoscoo-cn-tag4", acctA, mainl, "100.64.0.4", at(time.Hour))
+	foreign := inst("ddoscoo-cn-tag5", acctB, mainl, "100.64.0.5", at(time.Hour))
+	insert(t, s, a, b, c, d, foreign)
+	setTags(t, s, a.ID, moat.Tag{Key: "env", Value: "prod"}, moat.Tag{Key: "team", Value: "red"})
+	setTags(t, s, b.ID, moat.Tag{Key: "env", Value: "dev"}, moat.Tag{Key: "team", Value: "red"})
+	setTags(t, s, c.ID, moat.Tag{Key: "env", Value: "prod"})
+	setTags(t, s, foreign.ID, moat.Tag{Key: "env", Value: "prod"}, moat.Tag{Key: "team", Value: "red"})
+	// d has no tags.
+
+	tf := func(tags ...moat.TagFilter) moat.InstanceFilter {
+		f := owner(acctA, mainl)
+		f.Tags = tags
+		return f
+	}
+	kv := func(k, v string) moat.TagFilter { return moat.TagFilter{Key: k, Value: v, HasValue: true} }
+	k := func(k string) moat.TagFilter { return moat.TagFilter{Key: k} }
+
+	checkFilter(t, s, tf(k("env")), a.ID, b.ID, c.ID)
+	checkFilter(t, s, tf(k("team")), a.ID, b.ID)
+	checkFilter(t, s, tf(k("absent")))
+	checkFilter(t, s, tf(k("Env"))) // keys are case-sensitive
+	checkFilter(t, s, tf(kv("env", "prod")), a.ID, c.ID)
+	checkFilter(t, s, tf(kv("env", "dev")), b.ID)
+	checkFilter(t, s, tf(kv("env", "Prod")))
+	checkFilter(t, s, tf(kv("env", "")))
+	checkFilter(t, s, tf(kv("team", "prod"))) // value of another key
+	// Several tags are ANDed.
+	checkFilter(t, s, tf(kv("env", "prod"), kv("team", "red")), a.ID)
+	checkFilter(t, s, tf(k("env"), k("team")), a.ID, b.ID)
+	checkFilter(t, s, tf(kv("env", "prod"), k("team")), a.ID)
+	checkFilter(t, s, tf(kv("env", "prod"), kv("env", "dev")))
+	checkFilter(t, s, tf(k("env"), k("absent")))
+	// A value filter without HasValue is a key filter.
+	checkFilter(t, s, tf(moat.TagFilter{Key: "env", Value: "prod"}), a.ID, b.ID, c.ID)
+}
+
+func testFilterCombined(t *testing.T, s moat.Store) {
+	mk := func(id, ip string, ed int, rg, remark string, expire time.Time) moat.Instance {
+		in := inst(id, acctA, overs, ip, expire)
+		in.Edition, in.ResourceGroupID, in.Remark = ed, rg, remark
+		return in
+	}
+	a := mk("ddosDip-sg-c1", "100.96.0.1", 1, "rg-1", "web front", at(time.Hour))
+	b := mk("ddosDip-sg-c2", "100.96.0.2", 1, "rg-1", "web back", at(3*time.Hour))
+	c := mk("ddosDip-sg-c3", "100.96.0.3", 2, "rg-1", "web front", at(time.Hour))
+	d := mk("ddosDip-sg-c4", "100.96.0.4", 1, "rg-2", "web front", at(time.Hour))
+	insert(t, s, a, b, c, d)
+	setTags(t, s, a.ID, moat.Tag{Key: "env", Value: "prod"})
+	setTags(t, s, b.ID, moat.Tag{Key: "env", Value: "prod"})
+	setTags(t, s, d.ID, moat.Tag{Key: "env", Value: "prod"})
+
+	f := owner(acctA, overs)
+	f.Edition = ptr(1)
+	f.ResourceGroupID = "rg-1"
+	checkFilter(t, s, f, a.ID, b.ID)
+	f.RemarkContains = "front"
+	checkFilter(t, s, f, a.ID)
+	f.RemarkContains = ""
+	f.ExpireBefore = ptr(at(2 * time.Hour))
+	checkFilter(t, s, f, a.ID)
+	f.ExpireBefore = nil
+	f.ExpireFrom = ptr(at(2 * time.Hour))
+	f.Tags = []moat.TagFilter{{Key: "env", Value: "prod", HasValue: true}}
+	checkFilter(t, s, f, b.ID)
+	f.IDs = []string{a.ID, c.ID, d.ID}
+	checkFilter(t, s, f)
+	f = owner(acctA, overs)
+	f.IDs = []string{a.ID, c.ID, d.ID}
+	f.IP = "100.96.0.4"
+	checkFilter(t, s, f, d.ID)
+}
+
+func testListIsolation(t *testing.T, s moat.Store) {
+	aM := inst("ddoscoo-cn-iso1", acctA, mainl, "100.64.0.1", at(time.Hour))
+	aO := inst("ddosDip-sg-iso2", acctA, overs, "100.96.0.1", at(time.Hour))
+	bM := inst("ddoscoo-cn-iso3", acctB, mainl, "100.64.0.2", at(time.Hour))
+	bO := inst("ddosDip-sg-iso4", acctB, overs, "100.96.0.2", at(time.Hour))
+	aM2 := inst("ddoscoo-cn-iso5", acctA, mainl, "100.64.0.3", at(time.Hour))
+	insert(t, s, aM, aO, bM, bO, aM2)
+	for _, in := range []moat.Instance{aM, aO, bM, bO, aM2} {
+		setTags(t, s, in.ID, moat.Tag{Key: "k", Value: "v"})
+	}
+	for _, c := range []struct {
+		acct   string
+		region moat.Region
+		want   []string
+	}{
+		{acctA, mainl, []string{aM.ID, aM2.ID}},
+		{acctA, overs, []string{aO.ID}},
+		{acctB, mainl, []string{bM.ID}},
+		{acctB, overs, []string{bO.ID}},
+		{"1000000000000009", mainl, nil},
+		{acctA, "eu-central-1", nil},
+	} {
+		f := owner(c.acct, c.region)
+		checkFilter(t, s, f, c.want...)
+		if n := count(t, s, f); n != int64(len(c.want)) {
+			t.Errorf("unfiltered CountInstances(%s, %s) = %d, want %d", c.acct, c.region, n, len(c.want))
+		}
+		f.Tags = []moat.TagFilter{{Key: "k"}}
+		checkFilter(t, s, f, c.want...)
+		f.Tags = nil
+		f.ExpireFrom = ptr(base)
+		checkFilter(t, s, f, c.want...)
+	}
+	// Another owner's instance is not reachable through filters either.
+	f := owner(acctA, mainl)
+	f.IP = bM.IP
+	checkFilter(t, s, f)
+}
+
+func testCountUnfiltered(t *testing.T, s moat.Store) {
+	want := map[ownerKey]int64{}
+	check := func(when string) {
+		t.Helper()
+		for _, acct := range []string{acctA, acctB, "1000000000000003"} {
+			for _, r := range moat.Regions {
+				f := owner(acct, r)
+				w := want[ownerKey{acct, r}]
+				if n := count(t, s, f); n != w {
+					t.Errorf("%s: unfiltered CountInstances(%s, %s) = %d, want %d", when, acct, r, n, w)
+				}
+				if got := list(t, s, f); int64(len(got)) != w {
+					t.Errorf("%s: Instances(%s, %s) lists %d, want %d", when, acct, r, len(got), w)
+				}
+				f.Offset, f.Limit = 1, 2
+				if n := count(t, s, f); n != w {
+					t.Errorf("%s: unfiltered CountInstances(%s, %s) with paging = %d, want %d", when, acct, r, n, w)
+				}
+			}
+		}
+	}
+	check("empty store")
+
+	var live []moat.Instance
+	ipn := 0
+	add := func(acct string, r moat.Region, k int) {
+		t.Helper()
+		var batch []moat.Instance
+		for i := 0; i < k; i++ {
+			ipn++
+			batch = append(batch, inst(fmt.Sprintf("i-%s-%s-%03d", acct, r, ipn), acct, r, fmt.Sprintf("10.0.0.%d", ipn), at(time.Hour)))
+		}
+		insert(t, s, batch...)
+		live = append(live, batch...)
+		want[ownerKey{acct, r}] += int64(k)
+	}
+	del := func(i int) {
+		t.Helper()
+		in := live[i]
+		deleteInstance(t, s, in.ID)
+		live = slices.Delete(live, i, i+1)
+		want[ownerKey{in.AccountID, in.Region}]--
+	}
+	add(acctA, mainl, 3)
+	add(acctA, overs, 2)
+	add(acctB, mainl, 4)
+	check("after inserts")
+	del(0)
+	del(3)
+	check("after deletes")
+	add(acctA, mainl, 1)
+	add(acctB, overs, 2)
+	check("after more inserts")
+
+	// A failed Update changes no count.
+	err := s.Update(t.Context(), func(tx moat.Tx) error {
+		extra := inst("i-rolled-back", acctA, mainl, "10.9.9.9", at(time.Hour))
+		if err := tx.InsertInstance(&extra); err != nil {
+			return err
+		}
+		if err := tx.DeleteInstance(live[0].ID); err != nil {
+			return err
+		}
+		return errors.New("roll back")
+	})
+	if err == nil {
+		t.Fatal("Update returned nil, want its error")
+	}
+	check("after a failed Update")
+
+	// Insert and delete in one Update.
+	update(t, s, func(tx moat.Tx) error {
+		extra := inst("i-transient", acctB, overs, "10.9.9.8", at(time.Hour))
+		if err := tx.InsertInstance(&extra); err != nil {
+			return err
+		}
+		return tx.DeleteInstance(extra.ID)
+	})
+	check("after insert and delete in one Update")
+
+	for len(live) > 0 {
+		del(len(live) - 1)
+	}
+	check("after deleting everything")
+	add(acctB, overs, 1)
+	check("after inserting again")
+}
+
+// ---- DueInstances and EarliestExpiry ----
+
+func withPhase(in moat.Instance, p moat.Phase) moat.Instance {
+	in.Phase = p
+	return in
+}
+
+func testDueInstances(t *testing.T, s moat.Store) {
+	ins := []moat.Instance{
+		inst("due-late", acctA, mainl, "100.64.0.1", at(-1*time.Hour)),
+		inst("due-boundary", acctB, overs, "100.96.0.1", base),
+		inst("due-notyet", acctA, mainl, "100.64.0.2", at(time.Millisecond)),
+		inst("due-early", acctB, mainl, "100.64.0.3", at(-3*time.Hour)),
+		withPhase(inst("due-expired", acctA, mainl, "100.64.0.4", at(-2*time.Hour)), moat.PhaseExpired),
+		inst("due-mid", acctA, overs, "100.96.0.2", at(-2*time.Hour)),
+		withPhase(inst("due-stopped", acctA, mainl, "100.64.0.5", at(-4*time.Hour)), moat.PhaseStopped),
+		withPhase(inst("due-expired-future", acctA, mainl, "100.64.0.6", at(time.Hour)), moat.PhaseExpired),
+	}
+	insert(t, s, ins...)
+	byID := map[string]moat.Instance{}
+	for _, in := range ins {
+		byID[in.ID] = in
+	}
+	due := func(p moat.Phase, at time.Time, limit int) []string {
+		t.Helper()
+		var got []moat.Instance
+		update(t, s, func(tx moat.Tx) error {
+			var err error
+			got, err = tx.DueInstances(p, at, limit)
+			return err
+		})
+		for _, in := range got {
+			if d := diffInstance(in, byID[in.ID]); d != "" {
+				t.Errorf("DueInstances returned %s: %s", in.ID, d)
+			}
+		}
+		return ids(got)
+	}
+	for _, c := range []struct {
+		phase moat.Phase
+		at    time.Time
+		limit int
+		want  []string
+	}{
+		{moat.PhaseActive, base, 10, []string{"due-early", "due-mid", "due-late", "due-boundary"}},
+		{moat.PhaseActive, base.In(east), 10, []string{"due-early", "due-mid", "due-late", "due-boundary"}},
+		{moat.PhaseActive, base, 2, []string{"due-early", "due-mid"}},
+		{moat.PhaseActive, base, 1, []string{"due-early"}},
+		{moat.PhaseActive, at(-time.Millisecond), 10, []string{"due-early", "due-mid", "due-late"}},
+		{moat.PhaseActive, at(-3*time.Hour - time.Millisecond), 10, nil},
+		{moat.PhaseActive, at(time.Millisecond), 10, []string{"due-early", "due-mid", "due-late", "due-boundary", "due-notyet"}},
+		{moat.PhaseExpired, base, 10, []string{"due-expired"}},
+		{moat.PhaseExpired, at(time.Hour), 10, []string{"due-expired", "due-expired-future"}},
+		{moat.PhaseStopped, base, 10, []string{"due-stopped"}},
+	} {
+		if got := due(c.phase, c.at, c.limit); !slices.Equal(got, c.want) && !(len(got) == 0 && len(c.want) == 0) {
+			t.Errorf("DueInstances(phase %d, %v, %d) = %q, want %q", c.phase, c.at, c.limit, got, c.want)
+		}
+	}
+	// Moving an instance to the next phase takes it off the phase's list.
+	early := byID["due-early"]
+	early.Phase = moat.PhaseExpired
+	update(t, s, func(tx moat.Tx) error { return tx.UpdateInstance(&early) })
+	byID[early.ID] = early
+	if got := due(moat.PhaseActive, base, 10); !slices.Equal(got, []string{"due-mid", "due-late", "due-boundary"}) {
+		t.Errorf("DueInstances(active) after moving due-early = %q", got)
+	}
+	if got := due(moat.PhaseExpired, base, 10); !slices.Equal(got, []string{"due-early", "due-expired"}) {
+		t.Errorf("DueInstances(expired) after moving due-early = %q", got)
+	}
+}
+
+func testEarliestExpiry(t *testing.T, s moat.Store) {
+	earliest := func(p moat.Phase) (time.Time, bool) {
+		t.Helper()
+		e, ok, err := s.EarliestExpiry(t.Context(), p)
+		if err != nil {
+			t.Fatalf("EarliestExpiry(%d): %v", p, err)
+		}
+		if ok && e.Location() != time.UTC {
+			t.Errorf("EarliestExpiry(%d) = %v, not in UTC", p, e)
+		}
+		return e, ok
+	}
+	for _, p := range []moat.Phase{moat.PhaseActive, moat.PhaseExpired, moat.PhaseStopped} {
+		if e, ok := earliest(p); ok {
+			t.Errorf("EarliestExpiry(%d) on an empty store = %v, true; want false", p, e)
+		}
+	}
+	insert(t, s,
+		inst("ee-1", acctA, mainl, "100.64.0.1", at(2*time.Hour)),
+		inst("ee-2", acctB, overs, "100.96.0.1", at(time.Hour+time.Millisecond).In(east)),
+		inst("ee-3", acctA, overs, "100.96.0.2", at(3*time.Hour)),
+		withPhase(inst("ee-4", acctA, mainl, "100.64.0.2", at(-5*time.Hour)), moat.PhaseExpired),
+		withPhase(inst("ee-5", acctA, mainl, "100.64.0.3", at(-6*time.Hour)), moat.PhaseExpired),
+	)
+	if e, ok := earliest(moat.PhaseActive); !ok || !e.Equal(at(time.Hour+time.Millisecond)) {
+		t.Errorf("EarliestExpiry(active) = %v, %v; want %v", e, ok, at(time.Hour+time.Millisecond))
+	}
+	if e, ok := earliest(moat.PhaseExpired); !ok || !e.Equal(at(-6*time.Hour)) {
+		t.Errorf("EarliestExpiry(expired) = %v, %v; want %v", e, ok, at(-6*time.Hour))
+	}
+	if e, ok := earliest(moat.PhaseStopped); ok {
+		t.Errorf("EarliestExpiry(stopped) = %v, true; want false", e)
+	}
+	deleteInstance(t, s, "ee-2")
+	if e, ok := earliest(moat.PhaseActive); !ok || !e.Equal(at(2*time.Hour)) {
+		t.Errorf("EarliestExpiry(active) after delete = %v, %v; want %v", e, ok, at(2*time.Hour))
+	}
+	deleteInstance(t, s, "ee-4")
+	deleteInstance(t, s, "ee-5")
+	if e, ok := earliest(moat.PhaseExpired); ok {
+		t.Errorf("EarliestExpiry(expired) after deleting all = %v, true; want false", e)
+	}
+}
+
+// ---- Tombstones ----
+
+func testTombstoneRoundTrip(t *testing.T, s moat.Store) {
+	ts := moat.Tombstone{InstanceID: "ddosDip-sg-tomb00001", AccountID: acctA, Region: overs, ReleasedAt: at(-time.Hour).In(east)}
+	update(t, s, func(tx moat.Tx) error {
+		if ok, err := tx.TombstoneExists(ts.InstanceID); err != nil || ok {
+			t.Errorf("TombstoneExists before insert = %v, %v; want false", ok, err)
+		}
+		if err := tx.InsertTombstone(ts); err != nil {
+			return err
+		}
+		if ok, err := tx.TombstoneExists(ts.InstanceID); err != nil || !ok {
+			t.Errorf("TombstoneExists after insert in the same Update = %v, %v; want true", ok, err)
+		}
+		return nil
+	})
+	update(t, s, func(tx moat.Tx) error {
+		if ok, err := tx.TombstoneExists(ts.InstanceID); err != nil || !ok {
+			t.Errorf("TombstoneExists = %v, %v; want true", ok, err)
+		}
+		return nil
+	})
+	got, err := s.Tombstone(t.Context(), ts.InstanceID)
+	if err != nil {
+		t.Fatalf("Reader.Tombstone: %v", err)
+	}
+	if got.InstanceID != ts.InstanceID || got.AccountID != ts.AccountID || got.Region != ts.Region {
+		t.Errorf("Reader.Tombstone = %+v, want %+v", got, ts)
+	}
+	if d := checkTime("ReleasedAt", got.ReleasedAt, ts.ReleasedAt); d != "" {
+		t.Errorf("Reader.Tombstone: %s", d)
+	}
+	// A tombstone is not an instance.
+	wantNoInstance(t, s, ts.InstanceID)
+}
+
+func testTombstoneNotFound(t *testing.T, s moat.Store) {
+	update(t, s, func(tx moat.Tx) error {
+		return tx.InsertTombstone(moat.Tombstone{InstanceID: "ddoscoo-cn-tomb0001", AccountID: acctA, Region: mainl, ReleasedAt: base})
+	})
+	// A live instance is not a tombstone either.
+	insert(t, s, inst("ddoscoo-cn-live00001", acctA, mainl, "100.64.0.1", at(time.Hour)))
+	for _, id := range []string{"ddoscoo-cn-tomb0002", "ddoscoo-cn-live00001"} {
+		if got, err := s.Tombstone(t.Context(), id); !errors.Is(err, moat.ErrNotFound) {
+			t.Errorf("Reader.Tombstone(%s) = %+v, %v; want ErrNotFound", id, got, err)
+		}
+		update(t, s, func(tx moat.Tx) error {
+			if ok, err := tx.TombstoneExists(id); err != nil || ok {
+				t.Errorf("TombstoneExists(%s) = %v, %v; want false", id, ok, err)
+			}
+			return nil
+		})
+	}
+}
+
+// ---- Events ----
+
+func diffEvent(got, want moat.Event) string {
+	var d []string
+	if got.Seq != want.Seq || got.InstanceID != want.InstanceID || got.AccountID != want.AccountID ||
+		got.Region != want.Region || got.Type != want.Type || got.RequestID != want.RequestID || got.Reason != want.Reason {
+		d = append(d, fmt.Sprintf("got %+v, want %+v", got, want))
+	}
+	if s := checkTime("Time", got.Time, want.Time); s != "" {
+		d = append(d, s)
+	}
+	if s := checkTime("RecordedAt", got.RecordedAt, want.RecordedAt); s != "" {
+		d = append(d, s)
+	}
+	return strings.Join(d, "; ")
+}
+
+func testEventRoundTrip(t *testing.T, s moat.Store) {
+	if got := events(t, s, moat.EventFilter{}); len(got) != 0 {
+		t.Fatalf("Events on an empty store = %+v, want none", got)
+	}
+	evs := []moat.Event{
+		{Time: at(-time.Hour).In(east), RecordedAt: base, InstanceID: "i-1", AccountID: acctA, Region: mainl, Type: moat.EventCreated, RequestID: "C0FFEE-REQ-1"},
+		{Time: base, RecordedAt: at(time.Millisecond), InstanceID: "i-1", AccountID: acctA, Region: mainl, Type: moat.EventExpired},
+		{Time: at(7 * 24 * time.Hour), RecordedAt: at(8 * 24 * time.Hour).In(east), InstanceID: "i-2", AccountID: acctB, Region: overs, Type: moat.EventReleased, RequestID: "REQ-2", Reason: moat.ReasonReleaseInstance},
+	}
+	// Two in one Update, one in a later Update.
+	update(t, s, func(tx moat.Tx) error {
+		for i := range evs[:2] {
+			if err := tx.AppendEvent(&evs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	update(t, s, func(tx moat.Tx) error { return tx.AppendEvent(&evs[2]) })
+	if !(evs[0].Seq > 0 && evs[1].Seq > evs[0].Seq && evs[2].Seq > evs[1].Seq) {
+		t.Fatalf("AppendEvent assigned seqs %d, %d, %d; want positive and increasing", evs[0].Seq, evs[1].Seq, evs[2].Seq)
+	}
+	got := events(t, s, moat.EventFilter{})
+	if len(got) != len(evs) {
+		t.Fatalf("Events = %d events, want %d", len(got), len(evs))
+	}
+	for i := range evs {
+		if d := diffEvent(got[i], evs[i]); d != "" {
+			t.Errorf("event %d: %s", i, d)
+		}
+	}
+	// A later Append still gets a larger Seq.
+	e4 := moat.Event{Time: base, RecordedAt: base, InstanceID: "i-3", AccountID: acctA, Region: mainl, Type: moat.EventForwardingStopped}
+	update(t, s, func(tx moat.Tx) error { return tx.AppendEvent(&e4) })
+	if e4.Seq <= evs[2].Seq {
+		t.Errorf("later event Seq %d, want > %d", e4.Seq, evs[2].Seq)
+	}
+}
+
+func testEventFilters(t *testing.T, s moat.Store) {
+	var all []moat.Event
+	spec := []struct {
+		id  string
+		typ moat.EventType
+	}{
+		{"i-1", moat.EventCreated},
+		{"i-2", moat.EventCreated},
+		{"i-1", moat.EventExpired},
+		{"i-3", moat.EventCreated},
+		{"i-1", moat.EventForwardingStopped},
+		{"i-2", moat.EventExpired},
+		{"i-1", moat.EventReleased},
+	}
+	for i, sp := range spec {
+		e := moat.Event{Time: at(time.Duration(i) * time.Minute), RecordedAt: at(time.Duration(i) * time.Minute),
+			InstanceID: sp.id, AccountID: acctA, Region: mainl, Type: sp.typ, RequestID: fmt.Sprintf("req-%d", i)}
+		update(t, s, func(tx moat.Tx) error { return tx.AppendEvent(&e) })
+		all = append(all, e)
+	}
+	pick := func(idx ...int) []int64 {
+		out := []int64{}
+		for _, i := range idx {
+			out = append(out, all[i].Seq)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		f    moat.EventFilter
+		want []int64
+	}{
+		{moat.EventFilter{}, pick(0, 1, 2, 3, 4, 5, 6)},
+		{moat.EventFilter{InstanceID: "i-1"}, pick(0, 2, 4, 6)},
+		{moat.EventFilter{InstanceID: "i-9"}, pick()},
+		{moat.EventFilter{Type: moat.EventCreated}, pick(0, 1, 3)},
+		{moat.EventFilter{Type: moat.EventExpired}, pick(2, 5)},
+		{moat.EventFilter{InstanceID: "i-2", Type: moat.EventExpired}, pick(5)},
+		{moat.EventFilter{AfterSeq: all[2].Seq}, pick(3, 4, 5, 6)},
+		{moat.EventFilter{AfterSeq: all[6].Seq}, pick()},
+		{moat.EventFilter{Limit: 3}, pick(0, 1, 2)},
+		{moat.EventFilter{AfterSeq: all[1].Seq, Limit: 2}, pick(2, 3)},
+		{moat.EventFilter{InstanceID: "i-1", AfterSeq: all[2].Seq, Limit: 1}, pick(4)},
+		{moat.EventFilter{InstanceID: "i-1", Type: moat.EventReleased, AfterSeq: all[0].Seq}, pick(6)},
+	} {
+		got := events(t, s, c.f)
+		if gs := seqs(got); !slices.Equal(gs, c.want) {
+			t.Errorf("Events(%+v) = seqs %v, want %v", c.f, gs, c.want)
+		}
+		for _, e := range got {
+			for _, w := range all {
+				if w.Seq == e.Seq {
+					if d := diffEvent(e, w); d != "" {
+						t.Errorf("Events(%+v) seq %d: %s", c.f, e.Seq, d)
+					}
+				}
+			}
+		}
+	}
+	// Paging by AfterSeq walks every event exactly once.
+	var walked []int64
+	after := int64(0)
+	for {
+		page := events(t, s, moat.EventFilter{AfterSeq: after, Limit: 2})
+		if len(page) == 0 {
+			break
+		}
+		walked = append(walked, seqs(page)...)
+		after = page[len(page)-1].Seq
+		if len(walked) > len(all) {
+			break
+		}
+	}
+	if want := pick(0, 1, 2, 3, 4, 5, 6); !slices.Equal(walked, want) {
+		t.Errorf("walking with AfterSeq/Limit 2 = %v, want %v", walked, want)
+	}
+}
+
+// ---- IP pool primitives ----
+
+func pop(t *testing.T, s moat.Store, r moat.Region, lo, hi uint32) (uint32, bool) {
+	t.Helper()
+	var ip uint32
+	var ok bool
+	update(t, s, func(tx moat.Tx) error {
+		var err error
+		ip, ok, err = tx.PopFreeIP(r, lo, hi)
+		return err
+	})
+	return ip, ok
+}
+
+func push(t *testing.T, s moat.Store, r moat.Region, ips ...uint32) {
+	t.Helper()
+	update(t, s, func(tx moat.Tx) error {
+		for _, ip := range ips {
+			if err := tx.PushFreeIP(r, ip); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func testPopFreeIP(t *testing.T, s moat.Store) {
+	// Values above 2^31 catch signed 32-bit storage.
+	const hiBase = 0xC8000000 // 200.0.0.0
+	push(t, s, mainl, hiBase+50, hiBase+7, hiBase+300, hiBase+8, 0xFFFFFFFE, 5)
+	for _, c := range []struct {
+		lo, hi uint32
+		want   uint32
+	}{
+		{hiBase, hiBase + 1000, hiBase + 7},
+		{hiBase, hiBase + 1000, hiBase + 8},
+		{hiBase + 9, 0xFFFFFFFF, hiBase + 50},
+		{hiBase + 300, hiBase + 300, hiBase + 300}, // inclusive bounds
+		{0, 0xFFFFFFFF, 5},
+		{0, 0xFFFFFFFF, 0xFFFFFFFE},
+	} {
+		ip, ok := pop(t, s, mainl, c.lo, c.hi)
+		if !ok || ip != c.want {
+			t.Errorf("PopFreeIP(%#x, %#x) = %#x, %v; want %#x, true", c.lo, c.hi, ip, ok, c.want)
+		}
+	}
+	if ip, ok := pop(t, s, mainl, 0, 0xFFFFFFFF); ok {
+		t.Errorf("PopFreeIP on an emptied list = %#x, true; want false", ip)
+	}
+	// Pop and push in one Update.
+	update(t, s, func(tx moat.Tx) error {
+		if err := tx.PushFreeIP(overs, 10); err != nil {
+			return err
+		}
+		ip, ok, err := tx.PopFreeIP(overs, 0, 100)
+		if err != nil || !ok || ip != 10 {
+			t.Errorf("PopFreeIP after PushFreeIP in the same Update = %d, %v, %v; want 10, true", ip, ok, err)
+		}
+		return err
+	})
+	if ip, ok := pop(t, s, overs, 0, 100); ok {
+		t.Errorf("PopFreeIP = %d, true; want false", ip)
+	}
+}
+
+func testPopFreeIPNone(t *testing.T, s moat.Store) {
+	if ip, ok := pop(t, s, mainl, 0, 0xFFFFFFFF); ok {
+		t.Errorf("PopFreeIP on an empty store = %d, true; want false", ip)
+	}
+	push(t, s, mainl, 100, 200)
+	for _, c := range [][2]uint32{{0, 99}, {101, 199}, {201, 0xFFFFFFFF}} {
+		if ip, ok := pop(t, s, mainl, c[0], c[1]); ok {
+			t.Errorf("PopFreeIP(%d, %d) = %d, true; want false", c[0], c[1], ip)
+		}
+	}
+	// Another region's free list is separate.
+	if ip, ok := pop(t, s, overs, 0, 0xFFFFFFFF); ok {
+		t.Errorf("PopFreeIP(overseas) = %d, true; want false", ip)
+	}
+	// Nothing was taken by the misses.
+	if ip, ok := pop(t, s, mainl, 0, 1000); !ok || ip != 100 {
+		t.Errorf("PopFreeIP = %d, %v; want 100, true", ip, ok)
+	}
+	if ip, ok := pop(t, s, mainl, 0, 1000); !ok || ip != 200 {
+		t.Errorf("PopFreeIP = %d, %v; want 200, true", ip, ok)
+	}
+}
+
+func testPushFreeIPIdempotent(t *testing.T, s moat.Store) {
+	push(t, s, mainl, 7)
+	push(t, s, mainl, 7, 7)
+	push(t, s, overs, 7)
+	if ip, ok := pop(t, s, mainl, 0, 100); !ok || ip != 7 {
+		t.Fatalf("PopFreeIP = %d, %v; want 7, true", ip, ok)
+	}
+	if ip, ok := pop(t, s, mainl, 0, 100); ok {
+		t.Errorf("second PopFreeIP after pushing 7 three times = %d, true; want false", ip)
+	}
+	if ip, ok := pop(t, s, overs, 0, 100); !ok || ip != 7 {
+		t.Errorf("PopFreeIP(overseas) = %d, %v; want 7, true", ip, ok)
+	}
+}
+
+func testIPCursor(t *testing.T, s moat.Store) {
+	cursor := func(r moat.Region, pool string) uint32 {
+		t.Helper()
+		var c uint32
+		update(t, s, func(tx moat.Tx) error {
+			var err error
+			c, err = tx.IPCursor(r, pool)
+			return err
+		})
+		return c
+	}
+	set := func(r moat.Region, pool string, v uint32) {
+		t.Helper()
+		update(t, s, func(tx moat.Tx) error { return tx.SetIPCursor(r, pool, v) })
+	}
+	const p1, p2 = "100.64.0.0/11", "100.64.0.0/24"
+	if c := cursor(mainl, p1); c != 0 {
+		t.Errorf("IPCursor of a new pool = %d, want 0", c)
+	}
+	set(mainl, p1, 17)
+	set(mainl, p2, 3)
+	set(overs, p1, 0xFFFFFFFF)
+	for _, c := range []struct {
+		r    moat.Region
+		pool string
+		want uint32
+	}{
+		{mainl, p1, 17}, {mainl, p2, 3}, {overs, p1, 0xFFFFFFFF}, {overs, p2, 0},
+	} {
+		if got := cursor(c.r, c.pool); got != c.want {
+			t.Errorf("IPCursor(%s, %s) = %d, want %d", c.r, c.pool, got, c.want)
+		}
+	}
+	set(mainl, p1, 18)
+	set(overs, p1, 0)
+	if got := cursor(mainl, p1); got != 18 {
+		t.Errorf("IPCursor after overwrite = %d, want 18", got)
+	}
+	if got := cursor(overs, p1); got != 0 {
+		t.Errorf("IPCursor after reset = %d, want 0", got)
+	}
+	if got := cursor(mainl, p2); got != 3 {
+		t.Errorf("IPCursor(other pool) = %d, want 3", got)
+	}
+}
+
+func testIPInUse(t *testing.T, s moat.Store) {
+	inUse := func(r moat.Region, ip string) bool {
+		t.Helper()
+		var used bool
+		update(t, s, func(tx moat.Tx) error {
+			var err error
+			used, err = tx.IPInUse(r, ip)
+			return err
+		})
+		return used
+	}
+	if inUse(mainl, "100.64.0.1") {
+		t.Error("IPInUse on an empty store = true")
+	}
+	a := inst("ddoscoo-cn-inuse001", acctA, mainl, "100.64.0.1", at(time.Hour))
+	insert(t, s, a)
+	for _, c := range []struct {
+		r    moat.Region
+		ip   string
+		want bool
+	}{
+		{mainl, "100.64.0.1", true},
+		{overs, "100.64.0.1", false},
+		{mainl, "100.64.0.10", false},
+		{mainl, "100.64.0.", false},
+	} {
+		if got := inUse(c.r, c.ip); got != c.want {
+			t.Errorf("IPInUse(%s, %s) = %v, want %v", c.r, c.ip, got, c.want)
+		}
+	}
+	// Free-list entries are not live instances.
+	ipn, _ := moat.IPNumber("100.64.0.2")
+	push(t, s, mainl, ipn)
+	if inUse(mainl, "100.64.0.2") {
+		t.Error("IPInUse of a free-list address = true")
+	}
+	deleteInstance(t, s, a.ID)
+	if inUse(mainl, "100.64.0.1") {
+		t.Error("IPInUse after DeleteInstance = true")
+	}
+}
+
+// ---- Settings ----
+
+func testSettings(t *testing.T, s moat.Store) {
+	wantNoSetting(t, s, moat.SettingClockOffset)
+	update(t, s, func(tx moat.Tx) error {
+		if v, err := tx.Setting(moat.SettingClockOffset); !errors.Is(err, moat.ErrNotFound) {
+			t.Errorf("Tx.Setting(missing) = %q, %v; want ErrNotFound", v, err)
+		}
+		if err := tx.SetSetting(moat.SettingClockOffset, "-3600000000000"); err != nil {
+			return err
+		}
+		return tx.SetSetting(moat.SettingBootstrapAccount, "")
+	})
+	wantSetting(t, s, moat.SettingClockOffset, "-3600000000000")
+	wantSetting(t, s, moat.SettingBootstrapAccount, "") // an empty value is a value
+	update(t, s, func(tx moat.Tx) error { return tx.SetSetting(moat.SettingClockOffset, "42") })
+	wantSetting(t, s, moat.SettingClockOffset, "42")
+	wantSetting(t, s, moat.SettingBootstrapAccount, "")
+	update(t, s, func(tx moat.Tx) error {
+		if v, err := tx.Setting(moat.SettingClockOffset); err != nil || v != "42" {
+			t.Errorf("Tx.Setting = %q, %v; want 42", v, err)
+		}
+		return nil
+	})
+	long := strings.Repeat("välue ", 2000)
+	update(t, s, func(tx moat.Tx) error { return tx.SetSetting("long", long) })
+	wantSetting(t, s, "long", long)
+}
