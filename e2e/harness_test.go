@@ -9,12 +9,12 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -65,7 +65,26 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	logs   strings.Builder
+	stdout *syncBuffer // the current process's stdout
 	exited chan struct{}
+}
+
+// syncBuffer is an io.Writer that can be read while it is written.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // ServerOption adjusts a server before it starts.
@@ -79,6 +98,22 @@ func WithArgs(args ...string) ServerOption {
 // WithDB uses an existing database path (for restarts).
 func WithDB(path string) ServerOption {
 	return func(s *Server) { s.DBPath = path }
+}
+
+// WithoutEnv removes variables from the server's environment, e.g.
+// MOAT_ADMIN_TOKEN to run without the admin API, or the bootstrap key pair
+// to make the server generate one.
+func WithoutEnv(names ...string) ServerOption {
+	return func(s *Server) {
+		kept := s.env[:0:0]
+		for _, kv := range s.env {
+			name, _, _ := strings.Cut(kv, "=")
+			if !slices.Contains(names, name) {
+				kept = append(kept, kv)
+			}
+		}
+		s.env = kept
+	}
 }
 
 // StartServer starts moat serve on a free port with a fresh database and
@@ -110,12 +145,14 @@ func (s *Server) start() {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	cmd.Stdout = io.Discard
+	stdout := &syncBuffer{}
+	cmd.Stdout = stdout
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("start moat: %v", err)
 	}
 	s.mu.Lock()
 	s.cmd = cmd
+	s.stdout = stdout
 	s.exited = make(chan struct{})
 	s.mu.Unlock()
 	ready := make(chan string, 1)
@@ -156,6 +193,18 @@ func (s *Server) Logs() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.logs.String()
+}
+
+// Stdout returns what the current (or last) server process printed on
+// stdout. It is complete only once the process has exited (Stop or Kill):
+// stdout is a pipe of its own, not ordered with the log lines on stderr.
+func (s *Server) Stdout() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stdout == nil {
+		return ""
+	}
+	return s.stdout.String()
 }
 
 // Stop sends SIGTERM and waits for a clean exit.

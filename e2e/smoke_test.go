@@ -10,7 +10,6 @@ import (
 	"moat/internal/admin"
 )
 
-
 // TestSDKv1ReleaseLifecycle pins the core story with sdk-go v1: an
 // instance is listed, cannot be released before expiry, can be after, and
 // is gone afterwards.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"sync"
 	"time"
@@ -32,6 +33,7 @@ type Config struct {
 	LogFormat        string // text or json
 	LogLevel         string // debug, info, warn, error
 	ShutdownTimeout  time.Duration
+	DebugAddr        string // serves net/http/pprof when set
 }
 
 // parseServeFlags reads flags, each defaulting to its environment variable.
@@ -47,6 +49,7 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.LogFormat, "log-format", envOr("MOAT_LOG_FORMAT", "text"), "log format: text or json (env MOAT_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", envOr("MOAT_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env MOAT_LOG_LEVEL)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests")
+	fs.StringVar(&c.DebugAddr, "debug-addr", envOr("MOAT_DEBUG_ADDR", ""), "serve Go profiling (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty (env MOAT_DEBUG_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -111,6 +114,7 @@ type Main struct {
 	Stdout io.Writer
 
 	store    *sqlite.Store
+	debug    *http.Server
 	svc      *moat.Service
 	engine   *lifecycle.Engine
 	listener net.Listener
@@ -190,6 +194,13 @@ export MOAT_ACCESS_KEY_SECRET=%s
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
 	}
+	if c.DebugAddr != "" {
+		if err := m.startDebug(c.DebugAddr); err != nil {
+			ln.Close()
+			store.Close()
+			return err
+		}
+	}
 	ectx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	m.engineWG.Add(1)
@@ -231,6 +242,9 @@ func (m *Main) Close() error {
 		}
 		cancel()
 	}
+	if m.debug != nil {
+		m.debug.Close()
+	}
 	if m.cancel != nil {
 		m.cancel()
 		m.engineWG.Wait()
@@ -244,4 +258,22 @@ func (m *Main) Close() error {
 		m.Log.Info("moat stopped")
 	}
 	return errors.Join(errs...)
+}
+
+// startDebug serves the profiler on its own listener, never on the API's.
+func (m *Main) startDebug(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("debug listener on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	m.debug = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go m.debug.Serve(ln)
+	m.Log.Info("debug listener", "addr", ln.Addr().String())
+	return nil
 }

@@ -305,12 +305,14 @@ const signatureMismatch = "Specified signature is not matched with our calculati
 // authV1 verifies an HMAC-SHA1 signed request (V2 RPC signature doc).
 func (g *Gateway) authV1(ctx context.Context, req *Request, o *outcome) (moat.Caller, error) {
 	p := req.Params
+	// Logged even when the request fails below, so an operator sees which
+	// key sends malformed requests.
+	o.keyID = printable(p["AccessKeyId"])
 	for _, name := range []string{"AccessKeyId", "Signature", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp"} {
 		if p[name] == "" {
 			return moat.Caller{}, moat.MissingParam(name)
 		}
 	}
-	o.keyID = printable(p["AccessKeyId"])
 	if p["SignatureMethod"] != "HMAC-SHA1" {
 		return moat.Caller{}, moat.Errorf(moat.CodeIncompleteSignature, "SignatureMethod %q is not supported; use HMAC-SHA1.", printable(p["SignatureMethod"]))
 	}
