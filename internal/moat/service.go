@@ -162,6 +162,15 @@ type Page struct {
 	Total     int64
 }
 
+// maxOffset bounds a page offset (far beyond any store's size).
+const maxOffset = 1 << 40
+
+// The range of expiry bounds worth applying; anything outside is "no bound".
+var (
+	minExpiry = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxExpiry = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+)
+
 // msAfter is the first whole millisecond strictly after t.
 func msAfter(t time.Time) time.Time {
 	return t.Truncate(time.Millisecond).Add(time.Millisecond)
@@ -197,11 +206,18 @@ func (s *Service) DescribeInstances(ctx context.Context, c Caller, q DescribeQue
 		return Page{}, InvalidParam("Tag", "at most 200 tags")
 	}
 	now := s.clock.Now()
+	// A page beyond any possible count is empty; this also keeps the
+	// offset from overflowing.
+	beyond := q.PageNumber-1 > maxOffset/q.PageSize
+	offset := 0
+	if !beyond {
+		offset = (q.PageNumber - 1) * q.PageSize
+	}
 	f := InstanceFilter{
 		AccountID: c.AccountID, Region: q.Region, IDs: q.IDs, IP: q.IP,
 		RemarkContains: q.Remark, Edition: q.Edition, Tags: q.Tags,
 		ResourceGroupID: q.ResourceGroupID,
-		Offset:          (q.PageNumber - 1) * q.PageSize, Limit: q.PageSize,
+		Offset:          offset, Limit: q.PageSize,
 	}
 	if q.IDs != nil && len(q.IDs) == 0 {
 		f.IDs = nil
@@ -240,10 +256,12 @@ func (s *Service) DescribeInstances(ctx context.Context, c Caller, q DescribeQue
 			return Page{}, InvalidParam("Enabled", "use 0 or 1")
 		}
 	}
-	if q.ExpireStart != nil {
+	// Bounds beyond any representable expiry are no bound at all (and
+	// would overflow once turned back into milliseconds).
+	if q.ExpireStart != nil && q.ExpireStart.After(minExpiry) {
 		narrowExpire(&f, q.ExpireStart, nil)
 	}
-	if q.ExpireEnd != nil { // inclusive end
+	if q.ExpireEnd != nil && q.ExpireEnd.Before(maxExpiry) { // inclusive end
 		before := q.ExpireEnd.Add(time.Millisecond)
 		narrowExpire(&f, nil, &before)
 	}
@@ -255,7 +273,7 @@ func (s *Service) DescribeInstances(ctx context.Context, c Caller, q DescribeQue
 		return Page{}, err
 	}
 	page := Page{Total: total, Instances: []InstanceView{}}
-	if int64(f.Offset) >= total {
+	if beyond || int64(f.Offset) >= total {
 		return page, nil
 	}
 	list, err := s.store.Instances(ctx, f)
@@ -416,6 +434,27 @@ func (s *Service) release(tx Tx, in *Instance, now, at time.Time, requestID, rea
 	return tx.AppendEvent(&ev)
 }
 
+// releaseDue is when auto-release takes an instance, if it is on.
+func (s *Service) releaseDue(in *Instance) (time.Time, bool) {
+	if s.autoReleaseAfter <= 0 {
+		return time.Time{}, false
+	}
+	return in.ExpireTime.Add(s.autoReleaseAfter), true
+}
+
+// advance applies what is due for in at now: the lifecycle transitions
+// that fell before its auto-release (if any), then the release itself
+// once that is due.
+func (s *Service) advance(tx Tx, in *Instance, now time.Time) error {
+	if at, ok := s.releaseDue(in); ok {
+		if !now.Before(at) {
+			return s.release(tx, in, now, at, "", ReasonAutoRelease)
+		}
+		return s.applyTransitions(tx, in, now, at)
+	}
+	return s.applyTransitions(tx, in, now, now)
+}
+
 // NextDue is the earliest instant at which some transition becomes due,
 // and false when nothing is scheduled.
 func (s *Service) NextDue(ctx context.Context) (time.Time, bool, error) {
@@ -473,9 +512,10 @@ func (s *Service) ApplyDue(ctx context.Context, limit int) (int, error) {
 			queries = append(queries,
 				query{PhaseActive, now.Add(-a)}, query{PhaseExpired, now.Add(-a)}, query{PhaseStopped, now.Add(-a)})
 		}
-		// The auto-release queries come last: by then the earlier ones have
-		// advanced the phases, and release() records whatever remains.
-		for i, q := range queries {
+		// Whichever query finds an instance, advance applies everything
+		// due for it in order, so a later query cannot find it again
+		// with work left.
+		for _, q := range queries {
 			if n >= limit {
 				break
 			}
@@ -484,13 +524,7 @@ func (s *Service) ApplyDue(ctx context.Context, limit int) (int, error) {
 				return err
 			}
 			for j := range due {
-				in := &due[j]
-				if i >= 2 {
-					at := in.ExpireTime.Add(s.autoReleaseAfter)
-					if err := s.release(tx, in, now, at, "", ReasonAutoRelease); err != nil {
-						return err
-					}
-				} else if err := s.applyTransitions(tx, in, now, now); err != nil {
+				if err := s.advance(tx, &due[j], now); err != nil {
 					return err
 				}
 				n++
@@ -587,9 +621,13 @@ func (s *Service) CreateInstances(ctx context.Context, spec NewInstances) ([]Ins
 				return err
 			}
 			// An instance created already past a transition owes its
-			// events at once; the engine would find it anyway, but doing
-			// it here keeps the history in order.
-			if err := s.applyTransitions(tx, &in, now, now); err != nil {
+			// events at once (those before its auto-release: the
+			// release itself is the engine's, on its next pass).
+			until := now
+			if at, ok := s.releaseDue(&in); ok && at.Before(now) {
+				until = at
+			}
+			if err := s.applyTransitions(tx, &in, now, until); err != nil {
 				return err
 			}
 			out = append(out, view(in, now))
