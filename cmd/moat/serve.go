@@ -88,7 +88,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	m := &Main{Config: c, Log: log, Stdout: stdout}
+	// The ready and stopped lines are always written, whatever the level:
+	// scripts and test harnesses wait for "moat ready addr=…".
+	announce, _ := newLogger(Config{LogFormat: c.LogFormat, LogLevel: "info"}, stderr)
+	m := &Main{Config: c, Log: log, Announce: announce, Stdout: stdout}
 	if err := m.Open(ctx); err != nil {
 		return err
 	}
@@ -109,9 +112,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // Main is a running server: `moat serve` uses it, and so do tests that want
 // the real wiring in-process.
 type Main struct {
-	Config Config
-	Log    *slog.Logger
-	Stdout io.Writer
+	Config   Config
+	Log      *slog.Logger
+	Announce *slog.Logger // the ready/stopped lines; Log when nil
+	Stdout   io.Writer
 
 	store    *sqlite.Store
 	debug    *http.Server
@@ -128,6 +132,9 @@ type Main struct {
 func (m *Main) Open(ctx context.Context) error {
 	if m.Log == nil {
 		m.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if m.Announce == nil {
+		m.Announce = m.Log
 	}
 	if m.Stdout == nil {
 		m.Stdout = io.Discard
@@ -208,7 +215,7 @@ export MOAT_ACCESS_KEY_SECRET=%s
 		defer m.engineWG.Done()
 		m.engine.Run(ectx)
 	}()
-	m.Log.Info("moat ready", "addr", ln.Addr().String(), "db", c.DB, "admin", c.AdminToken != "",
+	m.Announce.Info("moat ready", "addr", ln.Addr().String(), "db", c.DB, "admin", c.AdminToken != "",
 		"account", boot.AccountID, "auto_release_after", c.AutoReleaseAfter.String(), "schema", sqlite.SchemaVersion())
 	return nil
 }
@@ -255,7 +262,7 @@ func (m *Main) Close() error {
 		}
 	}
 	if len(errs) == 0 {
-		m.Log.Info("moat stopped")
+		m.Announce.Info("moat stopped")
 	}
 	return errors.Join(errs...)
 }

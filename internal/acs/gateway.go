@@ -142,6 +142,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.logRequest(r.Context(), &o, time.Since(start))
 	}()
 	status, err := g.serve(w, r, &o)
+	if err != nil && r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		// The client went away; there is no one to answer and nothing
+		// went wrong on this side (nginx's 499, for the log only).
+		o.code, o.status = "ClientClosedRequest", 499
+		return
+	}
 	if err != nil {
 		e := moat.AsError(err)
 		if e.Kind == moat.KindInternal || e.Kind == moat.KindUnavailable {
@@ -401,14 +407,4 @@ func (g *Gateway) authV3(ctx context.Context, req *Request, authz string, o *out
 		return moat.Caller{}, err
 	}
 	return moat.Caller{AccountID: k.AccountID, AccessKeyID: k.ID}, nil
-}
-
-// ErrorWriter renders any error as the Alibaba error envelope; other
-// handlers on the same listener (health, admin) use it for consistency.
-func ErrorWriter(w http.ResponseWriter, r *http.Request, err error) {
-	e := moat.AsError(err)
-	if errors.Is(err, context.Canceled) {
-		e = moat.Unavailable("request", err)
-	}
-	WriteError(w, NewRequestID(), r.Host, e)
 }

@@ -381,27 +381,57 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		}
 		f.AfterSeq = n
 	}
+	limit := maxEvents
 	if v := q.Get("Limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100000 {
-			writeError(w, moat.InvalidParam("Limit", "between 1 and 100000"))
+		if err != nil || n < 1 || n > maxEvents {
+			writeError(w, moat.InvalidParam("Limit", fmt.Sprintf("between 1 and %d", maxEvents)))
 			return
 		}
-		f.Limit = n
+		limit = n
 	}
-	evs, err := s.svc.Events(r.Context(), f)
+	// Stream the answer a chunk at a time, so a large page costs the server
+	// a chunk of memory, not the whole page.
+	chunk := func(after int64, n int) ([]moat.Event, error) {
+		f.AfterSeq, f.Limit = after, n
+		return s.svc.Events(r.Context(), f)
+	}
+	first, err := chunk(f.AfterSeq, min(limit, eventChunk))
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	resp := EventsResponse{Events: make([]Event, 0, len(evs))}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, `{"Events":[`)
 	const layout = "2006-01-02T15:04:05.000Z07:00"
-	for _, e := range evs {
-		resp.Events = append(resp.Events, Event{
-			Seq: e.Seq, Time: e.Time.UTC().Format(layout), RecordedTime: e.RecordedAt.UTC().Format(layout),
-			InstanceId: e.InstanceID, Type: string(e.Type), AccountId: e.AccountID, RegionId: string(e.Region),
-			RequestId: e.RequestID, Reason: e.Reason,
-		})
+	sent := 0
+	for evs := first; len(evs) > 0; {
+		for _, e := range evs {
+			b, _ := json.Marshal(Event{
+				Seq: e.Seq, Time: e.Time.UTC().Format(layout), RecordedTime: e.RecordedAt.UTC().Format(layout),
+				InstanceId: e.InstanceID, Type: string(e.Type), AccountId: e.AccountID, RegionId: string(e.Region),
+				RequestId: e.RequestID, Reason: e.Reason,
+			})
+			if sent > 0 {
+				io.WriteString(w, ",")
+			}
+			w.Write(b)
+			sent++
+		}
+		if sent >= limit || len(evs) < eventChunk {
+			break
+		}
+		if evs, err = chunk(evs[len(evs)-1].Seq, min(limit-sent, eventChunk)); err != nil {
+			// The status is sent; an unterminated body tells the client.
+			s.log.Error("admin: events", "err", err)
+			return
+		}
 	}
-	writeJSON(w, http.StatusOK, resp)
+	io.WriteString(w, "]}\n")
 }
+
+const (
+	maxEvents  = 100000
+	eventChunk = 1000
+)

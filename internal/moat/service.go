@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -29,6 +30,7 @@ type Service struct {
 	clock            *ServerClock
 	pools            map[Region]Pool
 	autoReleaseAfter time.Duration // 0: off
+	keys             keyCache
 }
 
 // Config configures a Service.
@@ -53,7 +55,7 @@ func NewService(c Config) (*Service, error) {
 	for r, p := range c.Pools {
 		pools[r] = p
 	}
-	return &Service{store: c.Store, clock: c.Clock, pools: pools, autoReleaseAfter: c.AutoReleaseAfter}, nil
+	return &Service{store: c.Store, clock: c.Clock, pools: pools, autoReleaseAfter: c.AutoReleaseAfter, keys: keyCache{ttl: KeyCacheTTL}}, nil
 }
 
 // Clock is the server clock.
@@ -82,25 +84,79 @@ func ownInstance(in Instance, err error, c Caller, region Region, id string) (In
 
 // ---- Authentication support ----
 
+// KeyCacheTTL is how long a looked-up AccessKey (or its absence) is reused
+// for signature checks. Changes made through this process take effect at
+// once; changes made by another process sharing the store within the TTL.
+const KeyCacheTTL = time.Second
+
+// keyCache remembers AccessKey lookups: every signed request needs one.
+type keyCache struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[string]cachedKey
+}
+
+type cachedKey struct {
+	key   AccessKey
+	found bool
+	at    time.Time
+}
+
+// maxCachedKeys bounds the cache (a flood of made-up key IDs cannot grow
+// it without limit).
+const maxCachedKeys = 1 << 16
+
+func (c *keyCache) get(id string, now time.Time) (cachedKey, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	if !ok || now.Sub(e.at) >= c.ttl || now.Before(e.at) {
+		return cachedKey{}, false
+	}
+	return e, true
+}
+
+func (c *keyCache) put(id string, e cachedKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedKeys {
+		c.m = map[string]cachedKey{}
+	}
+	c.m[id] = e
+}
+
+func (c *keyCache) forget(id string) {
+	c.mu.Lock()
+	delete(c.m, id)
+	c.mu.Unlock()
+}
+
 // AccessKey returns an AccessKey for signature verification.
 func (s *Service) AccessKey(ctx context.Context, id string) (AccessKey, error) {
-	k, err := s.store.AccessKey(ctx, id)
-	if errors.Is(err, ErrNotFound) {
+	now := s.clock.Real()
+	e, ok := s.keys.get(id, now)
+	if !ok {
+		k, err := s.store.AccessKey(ctx, id)
+		switch {
+		case err == nil:
+			e = cachedKey{key: k, found: true, at: now}
+		case errors.Is(err, ErrNotFound):
+			e = cachedKey{at: now}
+		default:
+			return AccessKey{}, err
+		}
+		s.keys.put(id, e)
+	}
+	if !e.found {
 		return AccessKey{}, Errorf(CodeInvalidAccessKeyNotFound, "Specified access key is not found.")
 	}
-	return k, err
+	return e.key, nil
 }
 
 // UseNonce records a SignatureNonce durably; a nonce seen before within the
 // retention window is refused.
 func (s *Service) UseNonce(ctx context.Context, accessKeyID, nonce string) error {
-	expires := s.clock.Real().Add(NonceRetention)
-	var fresh bool
-	err := s.store.Update(ctx, func(tx Tx) error {
-		var err error
-		fresh, err = tx.UseNonce(accessKeyID, nonce, expires)
-		return err
-	})
+	fresh, err := s.store.UseNonce(ctx, accessKeyID, nonce, s.clock.Real().Add(NonceRetention))
 	if err != nil {
 		return err
 	}
@@ -112,13 +168,7 @@ func (s *Service) UseNonce(ctx context.Context, accessKeyID, nonce string) error
 
 // PurgeNonces forgets up to limit nonces past retention (real clock).
 func (s *Service) PurgeNonces(ctx context.Context, limit int) (int, error) {
-	var n int
-	err := s.store.Update(ctx, func(tx Tx) error {
-		var err error
-		n, err = tx.DeleteExpiredNonces(s.clock.Real(), limit)
-		return err
-	})
-	return n, err
+	return s.store.PurgeNonces(ctx, s.clock.Real(), limit)
 }
 
 // ---- Instances: the ddoscoo operations ----
@@ -730,6 +780,7 @@ func (s *Service) PutAccount(ctx context.Context, accountID, keyID, secret strin
 		created = true
 		return tx.InsertAccessKey(AccessKey{ID: keyID, Secret: secret, AccountID: accountID, Active: true, CreatedAt: now})
 	})
+	s.keys.forget(keyID)
 	return created, err
 }
 
@@ -818,6 +869,7 @@ func (s *Service) EnsureBootstrap(ctx context.Context, keyID, secret string) (Bo
 		}
 		return tx.SetSetting("bootstrap_access_key_id", keyID)
 	})
+	s.keys.forget(b.AccessKeyID)
 	if !b.Generated {
 		b.Secret = ""
 	}

@@ -450,3 +450,31 @@ func TestNonces(t *testing.T) {
 		t.Fatalf("purged %d nonces after retention, want 2", n)
 	}
 }
+
+// TestAccessKeyCache: lookups are cached for KeyCacheTTL (also a miss), and
+// a key installed through the service is visible at once.
+func TestAccessKeyCache(t *testing.T) {
+	e := newEnv(t, moat.Config{})
+	if _, err := e.svc.AccessKey(e.ctx, "LTAIlater"); moat.ErrorCode(err) != moat.CodeInvalidAccessKeyNotFound {
+		t.Fatalf("unknown key: %v", err)
+	}
+	if _, err := e.svc.PutAccount(e.ctx, "3000000000000003", "LTAIlater", "s"); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := e.svc.AccessKey(e.ctx, "LTAIlater"); err != nil || k.AccountID != "3000000000000003" {
+		t.Fatalf("a key added through the service must be seen at once: %+v %v", k, err)
+	}
+	// A change behind the service's back (another process) shows after the TTL.
+	if err := e.store.Update(e.ctx, func(tx moat.Tx) error {
+		return tx.UpdateAccessKey(moat.AccessKey{ID: "LTAIlater", Secret: "rotated", AccountID: "3000000000000003", Active: true})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := e.svc.AccessKey(e.ctx, "LTAIlater"); k.Secret != "s" {
+		t.Fatalf("within the TTL the cached secret is used, got %q", k.Secret)
+	}
+	e.real.Add(moat.KeyCacheTTL)
+	if k, _ := e.svc.AccessKey(e.ctx, "LTAIlater"); k.Secret != "rotated" {
+		t.Fatalf("after the TTL the store's secret is used, got %q", k.Secret)
+	}
+}

@@ -19,6 +19,14 @@ type Store interface {
 	// and must not retain tx.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 
+	// UseNonce records a signature nonce of an AccessKey, durably when it
+	// returns, and reports whether it was fresh (false: seen before and
+	// not yet purged). Every signed request calls it, so stores keep it
+	// off the path of other writes and reads.
+	UseNonce(ctx context.Context, accessKeyID, nonce string, expires time.Time) (bool, error)
+	// PurgeNonces forgets at most limit nonces that expired before t.
+	PurgeNonces(ctx context.Context, before time.Time, limit int) (int, error)
+
 	Close() error
 }
 
@@ -41,12 +49,6 @@ type Reader interface {
 
 // Tx is the write side, valid only inside Update's function.
 type Tx interface {
-	// UseNonce records a signature nonce of an AccessKey and reports
-	// whether it was fresh (false: it was recorded before).
-	UseNonce(accessKeyID, nonce string, expires time.Time) (bool, error)
-	// DeleteExpiredNonces forgets at most limit nonces that expired before t.
-	DeleteExpiredNonces(before time.Time, limit int) (int, error)
-
 	Account(id string) (Account, error) // ErrNotFound
 	InsertAccount(a Account) error      // ErrConflict if it exists
 	AccessKey(id string) (AccessKey, error)

@@ -24,7 +24,7 @@ func TestUpdateRacingCloseReturns(t *testing.T) {
 	}
 	// The writer has stopped; make Update's first check miss the closing,
 	// as it does when Close runs just after that check.
-	s.closing = make(chan struct{})
+	s.main.closing = make(chan struct{})
 	ran := false
 	err = s.Update(context.Background(), func(moat.Tx) error { ran = true; return nil })
 	if err == nil {

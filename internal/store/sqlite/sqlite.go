@@ -42,28 +42,22 @@ var _ moat.Store = (*Store)(nil)
 // maxBatch bounds how many Update calls share one commit.
 const maxBatch = 256
 
-// Store is the SQLite implementation of moat.Store.
+// Store is the SQLite implementation of moat.Store. It keeps two database
+// files: the store proper, and beside it (path + ".nonces") the used
+// signature nonces. Nonces are written by every signed request; in a file
+// of their own their commits neither queue behind lifecycle batches nor
+// invalidate the page caches of the readers of the main database (SQLite
+// drops a reader's cache whenever its database file changes).
 type Store struct {
-	path  string
-	wdb   *sql.DB   // exactly one connection: the writer
-	wconn *sql.Conn // held for the store's lifetime
-	rdb   *sql.DB   // readers
-
-	wstmts map[string]*sql.Stmt // writer statements (writer goroutine only)
+	path   string
+	main   *writer
+	nonces *writer
+	rdb    *sql.DB // readers of the main database
 
 	rmu    sync.RWMutex
 	rstmts map[string]*sql.Stmt
 
-	ops       chan *op
-	closing   chan struct{}
-	done      chan struct{}
 	closeOnce sync.Once
-}
-
-type op struct {
-	ctx  context.Context
-	fn   func(moat.Tx) error
-	done chan error
 }
 
 // Options tune the store.
@@ -71,6 +65,13 @@ type Options struct {
 	// Readers is the size of the read connection pool (default 4).
 	Readers int
 }
+
+// dsn options shared by every connection. cache_size is per connection,
+// in KiB when negative; it bounds the resident memory of a large store.
+const dsnCommon = "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=0&_cache_size=-16000"
+
+// NoncePath is the nonce database of the store at path.
+func NoncePath(path string) string { return path + ".nonces" }
 
 // Open opens (creating if needed) the database at path and migrates it to
 // the newest schema this binary knows. It refuses a database whose schema is
@@ -87,43 +88,97 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if opt.Readers <= 0 {
 		opt.Readers = 4
 	}
-	// cache_size is per connection, in KiB when negative; it bounds the
-	// resident memory of a million-instance store.
-	common := "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=0&_cache_size=-16000"
-	wdb, err := sql.Open("sqlite3", "file:"+path+"?"+common+"&_txlock=immediate")
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	wdb.SetMaxOpenConns(1)
-	wdb.SetMaxIdleConns(1)
-	wdb.SetConnMaxLifetime(0)
-	wconn, err := wdb.Conn(ctx)
-	if err != nil {
-		wdb.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	s := &Store{
-		path: path, wdb: wdb, wconn: wconn,
-		wstmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{},
-		ops: make(chan *op, 4096), closing: make(chan struct{}), done: make(chan struct{}),
-	}
-	if err := s.migrate(ctx); err != nil {
-		wconn.Close()
-		wdb.Close()
+	s := &Store{path: path, rstmts: map[string]*sql.Stmt{}}
+	var err error
+	if s.main, err = openWriter(ctx, path, "file:"+path+"?"+dsnCommon+"&_txlock=immediate"); err != nil {
 		return nil, err
 	}
-	rdb, err := sql.Open("sqlite3", "file:"+path+"?"+common+"&_query_only=1")
+	if err := s.migrate(ctx); err != nil {
+		s.main.conn.Close()
+		s.main.db.Close()
+		return nil, err
+	}
+	np := NoncePath(path)
+	if s.nonces, err = openWriter(ctx, np, "file:"+np+"?"+dsnCommon+"&_txlock=immediate"); err != nil {
+		s.main.conn.Close()
+		s.main.db.Close()
+		return nil, err
+	}
+	if _, err := s.nonces.conn.ExecContext(ctx, nonceSchema); err != nil {
+		s.closeWriters()
+		return nil, fmt.Errorf("sqlite: nonce database %s: %w", np, err)
+	}
+	rdb, err := sql.Open("sqlite3", "file:"+path+"?"+dsnCommon+"&_query_only=1")
 	if err != nil {
-		wconn.Close()
-		wdb.Close()
+		s.closeWriters()
 		return nil, fmt.Errorf("sqlite: open readers %s: %w", path, err)
 	}
 	rdb.SetMaxOpenConns(opt.Readers)
 	rdb.SetMaxIdleConns(opt.Readers)
 	rdb.SetConnMaxLifetime(0)
 	s.rdb = rdb
-	go s.writer()
+	go s.main.run()
+	go s.nonces.run()
 	return s, nil
+}
+
+// nonceSchema is the whole nonce database: nothing else lives there, and
+// losing it (say, restoring a backup without it) only reopens a replay
+// window of 32 minutes.
+const nonceSchema = `
+CREATE TABLE IF NOT EXISTS nonces (
+    access_key_id TEXT NOT NULL,
+    nonce         TEXT NOT NULL,
+    expires_ms    INTEGER NOT NULL,
+    PRIMARY KEY (access_key_id, nonce)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_ms);`
+
+func (s *Store) closeWriters() {
+	for _, w := range []*writer{s.main, s.nonces} {
+		if w != nil {
+			w.conn.Close()
+			w.db.Close()
+		}
+	}
+}
+
+// UseNonce implements moat.Store.
+func (s *Store) UseNonce(ctx context.Context, keyID, nonce string, expires time.Time) (bool, error) {
+	var fresh bool
+	err := s.nonces.update(ctx, true, func(w *writer) error {
+		st, err := w.stmt(`INSERT INTO nonces(access_key_id, nonce, expires_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		res, err := st.Exec(keyID, nonce, ms(expires))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		fresh = n == 1
+		return err
+	})
+	return fresh, err
+}
+
+// PurgeNonces implements moat.Store.
+func (s *Store) PurgeNonces(ctx context.Context, before time.Time, limit int) (int, error) {
+	var n int64
+	err := s.nonces.update(ctx, true, func(w *writer) error {
+		st, err := w.stmt(`DELETE FROM nonces WHERE (access_key_id, nonce) IN
+			(SELECT access_key_id, nonce FROM nonces WHERE expires_ms < ? ORDER BY expires_ms LIMIT ?)`)
+		if err != nil {
+			return err
+		}
+		res, err := st.Exec(ms(before), limit)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
 }
 
 // SchemaVersion is the newest migration embedded in this binary.
@@ -169,7 +224,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c := s.wconn
+	c := s.main.conn
 	if _, err := c.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("sqlite: migrations table: %w", err)
 	}
@@ -192,7 +247,7 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 func (s *Store) applyMigration(ctx context.Context, m migration) error {
-	c := s.wconn
+	c := s.main.conn
 	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
 	}
@@ -215,17 +270,63 @@ var errClosed = errors.New("sqlite: store is closed")
 
 // Update implements moat.Store.
 func (s *Store) Update(ctx context.Context, fn func(moat.Tx) error) error {
-	o := &op{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	return s.main.update(ctx, false, func(w *writer) error { return fn(&tx{w: w}) })
+}
+
+// writer owns the single write connection of one database file and
+// commits the operations queued to it in groups.
+type writer struct {
+	name    string
+	db      *sql.DB
+	conn    *sql.Conn
+	stmts   map[string]*sql.Stmt // writer goroutine only
+	ops     chan *op
+	closing chan struct{}
+	done    chan struct{}
+}
+
+type op struct {
+	ctx context.Context
+	fn  func(*writer) error
+	// atomic ops are one statement, which SQLite already makes atomic, so
+	// they need no savepoint of their own.
+	atomic bool
+	done   chan error
+}
+
+// openWriter opens the single write connection of a database.
+func openWriter(ctx context.Context, name, dsn string) (*writer, error) {
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", name, err)
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", name, err)
+	}
+	return &writer{
+		name: name, db: db, conn: conn, stmts: map[string]*sql.Stmt{},
+		ops: make(chan *op, 4096), closing: make(chan struct{}), done: make(chan struct{}),
+	}, nil
+}
+
+// update queues fn and waits until its batch has committed.
+func (w *writer) update(ctx context.Context, atomic bool, fn func(*writer) error) error {
+	o := &op{ctx: ctx, fn: fn, atomic: atomic, done: make(chan error, 1)}
 	select {
-	case <-s.closing:
+	case <-w.closing:
 		return moat.Unavailable("update", errClosed)
 	default:
 	}
 	select {
-	case s.ops <- o:
+	case w.ops <- o:
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-s.closing:
+	case <-w.closing:
 		return moat.Unavailable("update", errClosed)
 	}
 	// Once queued the call is answered after its batch commits (or fails);
@@ -234,7 +335,7 @@ func (s *Store) Update(ctx context.Context, fn func(moat.Tx) error) error {
 	select {
 	case err := <-o.done:
 		return err
-	case <-s.done:
+	case <-w.done:
 		// The send above can win against a concurrent Close after the
 		// writer has drained the queue and stopped. The writer answers
 		// every operation it takes before stopping, so an operation still
@@ -248,20 +349,20 @@ func (s *Store) Update(ctx context.Context, fn func(moat.Tx) error) error {
 	}
 }
 
-// writer is the only goroutine that writes.
-func (s *Store) writer() {
-	defer close(s.done)
+// run is the only goroutine that writes to the database.
+func (w *writer) run() {
+	defer close(w.done)
 	batch := make([]*op, 0, maxBatch)
 	for {
 		var first *op
 		select {
-		case first = <-s.ops:
-		case <-s.closing:
+		case first = <-w.ops:
+		case <-w.closing:
 			// Drain what was queued before Close, then stop.
 			for {
 				select {
-				case o := <-s.ops:
-					s.runBatch([]*op{o})
+				case o := <-w.ops:
+					w.runBatch([]*op{o})
 				default:
 					return
 				}
@@ -271,18 +372,18 @@ func (s *Store) writer() {
 	gather:
 		for len(batch) < maxBatch {
 			select {
-			case o := <-s.ops:
+			case o := <-w.ops:
 				batch = append(batch, o)
 			default:
 				break gather
 			}
 		}
-		s.runBatch(batch)
+		w.runBatch(batch)
 	}
 }
 
-func (s *Store) exec(q string, args ...any) error {
-	st, err := s.wstmt(q)
+func (w *writer) exec(q string, args ...any) error {
+	st, err := w.stmt(q)
 	if err != nil {
 		return err
 	}
@@ -291,9 +392,9 @@ func (s *Store) exec(q string, args ...any) error {
 }
 
 // runBatch commits a group of operations together.
-func (s *Store) runBatch(batch []*op) {
+func (w *writer) runBatch(batch []*op) {
 	results := make([]error, len(batch))
-	if err := s.exec("BEGIN IMMEDIATE"); err != nil {
+	if err := w.exec("BEGIN IMMEDIATE"); err != nil {
 		for _, o := range batch {
 			o.done <- moat.Internal("begin", err)
 		}
@@ -305,35 +406,38 @@ func (s *Store) runBatch(batch []*op) {
 			results[i] = err
 			continue
 		}
-		if !single {
-			if err := s.exec("SAVEPOINT op"); err != nil {
+		savepoint := !single && !o.atomic
+		if savepoint {
+			if err := w.exec("SAVEPOINT op"); err != nil {
 				results[i] = moat.Internal("savepoint", err)
 				continue
 			}
 		}
-		err := s.call(o)
+		err := w.call(o)
 		if err != nil {
 			if single {
-				s.exec("ROLLBACK")
+				w.exec("ROLLBACK")
 				o.done <- err
 				return
 			}
-			if rerr := s.exec("ROLLBACK TO op"); rerr != nil {
-				// The transaction is in an unknown state: abandon the batch.
-				s.abort(batch, moat.Internal("rollback to savepoint", rerr))
-				return
+			if savepoint {
+				if rerr := w.exec("ROLLBACK TO op"); rerr != nil {
+					// The transaction is in an unknown state: abandon the batch.
+					w.abort(batch, moat.Internal("rollback to savepoint", rerr))
+					return
+				}
 			}
 		}
-		if !single {
-			if rerr := s.exec("RELEASE op"); rerr != nil {
-				s.abort(batch, moat.Internal("release savepoint", rerr))
+		if savepoint {
+			if rerr := w.exec("RELEASE op"); rerr != nil {
+				w.abort(batch, moat.Internal("release savepoint", rerr))
 				return
 			}
 		}
 		results[i] = err
 	}
-	if err := s.exec("COMMIT"); err != nil {
-		s.abort(batch, moat.Internal("commit", err))
+	if err := w.exec("COMMIT"); err != nil {
+		w.abort(batch, moat.Internal("commit", err))
 		return
 	}
 	for i, o := range batch {
@@ -341,8 +445,8 @@ func (s *Store) runBatch(batch []*op) {
 	}
 }
 
-func (s *Store) abort(batch []*op, err error) {
-	s.exec("ROLLBACK")
+func (w *writer) abort(batch []*op, err error) {
+	w.exec("ROLLBACK")
 	for _, o := range batch {
 		o.done <- err
 	}
@@ -350,27 +454,38 @@ func (s *Store) abort(batch []*op, err error) {
 
 // call runs one operation, turning a panic into an error so the writer
 // survives it.
-func (s *Store) call(o *op) (err error) {
+func (w *writer) call(o *op) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = moat.Internal("update", fmt.Errorf("panic: %v\n%s", r, debug.Stack()))
 		}
 	}()
-	return o.fn(&tx{s: s, ctx: o.ctx})
+	return o.fn(w)
 }
 
-// wstmt returns a prepared statement on the writer connection; only the
+// stmt returns a prepared statement on the write connection; only the
 // writer goroutine calls it.
-func (s *Store) wstmt(q string) (*sql.Stmt, error) {
-	if st, ok := s.wstmts[q]; ok {
+func (w *writer) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[q]; ok {
 		return st, nil
 	}
-	st, err := s.wconn.PrepareContext(context.Background(), q)
+	st, err := w.conn.PrepareContext(context.Background(), q)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: prepare %q: %w", q, err)
 	}
-	s.wstmts[q] = st
+	w.stmts[q] = st
 	return st, nil
+}
+
+// close stops the writer after the queued operations and closes the
+// connection (the last connection to close checkpoints the WAL).
+func (w *writer) close() error {
+	close(w.closing)
+	<-w.done
+	for _, st := range w.stmts {
+		st.Close()
+	}
+	return errors.Join(w.conn.Close(), w.db.Close())
 }
 
 // maxCachedStatements bounds the reader statement cache. The filter shapes
@@ -428,22 +543,18 @@ func (s *Store) rqueryRow(ctx context.Context, q string, args ...any) (*sql.Row,
 	return st.QueryRowContext(ctx, args...), nil
 }
 
-// Close stops the writer after the queued operations and closes the
-// database (which checkpoints the WAL).
+// Close stops the writers after their queued operations and closes the
+// databases (which checkpoints their WALs).
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		close(s.closing)
-		<-s.done
-		for _, st := range s.wstmts {
-			st.Close()
-		}
+		werr := errors.Join(s.main.close(), s.nonces.close())
 		s.rmu.Lock()
 		for _, st := range s.rstmts {
 			st.Close()
 		}
 		s.rmu.Unlock()
-		err = errors.Join(s.rdb.Close(), s.wconn.Close(), s.wdb.Close())
+		err = errors.Join(s.rdb.Close(), werr)
 	})
 	return err
 }

@@ -63,9 +63,6 @@ func TestReopenKeepsCommittedData(t *testing.T) {
 		if err := tx.AppendEvent(&ev); err != nil {
 			return err
 		}
-		if _, err := tx.UseNonce("LTAIkey", "nonce-1", base.Add(time.Hour)); err != nil {
-			return err
-		}
 		if err := tx.PushFreeIP(moat.RegionMainland, 77); err != nil {
 			return err
 		}
@@ -76,6 +73,9 @@ func TestReopenKeepsCommittedData(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("Update: %v", err)
+	}
+	if fresh, err := s.UseNonce(context.Background(), "LTAIkey", "nonce-1", base.Add(time.Hour)); err != nil || !fresh {
+		t.Fatalf("UseNonce = %v, %v", fresh, err)
 	}
 	// An uncommitted (failed) write is not there after reopening either.
 	failed := errors.New("not kept")
@@ -118,10 +118,10 @@ func TestReopenKeepsCommittedData(t *testing.T) {
 	if v, err := s.Setting(ctx, "lost"); !errors.Is(err, moat.ErrNotFound) {
 		t.Errorf("Setting(lost) after reopen = %q, %v; want ErrNotFound", v, err)
 	}
+	if fresh, err := s.UseNonce(ctx, "LTAIkey", "nonce-1", base.Add(time.Hour)); err != nil || fresh {
+		t.Errorf("UseNonce after reopen = %v, %v; want false", fresh, err)
+	}
 	err = s.Update(ctx, func(tx moat.Tx) error {
-		if fresh, err := tx.UseNonce("LTAIkey", "nonce-1", base.Add(time.Hour)); err != nil || fresh {
-			t.Errorf("UseNonce after reopen = %v, %v; want false", fresh, err)
-		}
 		if ip, ok, err := tx.PopFreeIP(moat.RegionMainland, 0, 100); err != nil || !ok || ip != 77 {
 			t.Errorf("PopFreeIP after reopen = %d, %v, %v; want 77", ip, ok, err)
 		}

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -13,14 +12,13 @@ import (
 // tx is the write side handed to Update's function. It runs on the writer
 // goroutine inside the batch's transaction.
 type tx struct {
-	s   *Store
-	ctx context.Context
+	w *writer
 }
 
 var _ moat.Tx = (*tx)(nil)
 
 func (t *tx) exec(q string, args ...any) (sql.Result, error) {
-	st, err := t.s.wstmt(q)
+	st, err := t.w.stmt(q)
 	if err != nil {
 		return nil, err
 	}
@@ -28,7 +26,7 @@ func (t *tx) exec(q string, args ...any) (sql.Result, error) {
 }
 
 func (t *tx) queryRow(q string, args ...any) *sql.Row {
-	st, err := t.s.wstmt(q)
+	st, err := t.w.stmt(q)
 	if err != nil {
 		// sql.Row carries no way to inject an error; prepare errors are
 		// programming errors caught by the conformance suite.
@@ -38,7 +36,7 @@ func (t *tx) queryRow(q string, args ...any) *sql.Row {
 }
 
 func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
-	st, err := t.s.wstmt(q)
+	st, err := t.w.stmt(q)
 	if err != nil {
 		return nil, err
 	}
@@ -57,25 +55,6 @@ func insertErr(err error) error {
 		return moat.ErrConflict
 	}
 	return err
-}
-
-func (t *tx) UseNonce(keyID, nonce string, expires time.Time) (bool, error) {
-	res, err := t.exec(`INSERT INTO nonces(access_key_id, nonce, expires_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, keyID, nonce, ms(expires))
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
-}
-
-func (t *tx) DeleteExpiredNonces(before time.Time, limit int) (int, error) {
-	res, err := t.exec(`DELETE FROM nonces WHERE (access_key_id, nonce) IN
-		(SELECT access_key_id, nonce FROM nonces WHERE expires_ms < ? ORDER BY expires_ms LIMIT ?)`, ms(before), limit)
-	if err != nil {
-		return 0, err
-	}
-	n, err := res.RowsAffected()
-	return int(n), err
 }
 
 func (t *tx) Account(id string) (moat.Account, error) {

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,7 +57,8 @@ var cases = []testCase{
 
 	{"Nonces/first use is fresh and reuse is not", testNonceFreshThenUsed},
 	{"Nonces/access keys and nonces are independent", testNonceIndependent},
-	{"Nonces/DeleteExpiredNonces deletes only expired nonces up to limit", testNonceDeleteExpired},
+	{"Nonces/PurgeNonces deletes only expired nonces up to limit", testNonceDeleteExpired},
+	{"Nonces/exactly one of concurrent uses of a nonce is fresh", testNonceConcurrent},
 
 	{"Accounts/insert and read back through Tx and Reader", testAccountRoundTrip},
 	{"Accounts/duplicate insert is ErrConflict", testAccountConflict},
@@ -380,12 +382,10 @@ func wantNoAccount(t *testing.T, s moat.Store, id string) {
 // nonceFresh records the nonce and reports whether it was fresh.
 func nonceFresh(t *testing.T, s moat.Store, key, nonce string, expires time.Time) bool {
 	t.Helper()
-	var fresh bool
-	update(t, s, func(tx moat.Tx) error {
-		var err error
-		fresh, err = tx.UseNonce(key, nonce, expires)
-		return err
-	})
+	fresh, err := s.UseNonce(t.Context(), key, nonce, expires)
+	if err != nil {
+		t.Fatalf("UseNonce(%s, %s): %v", key, nonce, err)
+	}
 	return fresh
 }
 
@@ -509,7 +509,6 @@ func testUpdateErrorRollsBack(t *testing.T, s moat.Store) {
 				func() error {
 					return tx.AppendEvent(&moat.Event{Time: base, RecordedAt: base, InstanceID: in.ID, AccountID: acctA, Region: mainl, Type: moat.EventCreated})
 				},
-				func() error { _, err := tx.UseNonce("LTAIkeep", "n1", at(time.Hour)); return err },
 				func() error { return tx.SetSetting("keep", "new") },
 				func() error { return tx.SetSetting("fresh", "x") },
 				func() error {
@@ -555,9 +554,6 @@ func testUpdateErrorRollsBack(t *testing.T, s moat.Store) {
 		checkFilter(t, s, moat.InstanceFilter{AccountID: acctA, Region: mainl, Tags: []moat.TagFilter{{Key: "env"}}})
 		check := errors.New("discard the nonce again")
 		err = s.Update(t.Context(), func(tx moat.Tx) error {
-			if fresh, err := tx.UseNonce("LTAIkeep", "n1", at(time.Hour)); err != nil || !fresh {
-				t.Errorf("UseNonce of a nonce recorded by a failed Update = %v, %v; want fresh", fresh, err)
-			}
 			if ip, ok, err := tx.PopFreeIP(mainl, 0, 1000); err != nil || ok {
 				t.Errorf("PopFreeIP = %d, %v, %v; want none (the push was rolled back)", ip, ok, err)
 			}
@@ -718,9 +714,6 @@ func testUpdateConcurrent(t *testing.T, s moat.Store) {
 				if err := tx.AppendEvent(&moat.Event{Time: base, RecordedAt: base, InstanceID: in.ID, AccountID: acct, Region: region, Type: moat.EventCreated}); err != nil {
 					return err
 				}
-				if _, err := tx.UseNonce("key", fmt.Sprint(i), at(time.Hour)); err != nil {
-					return err
-				}
 				if err := tx.SetSetting(fmt.Sprintf("op-%03d", i), fmt.Sprint(i)); err != nil {
 					return err
 				}
@@ -802,19 +795,6 @@ func testUpdateConcurrent(t *testing.T, s moat.Store) {
 	if !slices.Equal(evIDs, ok) {
 		t.Errorf("events are for %q, want exactly the successful ops %q", evIDs, ok)
 	}
-	// Nonces of failed calls were not recorded; those of successful ones were.
-	update(t, s, func(tx moat.Tx) error {
-		for i := 0; i < n; i++ {
-			fresh, err := tx.UseNonce("key", fmt.Sprint(i), at(time.Hour))
-			if err != nil {
-				return err
-			}
-			if want := kind(i) != succeed; fresh != want {
-				t.Errorf("op %d: nonce fresh = %v, want %v", i, fresh, want)
-			}
-		}
-		return nil
-	})
 }
 
 // ---- Nonces ----
@@ -823,18 +803,49 @@ func testNonceFreshThenUsed(t *testing.T, s moat.Store) {
 	if !nonceFresh(t, s, "LTAIa", "n1", at(time.Hour)) {
 		t.Fatal("first UseNonce = false, want true")
 	}
-	if nonceFresh(t, s, "LTAIa", "n1", at(time.Hour)) {
-		t.Error("second UseNonce (another Update) = true, want false")
+	if nonceFresh(t, s, "LTAIa", "n1", at(2*time.Hour)) {
+		t.Error("second UseNonce = true, want false")
 	}
-	update(t, s, func(tx moat.Tx) error {
-		if fresh, err := tx.UseNonce("LTAIa", "n2", at(time.Hour)); err != nil || !fresh {
-			t.Errorf("UseNonce(n2) = %v, %v; want true", fresh, err)
-		}
-		if fresh, err := tx.UseNonce("LTAIa", "n2", at(2*time.Hour)); err != nil || fresh {
-			t.Errorf("UseNonce(n2) again in the same Update = %v, %v; want false", fresh, err)
-		}
-		return nil
-	})
+}
+
+// testNonceConcurrent: of many simultaneous uses of one nonce exactly one
+// is fresh, and concurrent distinct nonces are all fresh.
+func testNonceConcurrent(t *testing.T, s moat.Store) {
+	const n = 64
+	var wg sync.WaitGroup
+	var fresh, freshDistinct atomic.Int64
+	errs := make(chan error, 2*n)
+	for i := 0; i < n; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			ok, err := s.UseNonce(context.Background(), "LTAIc", "same", at(time.Hour))
+			if err != nil {
+				errs <- err
+			}
+			if ok {
+				fresh.Add(1)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			ok, err := s.UseNonce(context.Background(), "LTAIc", fmt.Sprint("d", i), at(time.Hour))
+			if err != nil {
+				errs <- err
+			}
+			if ok {
+				freshDistinct.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("UseNonce: %v", err)
+	}
+	if fresh.Load() != 1 || freshDistinct.Load() != n {
+		t.Errorf("fresh: %d of %d uses of one nonce (want 1), %d of %d distinct (want all)", fresh.Load(), n, freshDistinct.Load(), n)
+	}
 }
 
 func testNonceIndependent(t *testing.T, s moat.Store) {
@@ -861,40 +872,31 @@ func testNonceIndependent(t *testing.T, s moat.Store) {
 func testNonceDeleteExpired(t *testing.T, s moat.Store) {
 	expired := []string{"e1", "e2", "e3", "e4", "e5"}
 	live := []string{"l1", "l2", "l3"}
-	update(t, s, func(tx moat.Tx) error {
-		for i, n := range expired {
-			if _, err := tx.UseNonce("LTAIa", n, at(-time.Duration(i+1)*time.Minute)); err != nil {
-				return err
-			}
-		}
-		for i, n := range live {
-			if _, err := tx.UseNonce("LTAIb", n, at(time.Duration(i+1)*time.Minute)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	for i, n := range expired {
+		nonceFresh(t, s, "LTAIa", n, at(-time.Duration(i+1)*time.Minute))
+	}
+	for i, n := range live {
+		nonceFresh(t, s, "LTAIb", n, at(time.Duration(i+1)*time.Minute))
+	}
 	del := func(limit int) int {
 		t.Helper()
-		var n int
-		update(t, s, func(tx moat.Tx) error {
-			var err error
-			n, err = tx.DeleteExpiredNonces(base, limit)
-			return err
-		})
+		n, err := s.PurgeNonces(t.Context(), base, limit)
+		if err != nil {
+			t.Fatalf("PurgeNonces: %v", err)
+		}
 		return n
 	}
 	if got := del(2); got != 2 {
-		t.Errorf("DeleteExpiredNonces(limit 2) = %d, want 2", got)
+		t.Errorf("PurgeNonces(limit 2) = %d, want 2", got)
 	}
 	if got := del(2); got != 2 {
-		t.Errorf("second DeleteExpiredNonces(limit 2) = %d, want 2", got)
+		t.Errorf("second PurgeNonces(limit 2) = %d, want 2", got)
 	}
 	if got := del(10); got != 1 {
-		t.Errorf("third DeleteExpiredNonces(limit 10) = %d, want 1", got)
+		t.Errorf("third PurgeNonces(limit 10) = %d, want 1", got)
 	}
 	if got := del(10); got != 0 {
-		t.Errorf("DeleteExpiredNonces with nothing expired = %d, want 0", got)
+		t.Errorf("PurgeNonces with nothing expired = %d, want 0", got)
 	}
 	for _, n := range live {
 		if nonceFresh(t, s, "LTAIb", n, at(time.Hour)) {
@@ -907,14 +909,12 @@ func testNonceDeleteExpired(t *testing.T, s moat.Store) {
 		}
 	}
 	// Later, the live ones expire too.
-	var got int
-	update(t, s, func(tx moat.Tx) error {
-		var err error
-		got, err = tx.DeleteExpiredNonces(at(10*time.Minute), 100)
-		return err
-	})
+	got, err := s.PurgeNonces(t.Context(), at(10*time.Minute), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got != len(live) {
-		t.Errorf("DeleteExpiredNonces(base+10m) = %d, want %d", got, len(live))
+		t.Errorf("PurgeNonces(base+10m) = %d, want %d", got, len(live))
 	}
 }
 

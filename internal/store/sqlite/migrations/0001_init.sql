@@ -20,14 +20,8 @@ CREATE TABLE access_keys (
 ) WITHOUT ROWID;
 CREATE INDEX access_keys_account ON access_keys(account_id);
 
--- Used SignatureNonces, forgotten after expires_ms (real clock).
-CREATE TABLE nonces (
-    access_key_id TEXT NOT NULL,
-    nonce         TEXT NOT NULL,
-    expires_ms    INTEGER NOT NULL,
-    PRIMARY KEY (access_key_id, nonce)
-) WITHOUT ROWID;
-CREATE INDEX nonces_expiry ON nonces(expires_ms);
+-- Used SignatureNonces live in a database file of their own (see
+-- sqlite.go), so that their constant commits stay off this one.
 
 -- seq is the rowid: creation order, the stable listing order.
 CREATE TABLE instances (
