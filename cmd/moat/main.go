@@ -5,6 +5,7 @@
 //	moat serve   run the server
 //	moat call    call any action with a signature v1 request
 //	moat admin   create accounts and instances, move the clock, read events
+//	moat bench   reproduce docs/BENCHMARKS.md
 //
 // This package is the only place that wires concrete types together.
 package main
@@ -27,6 +28,7 @@ Usage:
   moat call ACTION [Name=Value ...] [--region R] [--format json|xml]
                                            call an action, signed like the aliyun CLI
   moat admin COMMAND [flags]               admin API client (moat admin -h)
+  moat bench [flags]                       reproduce docs/BENCHMARKS.md
   moat version                             print the version
 
 Environment: MOAT_ADDR, MOAT_DB, MOAT_ADMIN_TOKEN, MOAT_ACCESS_KEY_ID,
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	case "admin":
 		err = runAdmin(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = runBench(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "moat", Version)
 		return 0

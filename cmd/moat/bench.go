@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"moat/internal/bench"
+)
+
+const benchUsage = `Usage: moat bench [flags]
+
+Reproduces docs/BENCHMARKS.md in one run: starts moat serve (this binary)
+and a bare net/http handler as child processes, seeds the store through the
+admin API, runs the scenarios with the same load generator, prints a table
+with the targets and writes the figures as JSON.
+
+Scenarios (--scenarios, comma-separated, default all):
+  describe    signed DescribeInstances PageSize=10, random PageNumber 1..100
+  baseline    the same requests against a bare handler (the ratio's base)
+  release     ReleaseInstance of --release-count expired instances
+  lifecycle   --lifecycle-count instances fall due at once (clock advance)
+              while a describe load runs
+  memory      moat's VmRSS/VmHWM after seeding and at the end
+
+Flags:
+`
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("moat bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	// --baseline-serve and --addr are the runner's own way of starting the
+	// bare handler; they stay out of the help.
+	hidden := map[string]bool{"baseline-serve": true, "addr": true}
+	fs.Usage = func() {
+		fmt.Fprint(stderr, benchUsage)
+		visible := flag.NewFlagSet("moat bench", flag.ContinueOnError)
+		visible.SetOutput(stderr)
+		fs.VisitAll(func(f *flag.Flag) {
+			if !hidden[f.Name] {
+				visible.Var(f.Value, f.Name, f.Usage)
+			}
+		})
+		visible.PrintDefaults()
+	}
+	var (
+		cfg       bench.Config
+		scenarios string
+		baseline  bool
+		addr      string
+	)
+	fs.IntVar(&cfg.Instances, "instances", 1000000, "instances in the store (seeded through the admin API, 10000 per call)")
+	fs.IntVar(&cfg.Connections, "connections", 64, "concurrent connections of the describe, baseline and release loads")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time of the describe and baseline loads")
+	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unrecorded warm-up before each timed load")
+	fs.IntVar(&cfg.ReleaseCount, "release-count", 20000, "expired instances created, then released as fast as possible")
+	fs.IntVar(&cfg.LifecycleCount, "lifecycle-count", 100000, "instances that fall due at once in the lifecycle scenario")
+	fs.IntVar(&cfg.LifecycleConnections, "lifecycle-connections", 16, "connections of the describe load during the lifecycle catch-up")
+	fs.DurationVar(&cfg.LifecycleAdvance, "lifecycle-advance", 2*time.Hour, "clock advance of the lifecycle scenario (instances expire at +1h)")
+	fs.IntVar(&cfg.EventsPage, "events-page", 10000, "Limit of each GET /_moat/v1/events page in the lifecycle cross-check (max 100000; large pages inflate moat's RSS)")
+	fs.StringVar(&scenarios, "scenarios", "all", "comma-separated subset of describe,baseline,release,lifecycle,memory")
+	fs.StringVar(&cfg.DB, "db", "", "store path; an existing seeded store is reused (default: a fresh temporary file, removed at the end)")
+	fs.BoolVar(&cfg.KeepDB, "keep-db", false, "keep the temporary store (reuse it later with --db)")
+	fs.StringVar(&cfg.ServerLogLevel, "server-log-level", "info", "moat serve --log-level; info logs a line per request, as deployed")
+	fs.StringVar(&cfg.Out, "out", "", "JSON result file (default bench-results/bench-<timestamp>.json)")
+	fs.BoolVar(&baseline, "baseline-serve", false, "internal: serve the bare baseline handler on --addr")
+	fs.StringVar(&addr, "addr", "127.0.0.1:0", "internal: listen address of --baseline-serve")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: moat bench takes no arguments, got %q", errUsage, fs.Args())
+	}
+	if baseline {
+		return bench.ServeBaseline(ctx, addr, stderr)
+	}
+	var err error
+	if cfg.Scenarios, err = bench.ParseScenarios(scenarios); err != nil {
+		return fmt.Errorf("%w: --scenarios: %v", errUsage, err)
+	}
+	if cfg.Exe, err = os.Executable(); err != nil {
+		return fmt.Errorf("find the moat executable: %w", err)
+	}
+	if cfg.Out == "" {
+		cfg.Out = filepath.Join("bench-results", "bench-"+time.Now().Format("20060102-150405")+".json")
+	}
+	cfg.Command = os.Args
+	cfg.Version = Version
+	cfg.Stdout, cfg.Stderr = stdout, stderr
+	_, err = bench.Run(ctx, cfg)
+	return err
+}

@@ -1,0 +1,219 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// The targets of issue 2 ("Benchmarks"), for 1,000,000 instances in the
+// store and the load generator on the same machine.
+const (
+	TargetDescribeRPS    = 10000.0
+	TargetDescribeP99Ms  = 20.0
+	TargetReleasesPerSec = 2000.0
+	TargetCatchUpSeconds = 5.0
+	TargetCatchUpCount   = 100000
+	TargetRSSMB          = 150.0
+	TargetStoreSize      = 1000000
+)
+
+// Check is one figure compared with its target.
+type Check struct {
+	Scenario string
+	Figure   string
+	Value    float64
+	Target   string
+	Pass     bool
+}
+
+// Row is one line of the table.
+type Row struct {
+	Scenario, Figure, Value, Ratio, Target, Result string
+}
+
+// Evaluate compares the figures with the targets, records the checks in
+// res.Checks and returns the table rows.
+func Evaluate(res *Results) []Row {
+	var rows []Row
+	res.Checks = nil
+	add := func(scn, fig, val, ratio string) {
+		rows = append(rows, Row{Scenario: scn, Figure: fig, Value: val, Ratio: ratio})
+	}
+	check := func(scn, fig, val, ratio string, v float64, target string, pass bool) {
+		res.Checks = append(res.Checks, Check{Scenario: scn, Figure: fig, Value: v, Target: target, Pass: pass})
+		rows = append(rows, Row{Scenario: scn, Figure: fig, Value: val, Ratio: ratio, Target: target, Result: mark(pass)})
+	}
+	latency := func(scn string, l *LoadResult) {
+		add(scn, "latency p50/p90/p99/max", fmt.Sprintf("%.2f / %.2f / %.2f / %.1f ms", l.Latency.P50Ms, l.Latency.P90Ms, l.Latency.P99Ms, l.Latency.MaxMs), "")
+	}
+
+	if s := res.Seed; s != nil {
+		v := fmt.Sprintf("%d", s.Final)
+		switch {
+		case s.Skipped:
+			v += " (reused store, seeding skipped)"
+		case s.Created > 0:
+			v += fmt.Sprintf(" (seeded %d in %s, %.0f/s)", s.Created, dur(s.Seconds), s.PerSec)
+		}
+		target := ""
+		if s.Final < TargetStoreSize {
+			target = "targets assume 1000000"
+		}
+		rows = append(rows, Row{Scenario: "store", Figure: "instances", Value: v, Target: target})
+	}
+	if d := res.Describe; d != nil {
+		scn := fmt.Sprintf("describe (%d conns)", d.Connections)
+		check(scn, "requests/s", fmt.Sprintf("%.0f", d.OKPerSec), ratio(d.RatioToBaseline), d.OKPerSec, fmt.Sprintf(">= %.0f", TargetDescribeRPS), d.OKPerSec >= TargetDescribeRPS)
+		latency(scn, d)
+		check(scn, "p99", fmt.Sprintf("%.2f ms", d.Latency.P99Ms), "", d.Latency.P99Ms, fmt.Sprintf("< %.0f ms", TargetDescribeP99Ms), d.Requests > 0 && d.Latency.P99Ms < TargetDescribeP99Ms)
+		check(scn, "errors", fmt.Sprintf("%d of %d", d.Errors, d.Requests), "", float64(d.Errors), "0", d.Errors == 0)
+	}
+	if b := res.Baseline; b != nil {
+		scn := fmt.Sprintf("baseline (%d conns)", b.Connections)
+		add(scn, "requests/s", fmt.Sprintf("%.0f", b.OKPerSec), ratio(b.RatioToBaseline))
+		latency(scn, b)
+		add(scn, "errors", fmt.Sprintf("%d of %d", b.Errors, b.Requests), "")
+	}
+	if rr := res.Release; rr != nil && rr.Load != nil {
+		l := rr.Load
+		scn := fmt.Sprintf("release (%d conns)", l.Connections)
+		check(scn, "releases/s", fmt.Sprintf("%.0f", rr.ReleasesPerSec), ratio(rr.RatioToBaseline), rr.ReleasesPerSec, fmt.Sprintf(">= %.0f", TargetReleasesPerSec), rr.ReleasesPerSec >= TargetReleasesPerSec)
+		latency(scn, l)
+		check(scn, "non-200 answers", fmt.Sprintf("%d of %d", l.Errors, l.Requests), "", float64(l.Errors), "0", l.Errors == 0 && l.OK == int64(rr.Instances))
+	}
+	if lr := res.Lifecycle; lr != nil {
+		scn := "lifecycle"
+		if lr.CatchUpSeconds > 0 {
+			target := fmt.Sprintf("< %.0f s", TargetCatchUpSeconds)
+			if lr.Instances != TargetCatchUpCount {
+				target += fmt.Sprintf(" (for %d)", TargetCatchUpCount)
+			}
+			check(scn, fmt.Sprintf("catch-up, %d due expiries", lr.Instances), fmt.Sprintf("%.3f s", lr.CatchUpSeconds), "", lr.CatchUpSeconds, target,
+				lr.Instances >= TargetCatchUpCount && lr.CatchUpSeconds < TargetCatchUpSeconds)
+			add(scn, "expiries/s", fmt.Sprintf("%.0f", lr.ExpiriesPerSec), ratio(lr.RatioToBaseline))
+			check(scn, "expired events recorded", fmt.Sprintf("%d (%d of these instances)", lr.ExpiredEvents, lr.OfTheseInstances), "", float64(lr.ExpiredEvents),
+				fmt.Sprintf("= %d", lr.Instances), lr.ExpiredEvents == int64(lr.Instances) && lr.OfTheseInstances == int64(lr.Instances))
+		}
+		if b := lr.DescribeBefore; b != nil {
+			fig := fmt.Sprintf("describe %d conns, nothing due", b.Connections)
+			add(scn, fig, fmt.Sprintf("%.0f req/s, p99 %.2f ms, %d errors", b.OKPerSec, b.Latency.P99Ms, b.Errors), ratio(b.RatioToBaseline))
+		}
+		if d := lr.DescribeDuring; d != nil {
+			fig := fmt.Sprintf("describe %d conns, during catch-up", d.Connections)
+			check(scn, fig, fmt.Sprintf("%.0f req/s, p99 %.2f ms, max %.1f ms, %d errors", d.OKPerSec, d.Latency.P99Ms, d.Latency.MaxMs, d.Errors), ratio(d.RatioToBaseline),
+				float64(d.Errors), "reads answered, 0 errors", d.Errors == 0 && d.OK > 0)
+		}
+	}
+	if m := res.Memory; m != nil {
+		if m.AfterSeed != nil {
+			fig := "moat VmRSS after seeding"
+			if res.Seed != nil && res.Seed.Created == 0 {
+				fig = "moat VmRSS after start (no seeding)"
+			}
+			add("memory", fig, fmt.Sprintf("%.1f MiB", m.AfterSeed.RSSMB), "")
+		}
+		if m.End != nil {
+			check("memory", "moat VmRSS at end", fmt.Sprintf("%.1f MiB", m.End.RSSMB), "", m.End.RSSMB, fmt.Sprintf("< %.0f MB", TargetRSSMB), m.End.RSSMB < TargetRSSMB)
+			check("memory", "moat VmHWM (peak RSS)", fmt.Sprintf("%.1f MiB", m.End.HWMMB), "", m.End.HWMMB, fmt.Sprintf("< %.0f MB", TargetRSSMB), m.End.HWMMB < TargetRSSMB)
+		}
+		if m.Baseline != nil {
+			add("memory", "baseline VmRSS", fmt.Sprintf("%.1f MiB", m.Baseline.RSSMB), "")
+		}
+	}
+	return rows
+}
+
+func mark(pass bool) string {
+	if pass {
+		return "PASS"
+	}
+	return "MISS"
+}
+
+func ratio(r float64) string {
+	if r == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.3f", r)
+}
+
+func dur(secs float64) string {
+	return time.Duration(secs * float64(time.Second)).Round(100 * time.Millisecond).String()
+}
+
+// PrintTable writes the human-readable report.
+func PrintTable(w io.Writer, res *Results, rows []Row) {
+	m := res.Machine
+	fmt.Fprintf(w, "\nmoat bench %s: %d CPUs (%s), %s %s/%s, load average %s -> %s\n",
+		res.MoatVersion, m.NumCPU, orDash(m.CPUModel), m.GoVersion, m.GOOS, m.GOARCH, orDash(m.LoadAvgStart), orDash(m.LoadAvgEnd))
+	if s := res.Server; s != nil {
+		fs := ""
+		if s.DBFileSystem != "" {
+			fs = " on " + s.DBFileSystem
+		}
+		fmt.Fprintf(w, "server: moat serve --log-level %s, store %s%s\n", s.LogLevel, s.DB, fs)
+	}
+	fmt.Fprintf(w, "command: %s\n\n", strings.Join(res.Command, " "))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tFIGURE\tVALUE\tx BASELINE\tTARGET\tRESULT")
+	last := ""
+	for _, r := range rows {
+		scn := r.Scenario
+		if scn == last {
+			scn = ""
+		}
+		last = r.Scenario
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", scn, r.Figure, r.Value, r.Ratio, r.Target, r.Result)
+	}
+	tw.Flush()
+
+	var firsts []string
+	add := func(name string, l *LoadResult) {
+		if l != nil && l.FirstError != "" {
+			firsts = append(firsts, fmt.Sprintf("  %s: %s", name, l.FirstError))
+		}
+	}
+	add("describe", res.Describe)
+	add("baseline", res.Baseline)
+	if res.Release != nil {
+		add("release", res.Release.Load)
+	}
+	if res.Lifecycle != nil {
+		add("lifecycle describe (nothing due)", res.Lifecycle.DescribeBefore)
+		add("lifecycle describe (during catch-up)", res.Lifecycle.DescribeDuring)
+	}
+	if len(firsts) > 0 {
+		fmt.Fprintf(w, "\nfirst errors:\n%s\n", strings.Join(firsts, "\n"))
+	}
+	if s := res.Server; s != nil && s.FirstError != "" {
+		fmt.Fprintf(w, "\nserver logged an error: %s\n", s.FirstError)
+	}
+	if s := res.Server; s != nil && s.StopError != "" {
+		fmt.Fprintf(w, "\nserver stop: %s\n", s.StopError)
+	}
+	for _, e := range res.Errors {
+		fmt.Fprintf(w, "\nerror: %s\n", e)
+	}
+	if res.Interrupted {
+		fmt.Fprintln(w, "\ninterrupted: the figures are partial")
+	}
+	pass, miss := 0, 0
+	for _, c := range res.Checks {
+		if c.Pass {
+			pass++
+		} else {
+			miss++
+		}
+	}
+	fmt.Fprintf(w, "\n%d PASS, %d MISS\n", pass, miss)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

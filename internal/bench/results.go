@@ -1,0 +1,168 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Results is everything one run measured; it is the JSON result file.
+type Results struct {
+	MoatVersion string
+	Started     time.Time
+	Finished    time.Time
+	Seconds     float64
+	Command     []string
+	Machine     Machine
+	Settings    Settings
+	Server      *ServerInfo      `json:",omitempty"`
+	Seed        *SeedResult      `json:",omitempty"`
+	Describe    *LoadResult      `json:",omitempty"`
+	Baseline    *LoadResult      `json:",omitempty"`
+	Release     *ReleaseResult   `json:",omitempty"`
+	Lifecycle   *LifecycleResult `json:",omitempty"`
+	Memory      *MemoryResult    `json:",omitempty"`
+	Checks      []Check
+	Errors      []string `json:",omitempty"`
+	Interrupted bool     `json:",omitempty"`
+}
+
+// Settings are the run's parameters.
+type Settings struct {
+	Instances            int
+	Connections          int
+	Warmup               string
+	Duration             string
+	ReleaseCount         int
+	LifecycleCount       int
+	LifecycleConnections int
+	LifecycleAdvance     string
+	EventsPage           int
+	Scenarios            []string
+	ServerLogLevel       string
+}
+
+// ServerInfo describes the moat process measured.
+type ServerInfo struct {
+	Pid          int
+	Addr         string
+	AddrFrom     string
+	DB           string
+	DBFileSystem string `json:",omitempty"`
+	DBReused     bool
+	LogLevel     string
+	LogLines     int64  // lines moat wrote to stderr during the run
+	FirstError   string `json:",omitempty"` // first level=ERROR line
+	StopError    string `json:",omitempty"`
+}
+
+// SeedResult is the seeding step.
+type SeedResult struct {
+	Requested int
+	Existing  int64 // TotalCount before seeding
+	Created   int
+	Skipped   bool // the store already held exactly Requested
+	Seconds   float64
+	PerSec    float64
+	Final     int64 // TotalCount after seeding
+}
+
+// ReleaseResult is the release scenario.
+type ReleaseResult struct {
+	Instances       int
+	CreateSeconds   float64
+	Load            *LoadResult
+	ReleasesPerSec  float64 // 200 answers per second
+	RatioToBaseline float64 `json:",omitempty"`
+}
+
+// LifecycleResult is the lifecycle scenario.
+type LifecycleResult struct {
+	Instances      int
+	Region         string
+	Advance        string
+	CreateSeconds  float64
+	CatchUpSeconds float64 // the POST /_moat/v1/clock call's duration
+	ExpiriesPerSec float64
+	// RatioToBaseline is ExpiriesPerSec over the baseline's requests/s.
+	RatioToBaseline float64 `json:",omitempty"`
+	// ExpiredEvents counts `expired` events recorded after the clock call
+	// started; OfTheseInstances those of the instances this scenario made.
+	ExpiredEvents    int64
+	OfTheseInstances int64
+	// DescribeBefore is the describe load at LifecycleConnections with
+	// nothing due; DescribeDuring the same load while the engine catches up.
+	DescribeBefore *LoadResult
+	DescribeDuring *LoadResult
+}
+
+// MemoryResult is the memory scenario (MiB).
+type MemoryResult struct {
+	AfterSeed *MemFigures `json:",omitempty"`
+	End       *MemFigures `json:",omitempty"`
+	Baseline  *MemFigures `json:",omitempty"` // the bare handler after its load
+	// Points are moat's figures after each step, to tell which step
+	// raised the peak.
+	Points []MemFigures `json:",omitempty"`
+}
+
+// MemFigures are VmRSS and VmHWM in MiB.
+type MemFigures struct {
+	After string `json:",omitempty"`
+	RSSMB float64
+	HWMMB float64
+}
+
+func memFigures(m ProcMem) *MemFigures {
+	return &MemFigures{RSSMB: round1(m.RSSMB()), HWMMB: round1(m.HWMMB())}
+}
+
+// computeRatios expresses every moat throughput as a multiple of the bare
+// handler's successful requests/s measured in the same run.
+func computeRatios(res *Results) {
+	if res.Baseline == nil || res.Baseline.OKPerSec <= 0 {
+		return
+	}
+	base := res.Baseline.OKPerSec
+	ratio := func(v float64) float64 { return round3(v / base) }
+	res.Baseline.RatioToBaseline = 1
+	if res.Describe != nil {
+		res.Describe.RatioToBaseline = ratio(res.Describe.OKPerSec)
+	}
+	if rr := res.Release; rr != nil && rr.Load != nil {
+		rr.Load.RatioToBaseline = ratio(rr.Load.OKPerSec)
+		rr.RatioToBaseline = ratio(rr.ReleasesPerSec)
+	}
+	if lr := res.Lifecycle; lr != nil {
+		if lr.ExpiriesPerSec > 0 {
+			lr.RatioToBaseline = ratio(lr.ExpiriesPerSec)
+		}
+		for _, l := range []*LoadResult{lr.DescribeBefore, lr.DescribeDuring} {
+			if l != nil {
+				l.RatioToBaseline = ratio(l.OKPerSec)
+			}
+		}
+	}
+}
+
+// WriteJSON writes the results, creating the directory.
+func WriteJSON(path string, res *Results) error {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("write results: %w", err)
+		}
+	}
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write results: %w", err)
+	}
+	return nil
+}
+
+func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
+func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }

@@ -1,0 +1,347 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"moat/internal/acs"
+	"moat/internal/admin"
+)
+
+// ---- requests ----
+
+// signedRequest signs params (v1) into worker-owned p and builds a POST
+// with everything in the query, the shape of sdk-go v1 and the aliyun CLI.
+func signedRequest(ctx context.Context, endpoint string, c *acs.Client, p map[string]string) (*http.Request, error) {
+	c.Sign(http.MethodPost, p)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+"/?"+acs.EncodeQuery(p), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	return req, nil
+}
+
+// describeLoad is signed DescribeInstances PageSize=10 at a random
+// PageNumber 1..100, as the bootstrap account.
+func describeLoad(endpoint string, c *acs.Client) RequestFunc {
+	return func(ctx context.Context, w *Worker) (*http.Request, bool, error) {
+		p := w.Params
+		p["Action"] = "DescribeInstances"
+		p["Version"] = apiVersion
+		p["Format"] = "JSON"
+		p["RegionId"] = SeedRegion
+		p["PageSize"] = "10"
+		p["PageNumber"] = strconv.Itoa(1 + w.Rand.IntN(describePages))
+		req, err := signedRequest(ctx, endpoint, c, p)
+		return req, true, err
+	}
+}
+
+// describeTotal asks the server for the bootstrap account's TotalCount.
+func (r *runner) describeTotal(ctx context.Context) (int64, error) {
+	status, body, err := r.boot.Call(ctx, map[string]string{
+		"Action": "DescribeInstances", "Version": apiVersion, "Format": "JSON",
+		"RegionId": SeedRegion, "PageNumber": "1", "PageSize": "1",
+	})
+	if err != nil {
+		return 0, err
+	}
+	if status != http.StatusOK {
+		return 0, fmt.Errorf("DescribeInstances: HTTP %d: %s", status, truncate(string(body), 600))
+	}
+	var out struct{ TotalCount int64 }
+	if err := json.Unmarshal(body, &out); err != nil {
+		return 0, fmt.Errorf("DescribeInstances: %w", err)
+	}
+	return out.TotalCount, nil
+}
+
+// ---- seeding ----
+
+func (r *runner) seed(ctx context.Context) error {
+	want := r.cfg.Instances
+	have, err := r.describeTotal(ctx)
+	if err != nil {
+		return err
+	}
+	s := &SeedResult{Requested: want, Existing: have, Final: have}
+	r.res.Seed = s
+	switch {
+	case have == int64(want):
+		s.Skipped = true
+		r.logf("store already holds %d instances: seeding skipped", have)
+		return nil
+	case have > int64(want):
+		r.logf("warning: store holds %d instances, more than --instances %d; measuring it as it is", have, want)
+		return nil
+	case have > 0:
+		r.logf("store holds %d instances; adding %d", have, int64(want)-have)
+	}
+	missing := want - int(have)
+	tty := isTerminal(r.log)
+	start := time.Now()
+	lastPrint := time.Time{}
+	done := 0
+	for done < missing {
+		n := min(CreateBatch, missing-done)
+		req := admin.InstancesRequest{AccessKeyId: BootstrapKeyID, RegionId: SeedRegion, Count: n, ExpireIn: "8760h", Remark: "bench"}
+		// The answer lists every instance; seeding needs none of it.
+		if _, err := r.adm.Do(ctx, http.MethodPost, "/_moat/v1/instances", req, nil); err != nil {
+			return fmt.Errorf("create instances (%d of %d done): %w", done, missing, err)
+		}
+		done += n
+		now := time.Now()
+		if done == missing || now.Sub(lastPrint) >= 2*time.Second {
+			lastPrint = now
+			el := now.Sub(start)
+			rate := float64(done) / el.Seconds()
+			eta := time.Duration(float64(missing-done) / rate * float64(time.Second))
+			line := fmt.Sprintf("bench: seeding %d/%d instances (%.0f%%), %.0f/s, elapsed %s, ETA %s",
+				done, missing, 100*float64(done)/float64(missing), rate, el.Round(time.Second), eta.Round(time.Second))
+			if tty {
+				fmt.Fprintf(r.log, "\r%-100s", line)
+				if done == missing {
+					fmt.Fprintln(r.log)
+				}
+			} else {
+				fmt.Fprintln(r.log, line)
+			}
+		}
+	}
+	s.Created = done
+	s.Seconds = round3(time.Since(start).Seconds())
+	s.PerSec = round1(float64(done) / time.Since(start).Seconds())
+	final, err := r.describeTotal(ctx)
+	if err != nil {
+		return err
+	}
+	s.Final = final
+	if final != int64(want) {
+		return fmt.Errorf("after seeding TotalCount is %d, want %d", final, want)
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// ---- scenarios ----
+
+func (r *runner) describe(ctx context.Context) error {
+	c := r.cfg
+	r.logf("describe: %d connections, %s warm-up + %s", c.Connections, c.Warmup, c.Duration)
+	res, err := (&Load{Connections: c.Connections, Warmup: c.Warmup, Duration: c.Duration, Abort: r.moat.Exited(), Next: describeLoad(r.ep, r.boot)}).Run(ctx)
+	if res != nil {
+		r.res.Describe = res
+	}
+	return err
+}
+
+func (r *runner) baseline(ctx context.Context) error {
+	c := r.cfg
+	child, err := StartChild(ctx, ChildSpec{
+		Name:  "baseline",
+		Path:  c.Exe,
+		Args:  []string{"bench", "--baseline-serve", "--addr", "127.0.0.1:0"},
+		Env:   ChildEnv(),
+		Ready: regexp.MustCompile(regexp.QuoteMeta(BaselineReady) + `(\S+)`),
+	})
+	if err != nil {
+		return err
+	}
+	defer child.Stop(10 * time.Second)
+	r.logf("baseline: bare net/http handler, %d connections, %s warm-up + %s", c.Connections, c.Warmup, c.Duration)
+	// The very same signed requests: signing is client-side work, so it
+	// cancels out of the ratio.
+	cl := &acs.Client{AccessKeyID: BootstrapKeyID, AccessKeySecret: BootstrapSecret}
+	res, err := (&Load{Connections: c.Connections, Warmup: c.Warmup, Duration: c.Duration, Abort: child.Exited(), Next: describeLoad("http://"+child.Addr, cl)}).Run(ctx)
+	if res != nil {
+		r.res.Baseline = res
+	}
+	if m, merr := child.Mem(); merr == nil {
+		if r.res.Memory == nil {
+			r.res.Memory = &MemoryResult{}
+		}
+		r.res.Memory.Baseline = memFigures(m)
+	}
+	return err
+}
+
+// ensureAux creates the auxiliary account (idempotent).
+func (r *runner) ensureAux(ctx context.Context) error {
+	_, err := r.adm.CreateAccount(ctx, admin.AccountRequest{AccountId: AuxAccountID, AccessKeyId: AuxKeyID, AccessKeySecret: AuxSecret})
+	return err
+}
+
+// createAux creates n instances of the auxiliary account and returns their
+// IDs.
+func (r *runner) createAux(ctx context.Context, n int, region, expireIn string) ([]string, error) {
+	ids := make([]string, 0, n)
+	for len(ids) < n {
+		got, err := r.adm.CreateInstances(ctx, admin.InstancesRequest{AccessKeyId: AuxKeyID, RegionId: region, Count: min(CreateBatch, n-len(ids)), ExpireIn: expireIn, Remark: "bench"})
+		if err != nil {
+			return nil, fmt.Errorf("create instances (%d of %d done): %w", len(ids), n, err)
+		}
+		for _, in := range got {
+			ids = append(ids, in.InstanceId)
+		}
+	}
+	return ids, nil
+}
+
+func (r *runner) release(ctx context.Context) error {
+	c := r.cfg
+	if err := r.ensureAux(ctx); err != nil {
+		return err
+	}
+	r.logf("release: creating %d expired instances", c.ReleaseCount)
+	t0 := time.Now()
+	ids, err := r.createAux(ctx, c.ReleaseCount, SeedRegion, "-1h")
+	if err != nil {
+		return err
+	}
+	rr := &ReleaseResult{Instances: len(ids), CreateSeconds: round3(time.Since(t0).Seconds())}
+	r.res.Release = rr
+	r.logf("release: releasing %d instances at %d connections", len(ids), c.Connections)
+	var next atomic.Int64
+	load := &Load{Connections: c.Connections, Abort: r.moat.Exited(), Next: func(ctx context.Context, w *Worker) (*http.Request, bool, error) {
+		i := next.Add(1) - 1
+		if i >= int64(len(ids)) {
+			return nil, false, nil
+		}
+		p := w.Params
+		p["Action"] = "ReleaseInstance"
+		p["Version"] = apiVersion
+		p["Format"] = "JSON"
+		p["RegionId"] = SeedRegion
+		p["InstanceId"] = ids[i]
+		req, err := signedRequest(ctx, r.ep, r.aux, p)
+		return req, true, err
+	}}
+	res, err := load.Run(ctx)
+	if res != nil {
+		rr.Load = res
+		rr.ReleasesPerSec = round1(res.OKPerSec)
+	}
+	return err
+}
+
+func (r *runner) lifecycle(ctx context.Context) error {
+	c := r.cfg
+	if err := r.ensureAux(ctx); err != nil {
+		return err
+	}
+	lr := &LifecycleResult{Instances: c.LifecycleCount, Region: LifecycleRegion, Advance: c.LifecycleAdvance.String()}
+	r.res.Lifecycle = lr
+	r.logf("lifecycle: creating %d instances expiring at server-now+1h", c.LifecycleCount)
+	t0 := time.Now()
+	ids, err := r.createAux(ctx, c.LifecycleCount, LifecycleRegion, "1h")
+	if err != nil {
+		return err
+	}
+	lr.CreateSeconds = round3(time.Since(t0).Seconds())
+	r.memPoint("lifecycle: create")
+	mine := make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		mine[id] = struct{}{}
+	}
+	// Everything recorded up to now; the count below starts after it.
+	lastSeq, _, _, err := r.expiredEventsAfter(ctx, 0, nil)
+	if err != nil {
+		return err
+	}
+
+	// The same describe load with nothing due, for comparison.
+	refDur := min(c.Duration, 3*time.Second)
+	r.logf("lifecycle: describe at %d connections for %s with nothing due", c.LifecycleConnections, refDur)
+	before, err := (&Load{Connections: c.LifecycleConnections, Warmup: min(c.Warmup, time.Second), Duration: refDur, Abort: r.moat.Exited(), Next: describeLoad(r.ep, r.boot)}).Run(ctx)
+	lr.DescribeBefore = before
+	if err != nil {
+		return err
+	}
+
+	r.logf("lifecycle: advancing the clock by %s under describe load at %d connections", c.LifecycleAdvance, c.LifecycleConnections)
+	stop := make(chan struct{})
+	const warm = 500 * time.Millisecond
+	during := &Load{Connections: c.LifecycleConnections, Warmup: warm, Stop: stop, Abort: r.moat.Exited(), Next: describeLoad(r.ep, r.boot)}
+	type out struct {
+		res *LoadResult
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		res, err := during.Run(ctx)
+		done <- out{res, err}
+	}()
+	select {
+	case <-time.After(warm):
+	case <-ctx.Done():
+	}
+	callStart := time.Now()
+	_, clockErr := r.adm.MoveClock(ctx, admin.ClockRequest{Advance: c.LifecycleAdvance.String()})
+	catchUp := time.Since(callStart)
+	close(stop)
+	o := <-done
+	lr.DescribeDuring = o.res
+	if clockErr != nil {
+		return fmt.Errorf("advance the clock: %w", clockErr)
+	}
+	if o.err != nil {
+		return o.err
+	}
+	lr.CatchUpSeconds = round3(catchUp.Seconds())
+	lr.ExpiriesPerSec = round1(float64(c.LifecycleCount) / catchUp.Seconds())
+	r.memPoint("lifecycle: catch-up")
+
+	_, n, ofMine, err := r.expiredEventsAfter(ctx, lastSeq, mine)
+	if err != nil {
+		return err
+	}
+	lr.ExpiredEvents, lr.OfTheseInstances = n, ofMine
+	r.memPoint("lifecycle: list events")
+	r.logf("lifecycle: catch-up %s, %d expired events recorded (%d of this scenario's instances)", catchUp.Round(time.Millisecond), n, ofMine)
+	return nil
+}
+
+// expiredEventsAfter pages through `expired` events after seq and returns
+// the last Seq seen, how many there were, and how many belong to mine.
+func (r *runner) expiredEventsAfter(ctx context.Context, seq int64, mine map[string]struct{}) (last, n, ofMine int64, err error) {
+	limit := r.cfg.EventsPage
+	last = seq
+	for {
+		var page admin.EventsResponse
+		path := fmt.Sprintf("/_moat/v1/events?Type=expired&Limit=%d&After=%d", limit, last)
+		if _, err := r.adm.Do(ctx, http.MethodGet, path, nil, &page); err != nil {
+			return last, n, ofMine, fmt.Errorf("list events: %w", err)
+		}
+		for _, e := range page.Events {
+			if e.Seq <= last {
+				return last, n, ofMine, fmt.Errorf("events out of order: Seq %d after %d", e.Seq, last)
+			}
+			last = e.Seq
+			n++
+			if _, ok := mine[e.InstanceId]; ok {
+				ofMine++
+			}
+		}
+		if len(page.Events) < limit {
+			return last, n, ofMine, nil
+		}
+	}
+}

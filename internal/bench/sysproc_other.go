@@ -1,0 +1,12 @@
+//go:build !linux
+
+package bench
+
+import "syscall"
+
+// childSysProcAttr: without Linux's Pdeathsig, the children are stopped
+// by the benchmark's own cleanup only.
+func childSysProcAttr() *syscall.SysProcAttr { return nil }
+
+// FSType is known on Linux only.
+func FSType(path string) string { return "" }
