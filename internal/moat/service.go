@@ -31,6 +31,7 @@ type Service struct {
 	pools            map[Region]Pool
 	autoReleaseAfter time.Duration // 0: off
 	keys             keyCache
+	listings         listingCache
 }
 
 // Config configures a Service.
@@ -318,22 +319,44 @@ func (s *Service) DescribeInstances(ctx context.Context, c Caller, q DescribeQue
 	if f.Empty() {
 		return Page{Instances: []InstanceView{}}, nil
 	}
-	total, err := s.store.CountInstances(ctx, f)
+	list, total, err := s.instancePage(ctx, &f, &q, beyond)
 	if err != nil {
 		return Page{}, err
 	}
-	page := Page{Total: total, Instances: []InstanceView{}}
-	if beyond || int64(f.Offset) >= total {
-		return page, nil
-	}
-	list, err := s.store.Instances(ctx, f)
-	if err != nil {
-		return Page{}, err
-	}
+	page := Page{Total: total, Instances: make([]InstanceView, 0, len(list))}
 	for _, in := range list {
 		page.Instances = append(page.Instances, view(in, now))
 	}
 	return page, nil
+}
+
+// instancePage reads a page, from the listing cache when it is current.
+func (s *Service) instancePage(ctx context.Context, f *InstanceFilter, q *DescribeQuery, beyond bool) ([]Instance, int64, error) {
+	if beyond {
+		n, err := s.store.CountInstances(ctx, *f)
+		return nil, n, err
+	}
+	fk, cacheable := filterKey(f, q)
+	if !cacheable {
+		return s.store.InstancePage(ctx, *f)
+	}
+	_, version, err := s.store.ListingVersion(ctx, f.AccountID, f.Region)
+	if err != nil {
+		return nil, 0, err
+	}
+	key := listingKey{account: f.AccountID, region: f.Region, filter: fk, offset: f.Offset, limit: f.Limit}
+	if e, ok := s.listings.get(key, version); ok {
+		return e.list, e.total, nil
+	}
+	list, total, err := s.store.InstancePage(ctx, *f)
+	if err != nil {
+		return nil, 0, err
+	}
+	// Tagged with the version read before the page: if a change landed in
+	// between, the page is newer than its tag, the next read sees a newer
+	// version, and the entry is never served again.
+	s.listings.put(key, listingEntry{version: version, total: total, list: list})
+	return list, total, nil
 }
 
 // DescribeInstanceIDs lists the caller's instances in a region, optionally

@@ -478,3 +478,63 @@ func TestAccessKeyCache(t *testing.T) {
 		t.Fatalf("after the TTL the store's secret is used, got %q", k.Secret)
 	}
 }
+
+// countingStore counts the listing queries that reach the store.
+type countingStore struct {
+	moat.Store
+	pages int
+}
+
+func (c *countingStore) InstancePage(ctx context.Context, f moat.InstanceFilter) ([]moat.Instance, int64, error) {
+	c.pages++
+	return c.Store.InstancePage(ctx, f)
+}
+
+// TestListingCache: a repeated page is served from the cache, and any
+// change to the listing (through this service or behind its back, as
+// another process would) is visible on the next read.
+func TestListingCache(t *testing.T) {
+	e := newEnv(t, moat.Config{})
+	cs := &countingStore{Store: e.store}
+	svc, err := moat.NewService(moat.Config{Store: cs, Clock: e.svc.Clock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.create(t, moat.RegionMainland, time.Hour, 3)
+	me := e.caller(e.acct)
+	q := moat.DescribeQuery{Region: moat.RegionMainland, PageNumber: 1, PageSize: 10}
+	read := func() moat.Page {
+		t.Helper()
+		p, err := svc.DescribeInstances(e.ctx, me, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	first := read()
+	read()
+	if cs.pages != 1 || first.Total != 3 {
+		t.Fatalf("two identical reads queried the store %d times (total %d); want once", cs.pages, first.Total)
+	}
+	if err := svc.ModifyInstanceRemark(e.ctx, me, moat.RegionMainland, first.Instances[0].ID, "renamed"); err != nil {
+		t.Fatal(err)
+	}
+	if p := read(); p.Instances[0].Remark != "renamed" {
+		t.Fatalf("after a rename: %q", p.Instances[0].Remark)
+	}
+	// Another process releases one: the next read must not be stale.
+	if err := e.store.Update(e.ctx, func(tx moat.Tx) error { return tx.DeleteInstance(first.Instances[1].ID) }); err != nil {
+		t.Fatal(err)
+	}
+	if p := read(); p.Total != 2 || len(p.Instances) != 2 {
+		t.Fatalf("after a change behind the service's back: total %d, %d listed", p.Total, len(p.Instances))
+	}
+	// Clock-dependent filters are never served from the cache.
+	before := cs.pages
+	q.Statuses = []int{1}
+	read()
+	read()
+	if cs.pages != before+2 {
+		t.Fatalf("Status-filtered reads were cached (%d store queries for 2 reads)", cs.pages-before)
+	}
+}

@@ -39,6 +39,14 @@ type Reader interface {
 	Instances(ctx context.Context, f InstanceFilter) ([]Instance, error)
 	// CountInstances counts matches, ignoring Offset/Limit.
 	CountInstances(ctx context.Context, f InstanceFilter) (int64, error)
+	// InstancePage is Instances and CountInstances together, in as few
+	// round trips as the store can manage (DescribeInstances' hot path).
+	InstancePage(ctx context.Context, f InstanceFilter) ([]Instance, int64, error)
+	// ListingVersion returns the number of live instances of an account
+	// in a region, and a version that changes whenever any of them (or
+	// its tags) is inserted, updated or deleted, by any process. Equal
+	// versions mean identical listings. Zero and zero when it has none.
+	ListingVersion(ctx context.Context, accountID string, region Region) (count, version int64, err error)
 	Tombstone(ctx context.Context, id string) (Tombstone, error) // ErrNotFound
 	Events(ctx context.Context, f EventFilter) ([]Event, error)
 	Setting(ctx context.Context, key string) (string, error) // ErrNotFound

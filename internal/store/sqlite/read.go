@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,23 +96,98 @@ func where(f *moat.InstanceFilter) (string, []any) {
 	return b.String(), args
 }
 
+// limit renders a LIMIT clause with the number in the SQL text. SQLite
+// (3.4x) reads a bound LIMIT value while planning and marks the statement
+// to be re-planned whenever that parameter is bound again, which would
+// re-prepare a cached statement on every execution. The limits used are
+// few (page sizes up to 50, fixed batch sizes), so the texts stay few.
+func limit(n int) string {
+	if n <= 0 {
+		return " LIMIT -1"
+	}
+	return " LIMIT " + strconv.Itoa(n)
+}
+
+// listCols are the columns a listing reads: account and region are the
+// filter's, so they are not read back.
+const listCols = `instance_id, ip, remark, edition, resource_group_id, create_ms, expire_ms, phase`
+
+func scanListed(sc interface{ Scan(...any) error }, f *moat.InstanceFilter, in *moat.Instance) error {
+	var created, expire int64
+	err := sc.Scan(&in.ID, &in.IP, &in.Remark, &in.Edition, &in.ResourceGroupID, &created, &expire, &in.Phase)
+	in.AccountID, in.Region = f.AccountID, f.Region
+	in.CreateTime, in.ExpireTime = fromMS(created), fromMS(expire)
+	return err
+}
+
+func collectListed(rows *sql.Rows, f *moat.InstanceFilter) ([]moat.Instance, error) {
+	defer rows.Close()
+	var out []moat.Instance
+	for rows.Next() {
+		var in moat.Instance
+		if err := scanListed(rows, f, &in); err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// InstancePage implements moat.Reader. Without filters the count comes
+// from the counter row in the same statement as the page.
+func (s *Store) InstancePage(ctx context.Context, f moat.InstanceFilter) ([]moat.Instance, int64, error) {
+	if !f.Unfiltered() || f.Limit <= 0 {
+		n, err := s.CountInstances(ctx, f)
+		if err != nil || int64(f.Offset) >= n {
+			return nil, n, err
+		}
+		list, err := s.Instances(ctx, f)
+		return list, n, err
+	}
+	// Each parameter is used once: SQLite re-plans a statement whose
+	// parameter it compared while planning (a repeated ?1 is), whenever
+	// that parameter is bound again.
+	rows, err := s.rquery(ctx, `SELECT (SELECT n FROM instance_counts WHERE account_id = ? AND region = ?), `+listCols+`
+		FROM instances WHERE account_id = ? AND region = ? ORDER BY seq`+limit(f.Limit)+` OFFSET ?`,
+		f.AccountID, string(f.Region), f.AccountID, string(f.Region), f.Offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []moat.Instance
+	var n int64
+	for rows.Next() {
+		var in moat.Instance
+		var created, expire int64
+		if err := rows.Scan(&n, &in.ID, &in.IP, &in.Remark, &in.Edition, &in.ResourceGroupID, &created, &expire, &in.Phase); err != nil {
+			return nil, 0, err
+		}
+		in.AccountID, in.Region = f.AccountID, f.Region
+		in.CreateTime, in.ExpireTime = fromMS(created), fromMS(expire)
+		out = append(out, in)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if len(out) == 0 { // past the end, or no instances: the count alone
+		n, err = s.CountInstances(ctx, f)
+	}
+	return out, n, err
+}
+
 // Instances implements moat.Reader.
 func (s *Store) Instances(ctx context.Context, f moat.InstanceFilter) ([]moat.Instance, error) {
 	w, args := where(&f)
-	q := `SELECT ` + instanceCols + ` FROM instances` + w + ` ORDER BY seq`
+	q := `SELECT ` + listCols + ` FROM instances` + w + ` ORDER BY seq`
 	if f.Limit > 0 || f.Offset > 0 {
-		q += ` LIMIT ? OFFSET ?`
-		limit := f.Limit
-		if limit <= 0 {
-			limit = -1
-		}
-		args = append(args, limit, f.Offset)
+		q += limit(f.Limit) + ` OFFSET ?`
+		args = append(args, f.Offset)
 	}
 	rows, err := s.rquery(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
-	return collectInstances(rows)
+	return collectListed(rows, &f)
 }
 
 // CountInstances implements moat.Reader.
@@ -134,6 +210,19 @@ func (s *Store) CountInstances(ctx context.Context, f moat.InstanceFilter) (int6
 	}
 	err = row.Scan(&n)
 	return n, err
+}
+
+// ListingVersion implements moat.Reader.
+func (s *Store) ListingVersion(ctx context.Context, accountID string, region moat.Region) (int64, int64, error) {
+	row, err := s.queryRow(ctx, `SELECT n, version FROM instance_counts WHERE account_id = ? AND region = ?`, accountID, string(region))
+	if err != nil {
+		return 0, 0, err
+	}
+	var n, v int64
+	if err := row.Scan(&n, &v); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, err
+	}
+	return n, v, nil
 }
 
 // Tombstone implements moat.Reader.
@@ -164,8 +253,7 @@ func (s *Store) Events(ctx context.Context, f moat.EventFilter) ([]moat.Event, e
 	}
 	q += ` ORDER BY seq`
 	if f.Limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, f.Limit)
+		q += limit(f.Limit)
 	}
 	rows, err := s.rquery(ctx, q, args...)
 	if err != nil {

@@ -43,16 +43,21 @@ var _ moat.Store = (*Store)(nil)
 const maxBatch = 256
 
 // Store is the SQLite implementation of moat.Store. It keeps two database
-// files: the store proper, and beside it (path + ".nonces") the used
-// signature nonces. Nonces are written by every signed request; in a file
-// of their own their commits neither queue behind lifecycle batches nor
-// invalidate the page caches of the readers of the main database (SQLite
-// drops a reader's cache whenever its database file changes).
+// files: the store proper, and beside it (path + ".nonces") the log of used
+// signature nonces (nonces.go). Nonces are written by every signed request;
+// in a file of their own their commits neither queue behind lifecycle
+// batches nor invalidate the page caches of the readers of the main
+// database (SQLite drops a reader's cache whenever its database changes).
+//
+// One process serves one SQLite store: the nonce set lives in that
+// process's memory (several replicas need the PostgreSQL store).
 type Store struct {
 	path   string
 	main   *writer
 	nonces *writer
 	rdb    *sql.DB // readers of the main database
+
+	nonceSet *nonceSet // see nonces.go
 
 	rmu    sync.RWMutex
 	rstmts map[string]*sql.Stmt
@@ -88,9 +93,12 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if opt.Readers <= 0 {
 		opt.Readers = 4
 	}
-	s := &Store{path: path, rstmts: map[string]*sql.Stmt{}}
+	s := &Store{path: path, rstmts: map[string]*sql.Stmt{}, nonceSet: newNonceSet()}
 	var err error
-	if s.main, err = openWriter(ctx, path, "file:"+path+"?"+dsnCommon+"&_txlock=immediate"); err != nil {
+	// Each connection is used by one goroutine at a time (the writer's
+	// goroutine, or database/sql's pool), so SQLite's own per-call mutex
+	// (_mutex=no: multi-thread mode) is pure overhead.
+	if s.main, err = openWriter(ctx, path, "file:"+path+"?"+dsnCommon+"&_txlock=immediate&_mutex=no"); err != nil {
 		return nil, err
 	}
 	if err := s.migrate(ctx); err != nil {
@@ -99,7 +107,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	np := NoncePath(path)
-	if s.nonces, err = openWriter(ctx, np, "file:"+np+"?"+dsnCommon+"&_txlock=immediate"); err != nil {
+	if s.nonces, err = openWriter(ctx, np, "file:"+np+"?"+dsnCommon+"&_txlock=immediate&_mutex=no"); err != nil {
 		s.main.conn.Close()
 		s.main.db.Close()
 		return nil, err
@@ -108,7 +116,11 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		s.closeWriters()
 		return nil, fmt.Errorf("sqlite: nonce database %s: %w", np, err)
 	}
-	rdb, err := sql.Open("sqlite3", "file:"+path+"?"+dsnCommon+"&_query_only=1")
+	if err := s.loadNonces(ctx); err != nil {
+		s.closeWriters()
+		return nil, err
+	}
+	rdb, err := sql.Open("sqlite3", "file:"+path+"?"+dsnCommon+"&_query_only=1&_mutex=no")
 	if err != nil {
 		s.closeWriters()
 		return nil, fmt.Errorf("sqlite: open readers %s: %w", path, err)
@@ -122,18 +134,6 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	return s, nil
 }
 
-// nonceSchema is the whole nonce database: nothing else lives there, and
-// losing it (say, restoring a backup without it) only reopens a replay
-// window of 32 minutes.
-const nonceSchema = `
-CREATE TABLE IF NOT EXISTS nonces (
-    access_key_id TEXT NOT NULL,
-    nonce         TEXT NOT NULL,
-    expires_ms    INTEGER NOT NULL,
-    PRIMARY KEY (access_key_id, nonce)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_ms);`
-
 func (s *Store) closeWriters() {
 	for _, w := range []*writer{s.main, s.nonces} {
 		if w != nil {
@@ -141,44 +141,6 @@ func (s *Store) closeWriters() {
 			w.db.Close()
 		}
 	}
-}
-
-// UseNonce implements moat.Store.
-func (s *Store) UseNonce(ctx context.Context, keyID, nonce string, expires time.Time) (bool, error) {
-	var fresh bool
-	err := s.nonces.update(ctx, true, func(w *writer) error {
-		st, err := w.stmt(`INSERT INTO nonces(access_key_id, nonce, expires_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		res, err := st.Exec(keyID, nonce, ms(expires))
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		fresh = n == 1
-		return err
-	})
-	return fresh, err
-}
-
-// PurgeNonces implements moat.Store.
-func (s *Store) PurgeNonces(ctx context.Context, before time.Time, limit int) (int, error) {
-	var n int64
-	err := s.nonces.update(ctx, true, func(w *writer) error {
-		st, err := w.stmt(`DELETE FROM nonces WHERE (access_key_id, nonce) IN
-			(SELECT access_key_id, nonce FROM nonces WHERE expires_ms < ? ORDER BY expires_ms LIMIT ?)`)
-		if err != nil {
-			return err
-		}
-		res, err := st.Exec(ms(before), limit)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	return int(n), err
 }
 
 // SchemaVersion is the newest migration embedded in this binary.

@@ -130,15 +130,25 @@ func (t *tx) InsertInstance(in *moat.Instance) error {
 	if err != nil {
 		return insertErr(err)
 	}
-	_, err = t.exec(`INSERT INTO instance_counts(account_id, region, n) VALUES (?, ?, 1)
-		ON CONFLICT(account_id, region) DO UPDATE SET n = n + 1`, in.AccountID, string(in.Region))
+	_, err = t.exec(`INSERT INTO instance_counts(account_id, region, n, version) VALUES (?, ?, 1, 1)
+		ON CONFLICT(account_id, region) DO UPDATE SET n = n + 1, version = version + 1`, in.AccountID, string(in.Region))
+	return err
+}
+
+// touch bumps the listing version of an instance's account and region.
+func (t *tx) touch(instanceID string) error {
+	_, err := t.exec(`UPDATE instance_counts SET version = version + 1
+		WHERE (account_id, region) = (SELECT account_id, region FROM instances WHERE instance_id = ?)`, instanceID)
 	return err
 }
 
 func (t *tx) UpdateInstance(in *moat.Instance) error {
 	res, err := t.exec(`UPDATE instances SET remark = ?, edition = ?, resource_group_id = ?, expire_ms = ?, phase = ? WHERE instance_id = ?`,
 		in.Remark, in.Edition, in.ResourceGroupID, ms(in.ExpireTime), in.Phase, in.ID)
-	return affected(res, err)
+	if err := affected(res, err); err != nil {
+		return err
+	}
+	return t.touch(in.ID)
 }
 
 func (t *tx) DeleteInstance(id string) error {
@@ -150,12 +160,12 @@ func (t *tx) DeleteInstance(id string) error {
 	if _, err := t.exec(`DELETE FROM instance_tags WHERE instance_id = ?`, id); err != nil {
 		return err
 	}
-	_, err = t.exec(`UPDATE instance_counts SET n = n - 1 WHERE account_id = ? AND region = ?`, account, region)
+	_, err = t.exec(`UPDATE instance_counts SET n = n - 1, version = version + 1 WHERE account_id = ? AND region = ?`, account, region)
 	return err
 }
 
-func (t *tx) DueInstances(phase moat.Phase, at time.Time, limit int) ([]moat.Instance, error) {
-	rows, err := t.query(`SELECT `+instanceCols+` FROM instances WHERE phase = ? AND expire_ms <= ? ORDER BY expire_ms LIMIT ?`, phase, ms(at), limit)
+func (t *tx) DueInstances(phase moat.Phase, at time.Time, n int) ([]moat.Instance, error) {
+	rows, err := t.query(`SELECT `+instanceCols+` FROM instances WHERE phase = ? AND expire_ms <= ? ORDER BY expire_ms`+limit(n), phase, ms(at))
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +186,9 @@ func collectInstances(rows *sql.Rows) ([]moat.Instance, error) {
 }
 
 func (t *tx) SetTags(instanceID string, tags []moat.Tag) error {
+	if err := t.touch(instanceID); err != nil {
+		return err
+	}
 	for _, tg := range tags {
 		if _, err := t.exec(`INSERT INTO instance_tags(instance_id, key, value) VALUES (?, ?, ?)
 			ON CONFLICT(instance_id, key) DO UPDATE SET value = excluded.value`, instanceID, tg.Key, tg.Value); err != nil {

@@ -89,6 +89,7 @@ var cases = []testCase{
 	{"Instances/filter Tags match by key or key and value, ANDed", testFilterTags},
 	{"Instances/filters combine with AND", testFilterCombined},
 	{"Instances/AccountID and Region isolate listings and counts", testListIsolation},
+	{"Instances/ListingVersion changes with every change to the listing, and only then", testListingVersion},
 	{"Instances/unfiltered count follows inserts and deletes per account and region", testCountUnfiltered},
 
 	{"DueInstances/returns the phase's instances due at t, earliest first, up to limit", testDueInstances},
@@ -283,9 +284,40 @@ func checkFilter(t *testing.T, s moat.Store, f moat.InstanceFilter, want ...stri
 	if n := count(t, s, f); n != int64(len(want)) {
 		t.Errorf("CountInstances(%s) = %d, want %d", describe(f), n, len(want))
 	}
+	checkPage(t, s, f, want, len(want))
 	f.Offset, f.Limit = 1, 1
 	if n := count(t, s, f); n != int64(len(want)) {
 		t.Errorf("CountInstances(%s) with Offset 1, Limit 1 = %d, want %d (paging must not change the count)", describe(f), n, len(want))
+	}
+	if len(want) > 1 {
+		checkPage(t, s, f, want[1:2], len(want))
+	} else {
+		checkPage(t, s, f, nil, len(want))
+	}
+}
+
+// checkPage pins InstancePage: the same instances as Instances, each with
+// every field (owner and region included), and the same total as
+// CountInstances.
+func checkPage(t *testing.T, s moat.Store, f moat.InstanceFilter, want []string, total int) {
+	t.Helper()
+	got, n, err := s.InstancePage(t.Context(), f)
+	if err != nil {
+		t.Fatalf("InstancePage(%s): %v", describe(f), err)
+	}
+	ids := []string{}
+	for _, in := range got {
+		ids = append(ids, in.ID)
+		full, err := s.Instance(t.Context(), in.ID)
+		if err != nil || full != in {
+			t.Errorf("InstancePage(%s) item %+v differs from Instance() = %+v, %v", describe(f), in, full, err)
+		}
+	}
+	if want == nil {
+		want = []string{}
+	}
+	if !slices.Equal(ids, want) || n != int64(total) {
+		t.Errorf("InstancePage(%s, Offset %d, Limit %d) = %q, %d; want %q, %d", describe(f), f.Offset, f.Limit, ids, n, want, total)
 	}
 }
 
@@ -1361,6 +1393,7 @@ func testListPaging(t *testing.T, s moat.Store) {
 		if n := count(t, s, f); n != 7 {
 			t.Errorf("CountInstances(Offset %d, Limit %d) = %d, want 7", c.offset, c.limit, n)
 		}
+		checkPage(t, s, f, c.want, 7)
 	}
 	// Paging a filtered query.
 	f := owner(acctA, mainl)
@@ -2279,4 +2312,58 @@ func testSettings(t *testing.T, s moat.Store) {
 	long := strings.Repeat("välue ", 2000)
 	update(t, s, func(tx moat.Tx) error { return tx.SetSetting("long", long) })
 	wantSetting(t, s, "long", long)
+}
+
+func testListingVersion(t *testing.T, s moat.Store) {
+	ver := func(acct string, r moat.Region) (int64, int64) {
+		t.Helper()
+		n, v, err := s.ListingVersion(t.Context(), acct, r)
+		if err != nil {
+			t.Fatalf("ListingVersion: %v", err)
+		}
+		return n, v
+	}
+	if n, v := ver(acctA, mainl); n != 0 || v != 0 {
+		t.Fatalf("ListingVersion with no instances = %d, %d; want 0, 0", n, v)
+	}
+	seen := map[int64]bool{0: true}
+	step := func(what string, wantN int64, fn func(tx moat.Tx) error) {
+		t.Helper()
+		_, otherBefore := ver(acctB, mainl)
+		update(t, s, fn)
+		n, v := ver(acctA, mainl)
+		if n != wantN || seen[v] {
+			t.Errorf("after %s: ListingVersion = %d, %d; want count %d and a version not seen before (%v)", what, n, v, wantN, seen)
+		}
+		seen[v] = true
+		if _, otherAfter := ver(acctB, mainl); otherAfter != otherBefore {
+			t.Errorf("after %s: another account's version moved %d -> %d", what, otherBefore, otherAfter)
+		}
+	}
+	in := inst("ddoscoo-cn-version001", acctA, mainl, "100.64.9.1", at(time.Hour))
+	insert(t, s, inst("ddoscoo-cn-versionB01", acctB, mainl, "100.64.9.2", at(time.Hour)))
+	step("insert", 1, func(tx moat.Tx) error { return tx.InsertInstance(&in) })
+	step("update", 1, func(tx moat.Tx) error { in.Remark = "changed"; return tx.UpdateInstance(&in) })
+	step("tags", 1, func(tx moat.Tx) error { return tx.SetTags(in.ID, []moat.Tag{{Key: "k", Value: "v"}}) })
+	step("delete", 0, func(tx moat.Tx) error { return tx.DeleteInstance(in.ID) })
+
+	// Nothing that leaves the listing alone moves the version.
+	_, before := ver(acctA, mainl)
+	update(t, s, func(tx moat.Tx) error { return tx.SetSetting("x", "y") })
+	failed := errors.New("rolled back")
+	if err := s.Update(t.Context(), func(tx moat.Tx) error {
+		in2 := inst("ddoscoo-cn-version002", acctA, mainl, "100.64.9.3", at(time.Hour))
+		if err := tx.InsertInstance(&in2); err != nil {
+			return err
+		}
+		return failed
+	}); !errors.Is(err, failed) {
+		t.Fatalf("failing Update = %v", err)
+	}
+	if n, after := ver(acctA, mainl); after != before || n != 0 {
+		t.Errorf("ListingVersion moved %d -> %d (count %d) without a committed change", before, after, n)
+	}
+	if _, v := ver(acctA, overs); v != 0 {
+		t.Errorf("the other region's version is %d, want 0", v)
+	}
 }

@@ -54,11 +54,14 @@ CREATE TABLE instance_tags (
 CREATE INDEX instance_tags_kv ON instance_tags(key, value);
 
 -- Live instances per account and region, so an unfiltered
--- DescribeInstances answers TotalCount without counting rows.
+-- DescribeInstances answers TotalCount without counting rows; and a
+-- version that every change to those instances (or their tags) bumps, so
+-- a reader can tell whether a listing it cached is still current.
 CREATE TABLE instance_counts (
     account_id TEXT NOT NULL,
     region     TEXT NOT NULL,
     n          INTEGER NOT NULL,
+    version    INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (account_id, region)
 ) WITHOUT ROWID;
 
