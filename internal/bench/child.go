@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -25,9 +23,6 @@ import (
 type Child struct {
 	Name string
 	Addr string // host:port it listens on
-	// AddrFrom says how Addr was learnt: "ready line", or "health poll"
-	// when the log level hides the ready line.
-	AddrFrom string
 
 	cmd      *exec.Cmd
 	exited   chan struct{}
@@ -51,11 +46,6 @@ type ChildSpec struct {
 	// Ready matches the line that announces the listen address in its
 	// first group.
 	Ready *regexp.Regexp
-	// HealthURL, when set, is polled instead of waiting for Ready (use it
-	// with a pre-reserved address when the log level hides the ready line):
-	// "%s" is replaced by Addr.
-	HealthURL string
-	Addr      string
 	// Timeout bounds the wait for readiness (default 2 minutes: opening a
 	// large store may replay a WAL).
 	Timeout time.Duration
@@ -89,29 +79,9 @@ func StartChild(ctx context.Context, spec ChildSpec) (*Child, error) {
 	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	if spec.HealthURL != "" {
-		c.Addr, c.AddrFrom = spec.Addr, "health poll"
-		url := fmt.Sprintf(spec.HealthURL, spec.Addr)
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for !healthy(url) {
-			select {
-			case <-tick.C:
-			case <-c.exited:
-				return nil, fmt.Errorf("%s exited before it was ready:\n%s", spec.Name, c.Tail())
-			case <-deadline.C:
-				c.Stop(5 * time.Second)
-				return nil, fmt.Errorf("%s did not answer %s within %s:\n%s", spec.Name, url, timeout, c.Tail())
-			case <-ctx.Done():
-				c.Stop(30 * time.Second)
-				return nil, ctx.Err()
-			}
-		}
-		return c, nil
-	}
 	select {
 	case addr := <-ready:
-		c.Addr, c.AddrFrom = addr, "ready line"
+		c.Addr = addr
 		return c, nil
 	case <-c.exited:
 		return nil, fmt.Errorf("%s exited before it was ready:\n%s", spec.Name, c.Tail())
@@ -122,29 +92,6 @@ func StartChild(ctx context.Context, spec ChildSpec) (*Child, error) {
 		c.Stop(30 * time.Second)
 		return nil, ctx.Err()
 	}
-}
-
-func healthy(url string) bool {
-	c := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
-	resp, err := c.Get(url)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
-}
-
-// ReserveAddr finds a free loopback port. Another process could take it
-// before the child binds it; that fails loudly (the child exits), and only
-// the health-poll path needs it.
-func ReserveAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr, nil
 }
 
 func (c *Child) drain(r io.Reader, readyRE *regexp.Regexp, ready chan<- string) {

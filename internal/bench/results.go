@@ -48,7 +48,6 @@ type Settings struct {
 type ServerInfo struct {
 	Pid          int
 	Addr         string
-	AddrFrom     string
 	DB           string
 	DBFileSystem string `json:",omitempty"`
 	DBReused     bool

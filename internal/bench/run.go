@@ -337,19 +337,9 @@ func (r *runner) startMoat(ctx context.Context) (func(), error) {
 		Path: cfg.Exe,
 		Env:  ChildEnv("MOAT_ACCESS_KEY_ID="+BootstrapKeyID, "MOAT_ACCESS_KEY_SECRET="+BootstrapSecret),
 	}
-	addr := "127.0.0.1:0"
-	if cfg.ServerLogLevel == "debug" || cfg.ServerLogLevel == "info" {
-		spec.Ready = moatReadyRE
-	} else {
-		// moat logs its ready line at info: above that level the address
-		// of a :0 listener is never printed, so reserve one and poll.
-		a, err := ReserveAddr()
-		if err != nil {
-			return nil, err
-		}
-		addr, spec.Addr, spec.HealthURL = a, a, "http://%s/_moat/health"
-	}
-	spec.Args = []string{"serve", "--addr", addr, "--db", db, "--admin-token", token, "--log-level", cfg.ServerLogLevel}
+	// moat prints its ready line whatever the log level.
+	spec.Ready = moatReadyRE
+	spec.Args = []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--admin-token", token, "--log-level", cfg.ServerLogLevel}
 	r.logf("starting moat serve (db %s%s, log level %s)", db, map[bool]string{true: ", reused", false: ""}[reused], cfg.ServerLogLevel)
 	child, err := StartChild(ctx, spec)
 	if err != nil {
@@ -364,7 +354,7 @@ func (r *runner) startMoat(ctx context.Context) (func(), error) {
 	r.adm = &admin.Client{Endpoint: r.ep, Token: token, HTTP: hc}
 	r.boot = &acs.Client{Endpoint: r.ep, AccessKeyID: BootstrapKeyID, AccessKeySecret: BootstrapSecret, HTTP: hc}
 	r.aux = &acs.Client{Endpoint: r.ep, AccessKeyID: AuxKeyID, AccessKeySecret: AuxSecret, HTTP: hc}
-	r.res.Server = &ServerInfo{Pid: child.Pid(), Addr: child.Addr, AddrFrom: child.AddrFrom, DB: db,
+	r.res.Server = &ServerInfo{Pid: child.Pid(), Addr: child.Addr, DB: db,
 		DBFileSystem: FSType(filepath.Dir(db)), DBReused: reused, LogLevel: cfg.ServerLogLevel}
 	return func() {
 		r.logf("stopping moat serve (SIGTERM)")
