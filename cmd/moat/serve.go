@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +35,37 @@ type Config struct {
 	LogLevel         string // debug, info, warn, error
 	ShutdownTimeout  time.Duration
 	DebugAddr        string // serves net/http/pprof when set
+	Pools            map[moat.Region]moat.Pool
+}
+
+// poolFlags collects repeated --ip-pool REGION=CIDR flags.
+type poolFlags map[moat.Region]moat.Pool
+
+func (p poolFlags) String() string {
+	var parts []string
+	for r, pool := range p {
+		parts = append(parts, string(r)+"="+pool.Key())
+	}
+	return strings.Join(parts, ",")
+}
+
+func (p poolFlags) Set(v string) error {
+	for _, item := range strings.Split(v, ",") {
+		region, cidr, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok {
+			return fmt.Errorf("want REGION=CIDR, e.g. cn-hangzhou=100.64.0.0/11, got %q", item)
+		}
+		r, err := moat.ParseRegion(region)
+		if err != nil {
+			return fmt.Errorf("%q: %s", region, moat.AsError(err).Message)
+		}
+		pool, err := moat.ParsePool(cidr)
+		if err != nil {
+			return err
+		}
+		p[r] = pool
+	}
+	return nil
 }
 
 // parseServeFlags reads flags, each defaulting to its environment variable.
@@ -49,6 +81,13 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.LogFormat, "log-format", envOr("MOAT_LOG_FORMAT", "text"), "log format: text or json (env MOAT_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", envOr("MOAT_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env MOAT_LOG_LEVEL)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests")
+	pools := poolFlags{}
+	if v := os.Getenv("MOAT_IP_POOLS"); v != "" {
+		if err := pools.Set(v); err != nil {
+			return c, fmt.Errorf("%w: MOAT_IP_POOLS: %v", errUsage, err)
+		}
+	}
+	fs.Var(pools, "ip-pool", "a region's IP pool as REGION=CIDR, repeatable (env MOAT_IP_POOLS, comma-separated); defaults: cn-hangzhou=100.64.0.0/11, ap-southeast-1=100.96.0.0/11")
 	fs.StringVar(&c.DebugAddr, "debug-addr", envOr("MOAT_DEBUG_ADDR", ""), "serve Go profiling (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty (env MOAT_DEBUG_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -61,6 +100,7 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 		return c, fmt.Errorf("%w: --auto-release-after %q must be a non-negative Go duration such as 720h", errUsage, autoRelease)
 	}
 	c.AutoReleaseAfter = d
+	c.Pools = pools
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return c, fmt.Errorf("%w: --log-format must be text or json", errUsage)
 	}
@@ -146,7 +186,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.store = store
 	clock := moat.NewServerClock(time.Now)
-	svc, err := moat.NewService(moat.Config{Store: store, Clock: clock, AutoReleaseAfter: c.AutoReleaseAfter})
+	svc, err := moat.NewService(moat.Config{Store: store, Clock: clock, AutoReleaseAfter: c.AutoReleaseAfter, Pools: c.Pools})
 	if err != nil {
 		store.Close()
 		return err

@@ -7,6 +7,9 @@ import "time"
 type Account struct {
 	ID        string
 	CreatedAt time.Time
+	// ResourceGroupID is the account's default resource group, which its
+	// instances join (Alibaba gives every account one, rg-acfm…).
+	ResourceGroupID string
 }
 
 // AccessKey is an AccessKey pair of an account.

@@ -70,6 +70,12 @@ const (
 	CodeInstanceNotExpire Code = "InstanceNotExpire"
 	CodeIPPoolExhausted   Code = "IpPoolExhausted"
 
+	// Billing and tags.
+	CodeIdempotentParameterMismatch Code = "IdempotentParameterMismatch"
+	CodeInstanceNotRenewable        Code = "InstanceNotRenewable"
+	CodeInstanceExpired             Code = "InstanceExpired"
+	CodeTagQuotaExceeded            Code = "QuotaExceed.TagsPerResource"
+
 	// Admin API codes (moat's own surface, not Alibaba's).
 	CodeUnauthorized       Code = "Unauthorized"
 	CodeAccessKeyConflict  Code = "AccessKeyConflict"
@@ -103,6 +109,11 @@ var catalogue = map[Code]Kind{
 	CodeInstanceNotFound:  KindNotFound,
 	CodeInstanceNotExpire: KindConflict,
 	CodeIPPoolExhausted:   KindConflict,
+
+	CodeIdempotentParameterMismatch: KindConflict,
+	CodeInstanceNotRenewable:        KindConflict,
+	CodeInstanceExpired:             KindConflict,
+	CodeTagQuotaExceeded:            KindConflict,
 
 	CodeUnauthorized:       KindUnauthenticated,
 	CodeAccessKeyConflict:  KindConflict,

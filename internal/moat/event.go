@@ -10,10 +10,13 @@ const (
 	EventExpired           EventType = "expired"            // mitigation stops
 	EventForwardingStopped EventType = "forwarding_stopped" // seven days after expiry
 	EventReleased          EventType = "released"
+	EventRenewed           EventType = "renewed"      // RenewInstance
+	EventAutoRenewed       EventType = "auto_renewed" // the engine, at expiry
+	EventModified          EventType = "modified"     // spec upgrade or downgrade
 )
 
 // EventTypes lists every type, for validating filters.
-var EventTypes = []EventType{EventCreated, EventExpired, EventForwardingStopped, EventReleased}
+var EventTypes = []EventType{EventCreated, EventExpired, EventForwardingStopped, EventReleased, EventRenewed, EventAutoRenewed, EventModified}
 
 // Release reasons carried by a "released" event.
 const (

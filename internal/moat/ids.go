@@ -45,3 +45,14 @@ func NewAccountID() string {
 func NewAccessKeyPair() (id, secret string) {
 	return "LTAI" + randomString(mixedAlnum, 20), randomString(mixedAlnum, 30)
 }
+
+// NewResourceGroupID returns an ID in the shape of an account's default
+// resource group.
+func NewResourceGroupID() string {
+	return "rg-acfm" + randomString(lowerAlnum, 11)
+}
+
+// NewOrderID returns a 15-digit BSS order number.
+func NewOrderID() string {
+	return randomString("123456789", 1) + randomString(digits, 14)
+}

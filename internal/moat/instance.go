@@ -103,6 +103,16 @@ type Instance struct {
 	CreateTime      time.Time
 	ExpireTime      time.Time
 	Phase           Phase
+	ProductType     ProductType
+	Spec            Spec
+	RenewalStatus   RenewalStatus
+	RenewPeriod     int // months, for auto-renewal
+}
+
+// AutoRenews reports whether the lifecycle engine renews the instance at
+// expiry instead of letting it expire.
+func (in *Instance) AutoRenews() bool {
+	return in.RenewalStatus == RenewalAuto && in.RenewPeriod > 0
 }
 
 // Status is 1 (normal) before ExpireTime and 2 (expired) from then on.
@@ -151,7 +161,7 @@ type TagFilter struct {
 // folded into one half-open range on ExpireTime by the domain.
 type InstanceFilter struct {
 	AccountID       string
-	Region          Region
+	Region          Region // "" matches every region
 	IDs             []string // nil: any
 	IP              string
 	RemarkContains  string
@@ -160,18 +170,24 @@ type InstanceFilter struct {
 	ExpireBefore    *time.Time // exclusive
 	Tags            []TagFilter
 	ResourceGroupID string
+	CreateFrom      *time.Time // inclusive
+	CreateBefore    *time.Time // exclusive
+	RenewalStatus   RenewalStatus
+	ProductType     ProductType
 	Offset, Limit   int // Limit 0: no limit
 }
 
 // Unfiltered reports whether the filter selects every instance of the
 // account in the region, so a store may answer the count from a counter.
 func (f *InstanceFilter) Unfiltered() bool {
-	return f.IDs == nil && f.IP == "" && f.RemarkContains == "" && f.Edition == nil &&
-		f.ExpireFrom == nil && f.ExpireBefore == nil && len(f.Tags) == 0 && f.ResourceGroupID == ""
+	return f.Region != "" && f.IDs == nil && f.IP == "" && f.RemarkContains == "" && f.Edition == nil &&
+		f.ExpireFrom == nil && f.ExpireBefore == nil && len(f.Tags) == 0 && f.ResourceGroupID == "" &&
+		f.CreateFrom == nil && f.CreateBefore == nil && f.RenewalStatus == "" && f.ProductType == ""
 }
 
 // Empty reports whether the filter can match nothing (an empty time range).
 func (f *InstanceFilter) Empty() bool {
 	return f.ExpireFrom != nil && f.ExpireBefore != nil && !f.ExpireFrom.Before(*f.ExpireBefore) ||
+		f.CreateFrom != nil && f.CreateBefore != nil && !f.CreateFrom.Before(*f.CreateBefore) ||
 		f.IDs != nil && len(f.IDs) == 0
 }

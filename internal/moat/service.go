@@ -519,6 +519,9 @@ func (s *Service) releaseDue(in *Instance) (time.Time, bool) {
 // that fell before its auto-release (if any), then the release itself
 // once that is due.
 func (s *Service) advance(tx Tx, in *Instance, now time.Time) error {
+	if in.AutoRenews() && in.Phase == PhaseActive && !now.Before(in.ExpireTime) {
+		return s.autoRenew(tx, in, now)
+	}
 	if at, ok := s.releaseDue(in); ok {
 		if !now.Before(at) {
 			return s.release(tx, in, now, at, "", ReasonAutoRelease)
@@ -526,6 +529,26 @@ func (s *Service) advance(tx Tx, in *Instance, now time.Time) error {
 		return s.applyTransitions(tx, in, now, at)
 	}
 	return s.applyTransitions(tx, in, now, now)
+}
+
+// maxAutoRenewals bounds the renewals one catch-up applies to an instance
+// (a clock moved a century ahead must not loop for ever).
+const maxAutoRenewals = 1200
+
+// autoRenew renews an auto-renewing instance at expiry, once per elapsed
+// term: it never expires, and each renewal is an auto_renewed event at the
+// expiry it replaced.
+func (s *Service) autoRenew(tx Tx, in *Instance, now time.Time) error {
+	for i := 0; !now.Before(in.ExpireTime) && i < maxAutoRenewals; i++ {
+		at := in.ExpireTime
+		in.ExpireTime = in.ExpireTime.AddDate(0, in.RenewPeriod, 0)
+		ev := Event{Time: at, RecordedAt: now, InstanceID: in.ID, AccountID: in.AccountID, Region: in.Region, Type: EventAutoRenewed,
+			Reason: fmt.Sprintf("auto-renewal: %d months, now expires %s", in.RenewPeriod, in.ExpireTime.UTC().Format(time.RFC3339))}
+		if err := tx.AppendEvent(&ev); err != nil {
+			return err
+		}
+	}
+	return tx.UpdateInstance(in)
 }
 
 // NextDue is the earliest instant at which some transition becomes due,
@@ -620,7 +643,9 @@ type NewInstances struct {
 	Remark     string
 	Edition    *int
 	Tags       []Tag
-	RequestID  string
+	// ResourceGroupID overrides the account's default resource group.
+	ResourceGroupID string
+	RequestID       string
 }
 
 // DefaultExpiry is the term of an instance created without an expiry: one
@@ -651,6 +676,14 @@ func (s *Service) CreateInstances(ctx context.Context, spec NewInstances) ([]Ins
 	if err := ValidateRemark(spec.Remark); err != nil {
 		return nil, err
 	}
+	for _, t := range spec.Tags {
+		if err := ValidateTag(t); err != nil {
+			return nil, err
+		}
+	}
+	if len(spec.Tags) > MaxTagsPerResource {
+		return nil, InvalidParam("Tags", fmt.Sprintf("at most %d tags", MaxTagsPerResource))
+	}
 	if spec.ExpireTime != nil && spec.ExpireIn != nil {
 		return nil, InvalidParam("ExpireTime", "give ExpireTime or ExpireIn, not both")
 	}
@@ -661,11 +694,17 @@ func (s *Service) CreateInstances(ctx context.Context, spec NewInstances) ([]Ins
 	var out []InstanceView
 	err := s.store.Update(ctx, func(tx Tx) error {
 		out = out[:0]
-		if _, err := tx.Account(spec.AccountID); errors.Is(err, ErrNotFound) {
+		acct, err := tx.Account(spec.AccountID)
+		if errors.Is(err, ErrNotFound) {
 			return Errorf(CodeAccountNotFound, "Account %q does not exist.", spec.AccountID)
 		} else if err != nil {
 			return err
 		}
+		rg := acct.ResourceGroupID
+		if spec.ResourceGroupID != "" {
+			rg = spec.ResourceGroupID
+		}
+		product := DefaultProductType(spec.Region)
 		now := s.clock.Now()
 		expire := now.Add(DefaultExpiry)
 		switch {
@@ -679,7 +718,8 @@ func (s *Service) CreateInstances(ctx context.Context, spec NewInstances) ([]Ins
 		for i := 0; i < spec.Count; i++ {
 			in := Instance{
 				AccountID: spec.AccountID, Region: spec.Region, Remark: spec.Remark,
-				Edition: edition, CreateTime: created, ExpireTime: expire,
+				Edition: edition, CreateTime: created, ExpireTime: expire, ResourceGroupID: rg,
+				ProductType: product, Spec: DefaultSpec(product), RenewalStatus: RenewalManual, RenewPeriod: 1,
 			}
 			if err := s.insertInstance(tx, &in, pool); err != nil {
 				return err
@@ -794,7 +834,7 @@ func (s *Service) PutAccount(ctx context.Context, accountID, keyID, secret strin
 			return err
 		}
 		if _, err := tx.Account(accountID); errors.Is(err, ErrNotFound) {
-			if err := tx.InsertAccount(Account{ID: accountID, CreatedAt: now}); err != nil {
+			if err := tx.InsertAccount(Account{ID: accountID, CreatedAt: now, ResourceGroupID: NewResourceGroupID()}); err != nil {
 				return err
 			}
 		} else if err != nil {
@@ -852,7 +892,7 @@ func (s *Service) EnsureBootstrap(ctx context.Context, keyID, secret string) (Bo
 		acct, err := tx.Setting(SettingBootstrapAccount)
 		if errors.Is(err, ErrNotFound) {
 			acct = NewAccountID()
-			if err := tx.InsertAccount(Account{ID: acct, CreatedAt: now}); err != nil {
+			if err := tx.InsertAccount(Account{ID: acct, CreatedAt: now, ResourceGroupID: NewResourceGroupID()}); err != nil {
 				return err
 			}
 			if err := tx.SetSetting(SettingBootstrapAccount, acct); err != nil {

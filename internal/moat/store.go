@@ -49,6 +49,12 @@ type Reader interface {
 	ListingVersion(ctx context.Context, accountID string, region Region) (count, version int64, err error)
 	Tombstone(ctx context.Context, id string) (Tombstone, error) // ErrNotFound
 	Events(ctx context.Context, f EventFilter) ([]Event, error)
+	// TagsOf returns the tags of each given instance (sorted by key).
+	TagsOf(ctx context.Context, instanceIDs []string) (map[string][]Tag, error)
+	// TagKeys pages through the distinct tag keys on an account's
+	// instances in a region (sorted), with how many instances carry each,
+	// and the number of distinct keys.
+	TagKeys(ctx context.Context, accountID string, region Region, offset, limit int) ([]TagKeyCount, int64, error)
 	Setting(ctx context.Context, key string) (string, error) // ErrNotFound
 	// EarliestExpiry is the smallest ExpireTime among instances in phase,
 	// and false when there is none.
@@ -68,7 +74,8 @@ type Tx interface {
 	// (Region, IP) is taken.
 	InsertInstance(in *Instance) error
 	// UpdateInstance rewrites the mutable fields (Remark, Edition,
-	// ResourceGroupID, ExpireTime, Phase).
+	// ResourceGroupID, ExpireTime, Phase, Spec, RenewalStatus,
+	// RenewPeriod).
 	UpdateInstance(in *Instance) error
 	// DeleteInstance removes an instance and everything attached to it.
 	DeleteInstance(id string) error
@@ -76,7 +83,19 @@ type Tx interface {
 	// is at or before t, earliest first. On stores shared by several
 	// processes the rows are claimed (locked) for this transaction.
 	DueInstances(phase Phase, t time.Time, limit int) ([]Instance, error)
+	// SetTags adds tags to an instance, replacing the value of a key it
+	// already has.
 	SetTags(instanceID string, tags []Tag) error
+	// Tags returns an instance's tags.
+	Tags(instanceID string) ([]Tag, error)
+	// DeleteTags removes the given keys from an instance, or every tag
+	// when keys is nil.
+	DeleteTags(instanceID string, keys []string) error
+
+	// ClientToken returns the record of a billing call made with a token.
+	ClientToken(accountID, action, token string) (ClientToken, error) // ErrNotFound
+	// PutClientToken records (or replaces) it.
+	PutClientToken(t ClientToken) error
 
 	TombstoneExists(id string) (bool, error)
 	InsertTombstone(t Tombstone) error

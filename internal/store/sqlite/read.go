@@ -27,13 +27,13 @@ func (s *Store) AccessKey(ctx context.Context, id string) (moat.AccessKey, error
 
 // Account implements moat.Reader.
 func (s *Store) Account(ctx context.Context, id string) (moat.Account, error) {
-	row, err := s.queryRow(ctx, `SELECT account_id, created_ms FROM accounts WHERE account_id = ?`, id)
+	row, err := s.queryRow(ctx, `SELECT account_id, created_ms, resource_group_id FROM accounts WHERE account_id = ?`, id)
 	if err != nil {
 		return moat.Account{}, err
 	}
 	var a moat.Account
 	var created int64
-	err = row.Scan(&a.ID, &created)
+	err = row.Scan(&a.ID, &created, &a.ResourceGroupID)
 	a.CreatedAt = fromMS(created)
 	return a, notFound(err)
 }
@@ -52,8 +52,12 @@ func (s *Store) Instance(ctx context.Context, id string) (moat.Instance, error) 
 // distinct statements, and of cached prepared statements, stays small.
 func where(f *moat.InstanceFilter) (string, []any) {
 	var b strings.Builder
-	args := []any{f.AccountID, string(f.Region)}
-	b.WriteString(` WHERE account_id = ? AND region = ?`)
+	args := []any{f.AccountID}
+	b.WriteString(` WHERE account_id = ?`)
+	if f.Region != "" {
+		b.WriteString(` AND region = ?`)
+		args = append(args, string(f.Region))
+	}
 	if f.IDs != nil {
 		ids, _ := json.Marshal(f.IDs)
 		b.WriteString(` AND instance_id IN (SELECT value FROM json_each(?))`)
@@ -84,6 +88,22 @@ func where(f *moat.InstanceFilter) (string, []any) {
 		b.WriteString(` AND resource_group_id = ?`)
 		args = append(args, f.ResourceGroupID)
 	}
+	if f.CreateFrom != nil {
+		b.WriteString(` AND create_ms >= ?`)
+		args = append(args, ms(*f.CreateFrom))
+	}
+	if f.CreateBefore != nil {
+		b.WriteString(` AND create_ms < ?`)
+		args = append(args, ms(*f.CreateBefore))
+	}
+	if f.RenewalStatus != "" {
+		b.WriteString(` AND renewal_status = ?`)
+		args = append(args, string(f.RenewalStatus))
+	}
+	if f.ProductType != "" {
+		b.WriteString(` AND product_type = ?`)
+		args = append(args, string(f.ProductType))
+	}
 	for _, tg := range f.Tags {
 		if tg.HasValue {
 			b.WriteString(` AND instance_id IN (SELECT instance_id FROM instance_tags WHERE key = ? AND value = ?)`)
@@ -108,16 +128,23 @@ func limit(n int) string {
 	return " LIMIT " + strconv.Itoa(n)
 }
 
-// listCols are the columns a listing reads: account and region are the
-// filter's, so they are not read back.
-const listCols = `instance_id, ip, remark, edition, resource_group_id, create_ms, expire_ms, phase`
+// listCols are the columns a listing reads: the account is the filter's,
+// so it is not read back.
+const listCols = `instance_id, region, ip, remark, edition, resource_group_id, create_ms, expire_ms, phase, product_type, spec, renewal_status, renew_period`
 
-func scanListed(sc interface{ Scan(...any) error }, f *moat.InstanceFilter, in *moat.Instance) error {
+// scanListed reads listCols, after any leading columns given in pre.
+func scanListed(sc interface{ Scan(...any) error }, f *moat.InstanceFilter, in *moat.Instance, pre ...any) error {
 	var created, expire int64
-	err := sc.Scan(&in.ID, &in.IP, &in.Remark, &in.Edition, &in.ResourceGroupID, &created, &expire, &in.Phase)
-	in.AccountID, in.Region = f.AccountID, f.Region
+	var region, product, spec, renewal string
+	dest := append(pre, &in.ID, &region, &in.IP, &in.Remark, &in.Edition, &in.ResourceGroupID, &created, &expire, &in.Phase,
+		&product, &spec, &renewal, &in.RenewPeriod)
+	if err := sc.Scan(dest...); err != nil {
+		return err
+	}
+	in.AccountID = f.AccountID
+	in.Region, in.ProductType, in.RenewalStatus = moat.Region(region), moat.ProductType(product), moat.RenewalStatus(renewal)
 	in.CreateTime, in.ExpireTime = fromMS(created), fromMS(expire)
-	return err
+	return decodeSpec(spec, &in.Spec)
 }
 
 func collectListed(rows *sql.Rows, f *moat.InstanceFilter) ([]moat.Instance, error) {
@@ -158,12 +185,9 @@ func (s *Store) InstancePage(ctx context.Context, f moat.InstanceFilter) ([]moat
 	var n int64
 	for rows.Next() {
 		var in moat.Instance
-		var created, expire int64
-		if err := rows.Scan(&n, &in.ID, &in.IP, &in.Remark, &in.Edition, &in.ResourceGroupID, &created, &expire, &in.Phase); err != nil {
+		if err := scanListed(rows, &f, &in, &n); err != nil {
 			return nil, 0, err
 		}
-		in.AccountID, in.Region = f.AccountID, f.Region
-		in.CreateTime, in.ExpireTime = fromMS(created), fromMS(expire)
 		out = append(out, in)
 	}
 	if err := rows.Err(); err != nil {
@@ -223,6 +247,57 @@ func (s *Store) ListingVersion(ctx context.Context, accountID string, region moa
 		return 0, 0, err
 	}
 	return n, v, nil
+}
+
+// TagsOf implements moat.Reader.
+func (s *Store) TagsOf(ctx context.Context, ids []string) (map[string][]moat.Tag, error) {
+	out := make(map[string][]moat.Tag, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	list, _ := json.Marshal(ids)
+	rows, err := s.rquery(ctx, `SELECT instance_id, key, value FROM instance_tags
+		WHERE instance_id IN (SELECT value FROM json_each(?)) ORDER BY instance_id, key`, string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var t moat.Tag
+		if err := rows.Scan(&id, &t.Key, &t.Value); err != nil {
+			return nil, err
+		}
+		out[id] = append(out[id], t)
+	}
+	return out, rows.Err()
+}
+
+// TagKeys implements moat.Reader.
+func (s *Store) TagKeys(ctx context.Context, accountID string, region moat.Region, offset, n int) ([]moat.TagKeyCount, int64, error) {
+	const from = ` FROM instance_tags t JOIN instances i ON i.instance_id = t.instance_id WHERE i.account_id = ? AND i.region = ?`
+	row, err := s.queryRow(ctx, `SELECT COUNT(DISTINCT t.key)`+from, accountID, string(region))
+	if err != nil {
+		return nil, 0, err
+	}
+	var total int64
+	if err := row.Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.rquery(ctx, `SELECT t.key, COUNT(*)`+from+` GROUP BY t.key ORDER BY t.key`+limit(n)+` OFFSET ?`, accountID, string(region), offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []moat.TagKeyCount{}
+	for rows.Next() {
+		var k moat.TagKeyCount
+		if err := rows.Scan(&k.Key, &k.Count); err != nil {
+			return nil, 0, err
+		}
+		out = append(out, k)
+	}
+	return out, total, rows.Err()
 }
 
 // Tombstone implements moat.Reader.

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -60,13 +61,13 @@ func insertErr(err error) error {
 func (t *tx) Account(id string) (moat.Account, error) {
 	var a moat.Account
 	var created int64
-	err := t.queryRow(`SELECT account_id, created_ms FROM accounts WHERE account_id = ?`, id).Scan(&a.ID, &created)
+	err := t.queryRow(`SELECT account_id, created_ms, resource_group_id FROM accounts WHERE account_id = ?`, id).Scan(&a.ID, &created, &a.ResourceGroupID)
 	a.CreatedAt = fromMS(created)
 	return a, notFound(err)
 }
 
 func (t *tx) InsertAccount(a moat.Account) error {
-	_, err := t.exec(`INSERT INTO accounts(account_id, created_ms) VALUES (?, ?)`, a.ID, ms(a.CreatedAt))
+	_, err := t.exec(`INSERT INTO accounts(account_id, created_ms, resource_group_id) VALUES (?, ?, ?)`, a.ID, ms(a.CreatedAt), a.ResourceGroupID)
 	return insertErr(err)
 }
 
@@ -108,16 +109,32 @@ func affected(res sql.Result, err error) error {
 	return nil
 }
 
-const instanceCols = `instance_id, account_id, region, ip, remark, edition, resource_group_id, create_ms, expire_ms, phase`
+const instanceCols = `instance_id, account_id, region, ip, remark, edition, resource_group_id, create_ms, expire_ms, phase, product_type, spec, renewal_status, renew_period`
 
 func scanInstance(sc interface{ Scan(...any) error }) (moat.Instance, error) {
 	var in moat.Instance
-	var region string
+	var region, product, spec, renewal string
 	var created, expire int64
-	err := sc.Scan(&in.ID, &in.AccountID, &region, &in.IP, &in.Remark, &in.Edition, &in.ResourceGroupID, &created, &expire, &in.Phase)
-	in.Region = moat.Region(region)
+	err := sc.Scan(&in.ID, &in.AccountID, &region, &in.IP, &in.Remark, &in.Edition, &in.ResourceGroupID, &created, &expire, &in.Phase,
+		&product, &spec, &renewal, &in.RenewPeriod)
+	if err != nil {
+		return in, notFound(err)
+	}
+	in.Region, in.ProductType, in.RenewalStatus = moat.Region(region), moat.ProductType(product), moat.RenewalStatus(renewal)
 	in.CreateTime, in.ExpireTime = fromMS(created), fromMS(expire)
-	return in, notFound(err)
+	return in, decodeSpec(spec, &in.Spec)
+}
+
+func encodeSpec(s moat.Spec) string {
+	b, _ := json.Marshal(s) // a struct of ints and strings always encodes
+	return string(b)
+}
+
+func decodeSpec(v string, s *moat.Spec) error {
+	if err := json.Unmarshal([]byte(v), s); err != nil {
+		return fmt.Errorf("sqlite: stored spec %q: %w", v, err)
+	}
+	return nil
 }
 
 func (t *tx) Instance(id string) (moat.Instance, error) {
@@ -125,8 +142,9 @@ func (t *tx) Instance(id string) (moat.Instance, error) {
 }
 
 func (t *tx) InsertInstance(in *moat.Instance) error {
-	_, err := t.exec(`INSERT INTO instances(`+instanceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		in.ID, in.AccountID, string(in.Region), in.IP, in.Remark, in.Edition, in.ResourceGroupID, ms(in.CreateTime), ms(in.ExpireTime), in.Phase)
+	_, err := t.exec(`INSERT INTO instances(`+instanceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		in.ID, in.AccountID, string(in.Region), in.IP, in.Remark, in.Edition, in.ResourceGroupID, ms(in.CreateTime), ms(in.ExpireTime), in.Phase,
+		string(in.ProductType), encodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod)
 	if err != nil {
 		return insertErr(err)
 	}
@@ -143,8 +161,10 @@ func (t *tx) touch(instanceID string) error {
 }
 
 func (t *tx) UpdateInstance(in *moat.Instance) error {
-	res, err := t.exec(`UPDATE instances SET remark = ?, edition = ?, resource_group_id = ?, expire_ms = ?, phase = ? WHERE instance_id = ?`,
-		in.Remark, in.Edition, in.ResourceGroupID, ms(in.ExpireTime), in.Phase, in.ID)
+	res, err := t.exec(`UPDATE instances SET remark = ?, edition = ?, resource_group_id = ?, expire_ms = ?, phase = ?,
+		spec = ?, renewal_status = ?, renew_period = ? WHERE instance_id = ?`,
+		in.Remark, in.Edition, in.ResourceGroupID, ms(in.ExpireTime), in.Phase,
+		encodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod, in.ID)
 	if err := affected(res, err); err != nil {
 		return err
 	}
@@ -196,6 +216,56 @@ func (t *tx) SetTags(instanceID string, tags []moat.Tag) error {
 		}
 	}
 	return nil
+}
+
+func (t *tx) Tags(instanceID string) ([]moat.Tag, error) {
+	rows, err := t.query(`SELECT key, value FROM instance_tags WHERE instance_id = ? ORDER BY key`, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []moat.Tag
+	for rows.Next() {
+		var tg moat.Tag
+		if err := rows.Scan(&tg.Key, &tg.Value); err != nil {
+			return nil, err
+		}
+		out = append(out, tg)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) DeleteTags(instanceID string, keys []string) error {
+	if err := t.touch(instanceID); err != nil {
+		return err
+	}
+	if keys == nil {
+		_, err := t.exec(`DELETE FROM instance_tags WHERE instance_id = ?`, instanceID)
+		return err
+	}
+	for _, k := range keys {
+		if _, err := t.exec(`DELETE FROM instance_tags WHERE instance_id = ? AND key = ?`, instanceID, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tx) ClientToken(accountID, action, token string) (moat.ClientToken, error) {
+	c := moat.ClientToken{AccountID: accountID, Action: action, Token: token}
+	var created int64
+	err := t.queryRow(`SELECT params_hash, instance_id, order_id, created_ms FROM client_tokens WHERE account_id = ? AND action = ? AND token = ?`,
+		accountID, action, token).Scan(&c.ParamsHash, &c.InstanceID, &c.OrderID, &created)
+	c.CreatedAt = fromMS(created)
+	return c, notFound(err)
+}
+
+func (t *tx) PutClientToken(c moat.ClientToken) error {
+	_, err := t.exec(`INSERT INTO client_tokens(account_id, action, token, params_hash, instance_id, order_id, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(account_id, action, token) DO UPDATE SET params_hash = excluded.params_hash, instance_id = excluded.instance_id,
+		order_id = excluded.order_id, created_ms = excluded.created_ms`,
+		c.AccountID, c.Action, c.Token, c.ParamsHash, c.InstanceID, c.OrderID, ms(c.CreatedAt))
+	return err
 }
 
 func (t *tx) TombstoneExists(id string) (bool, error) {

@@ -1,0 +1,449 @@
+package moat
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ClientTokenWindow is how long a ClientToken makes a billing call
+// idempotent (the BSS documentation: the same token within 24 hours).
+const ClientTokenWindow = 24 * time.Hour
+
+// MaxClientTokenLength bounds a ClientToken (BSS: at most 64 ASCII
+// characters).
+const MaxClientTokenLength = 64
+
+// ClientToken remembers the outcome of a billing call made with a token.
+type ClientToken struct {
+	AccountID  string
+	Action     string
+	Token      string
+	ParamsHash string // the call's parameters; a reuse with others is refused
+	InstanceID string
+	OrderID    string
+	CreatedAt  time.Time
+}
+
+// Order is the result of a billing call.
+type Order struct {
+	OrderID    string
+	InstanceID string
+}
+
+// BuyRequest is BSS CreateInstance.
+type BuyRequest struct {
+	ProductType   ProductType
+	Period        int // months
+	RenewalStatus RenewalStatus
+	RenewPeriod   int // months; auto-renewal length (default: Period)
+	Params        []Param
+	ClientToken   string
+	RequestID     string
+}
+
+func paramsHash(parts ...any) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%v\x00", p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func validClientToken(t string) error {
+	if len(t) > MaxClientTokenLength {
+		return InvalidParam("ClientToken", fmt.Sprintf("at most %d characters", MaxClientTokenLength))
+	}
+	for i := 0; i < len(t); i++ {
+		if t[i] < 0x21 || t[i] > 0x7e {
+			return InvalidParam("ClientToken", "printable ASCII only")
+		}
+	}
+	return nil
+}
+
+// idempotent runs do once per (account, action, token) within the window:
+// a repeat with the same parameters gets the first call's order, one with
+// other parameters IdempotentParameterMismatch. It runs inside tx, so
+// concurrent repeats are serialised by the store.
+func (s *Service) idempotent(tx Tx, c Caller, action, token, hash string, now time.Time, do func() (Order, error)) (Order, error) {
+	if token != "" {
+		rec, err := tx.ClientToken(c.AccountID, action, token)
+		switch {
+		case err == nil && now.Sub(rec.CreatedAt) < ClientTokenWindow:
+			if rec.ParamsHash != hash {
+				return Order{}, Errorf(CodeIdempotentParameterMismatch, "ClientToken %q was used within the last 24 hours for a %s call with other parameters.", token, action)
+			}
+			return Order{OrderID: rec.OrderID, InstanceID: rec.InstanceID}, nil
+		case err != nil && !errors.Is(err, ErrNotFound):
+			return Order{}, err
+		}
+	}
+	o, err := do()
+	if err != nil || token == "" {
+		return o, err
+	}
+	return o, tx.PutClientToken(ClientToken{AccountID: c.AccountID, Action: action, Token: token, ParamsHash: hash,
+		InstanceID: o.InstanceID, OrderID: o.OrderID, CreatedAt: now})
+}
+
+// BuyInstance creates an instance as BSS CreateInstance does: for Period
+// months, with the specification of its parameters, an IP from the
+// region's pool and a new order.
+func (s *Service) BuyInstance(ctx context.Context, c Caller, r BuyRequest) (Order, error) {
+	if err := ValidPeriod("Period", r.Period); err != nil {
+		return Order{}, err
+	}
+	if r.RenewPeriod == 0 {
+		r.RenewPeriod = r.Period
+	}
+	if err := ValidPeriod("RenewPeriod", r.RenewPeriod); err != nil {
+		return Order{}, err
+	}
+	if err := validClientToken(r.ClientToken); err != nil {
+		return Order{}, err
+	}
+	spec := DefaultSpec(r.ProductType)
+	if err := ApplyParams(&spec, r.Params); err != nil {
+		return Order{}, err
+	}
+	if err := spec.Validate(r.ProductType); err != nil {
+		return Order{}, err
+	}
+	region := r.ProductType.Region()
+	pool, ok := s.pools[region]
+	if !ok {
+		return Order{}, Errorf(CodeInvalidRegionID, "No IP pool is configured for region %s.", region)
+	}
+	sorted := slices.Clone(r.Params)
+	slices.SortFunc(sorted, func(a, b Param) int { return strings.Compare(a.Code, b.Code) })
+	hash := paramsHash(r.ProductType, r.Period, r.RenewalStatus, r.RenewPeriod, sorted)
+	var order Order
+	err := s.store.Update(ctx, func(tx Tx) error {
+		now := s.clock.Now()
+		var err error
+		order, err = s.idempotent(tx, c, "CreateInstance", r.ClientToken, hash, now, func() (Order, error) {
+			acct, err := tx.Account(c.AccountID)
+			if err != nil {
+				return Order{}, err
+			}
+			in := Instance{
+				AccountID: c.AccountID, Region: region, Edition: editionOf(r.ProductType, spec),
+				ResourceGroupID: acct.ResourceGroupID,
+				CreateTime:      now.Truncate(time.Millisecond),
+				ExpireTime:      now.AddDate(0, r.Period, 0).Truncate(time.Millisecond),
+				ProductType:     r.ProductType, Spec: spec,
+				RenewalStatus: r.RenewalStatus, RenewPeriod: r.RenewPeriod,
+			}
+			if err := s.insertInstance(tx, &in, pool); err != nil {
+				return Order{}, err
+			}
+			o := Order{OrderID: NewOrderID(), InstanceID: in.ID}
+			ev := Event{Time: now, RecordedAt: now, InstanceID: in.ID, AccountID: in.AccountID, Region: in.Region,
+				Type: EventCreated, RequestID: r.RequestID, Reason: "CreateInstance order " + o.OrderID}
+			return o, tx.AppendEvent(&ev)
+		})
+		return err
+	})
+	return order, err
+}
+
+// editionOf is the DescribeInstances edition of a purchase: Pro is the
+// Profession edition; Premium's follows its ProductPlan.
+func editionOf(p ProductType, s Spec) int {
+	if p == ProductDdosDip {
+		return s.ProductPlan
+	}
+	return EditionProfession
+}
+
+// RenewRequest is BSS RenewInstance.
+type RenewRequest struct {
+	InstanceID  string
+	ProductType ProductType
+	RenewPeriod int // months
+	ClientToken string
+	RequestID   string
+}
+
+// RenewInstance extends an instance by RenewPeriod months from its current
+// expiry. It is allowed before expiry and up to seven days after it (the
+// renewal window of the documentation); a renewed expired instance is
+// normal again at once: it forwards and mitigates, and its next expiry
+// will be announced anew.
+func (s *Service) RenewInstance(ctx context.Context, c Caller, r RenewRequest) (Order, error) {
+	if err := ValidPeriod("RenewPeriod", r.RenewPeriod); err != nil {
+		return Order{}, err
+	}
+	if err := validClientToken(r.ClientToken); err != nil {
+		return Order{}, err
+	}
+	hash := paramsHash(r.InstanceID, r.ProductType.Region(), r.RenewPeriod)
+	var order Order
+	err := s.store.Update(ctx, func(tx Tx) error {
+		now := s.clock.Now()
+		var err error
+		order, err = s.idempotent(tx, c, "RenewInstance", r.ClientToken, hash, now, func() (Order, error) {
+			in, err := tx.Instance(r.InstanceID)
+			if in, err = ownInstance(in, err, c, r.ProductType.Region(), r.InstanceID); err != nil {
+				return Order{}, err
+			}
+			if !in.Forwarding(now) {
+				return Order{}, Errorf(CodeInstanceNotRenewable, "The instance %q expired at %s, more than 7 days ago; it can no longer be renewed.", in.ID, in.ExpireTime.UTC().Format(time.RFC3339))
+			}
+			// Announce what fell due before the renewal, so the history
+			// reads expired, renewed.
+			if err := s.applyTransitions(tx, &in, now, now); err != nil {
+				return Order{}, err
+			}
+			in.ExpireTime = in.ExpireTime.AddDate(0, r.RenewPeriod, 0)
+			in.Phase = PhaseActive
+			if err := tx.UpdateInstance(&in); err != nil {
+				return Order{}, err
+			}
+			o := Order{OrderID: NewOrderID(), InstanceID: in.ID}
+			ev := Event{Time: now, RecordedAt: now, InstanceID: in.ID, AccountID: in.AccountID, Region: in.Region, Type: EventRenewed,
+				RequestID: r.RequestID, Reason: fmt.Sprintf("RenewInstance order %s: %d months, now expires %s", o.OrderID, r.RenewPeriod, in.ExpireTime.UTC().Format(time.RFC3339))}
+			return o, tx.AppendEvent(&ev)
+		})
+		return err
+	})
+	return order, err
+}
+
+// ModifyRequest is BSS ModifyInstance, or ddoscoo's own ModifyInstance.
+type ModifyRequest struct {
+	InstanceID  string
+	ProductType ProductType
+	ModifyType  ModifyType
+	Params      []Param
+	ClientToken string
+	RequestID   string
+}
+
+// ModifyInstanceSpec upgrades or downgrades an instance's specification.
+// An expired instance cannot be modified (renew it first).
+func (s *Service) ModifyInstanceSpec(ctx context.Context, c Caller, r ModifyRequest) (Order, error) {
+	if err := validClientToken(r.ClientToken); err != nil {
+		return Order{}, err
+	}
+	sorted := slices.Clone(r.Params)
+	slices.SortFunc(sorted, func(a, b Param) int { return strings.Compare(a.Code, b.Code) })
+	hash := paramsHash(r.InstanceID, r.ProductType.Region(), r.ModifyType, sorted)
+	var order Order
+	err := s.store.Update(ctx, func(tx Tx) error {
+		now := s.clock.Now()
+		var err error
+		order, err = s.idempotent(tx, c, "ModifyInstance", r.ClientToken, hash, now, func() (Order, error) {
+			in, err := tx.Instance(r.InstanceID)
+			if in, err = ownInstance(in, err, c, r.ProductType.Region(), r.InstanceID); err != nil {
+				return Order{}, err
+			}
+			if in.Status(now) != StatusNormal {
+				return Order{}, Errorf(CodeInstanceExpired, "The instance %q has expired; renew it before changing its specification.", in.ID)
+			}
+			next, err := in.Spec.Modify(r.ModifyType, r.Params, in.ProductType)
+			if err != nil {
+				return Order{}, err
+			}
+			in.Spec = next
+			in.Edition = editionOf(in.ProductType, next)
+			if in.ProductType != ProductDdosDip {
+				in.Edition = EditionProfession
+			}
+			if err := tx.UpdateInstance(&in); err != nil {
+				return Order{}, err
+			}
+			o := Order{OrderID: NewOrderID(), InstanceID: in.ID}
+			var changed []string
+			for _, p := range sorted {
+				changed = append(changed, p.Code+"="+p.Value)
+			}
+			ev := Event{Time: now, RecordedAt: now, InstanceID: in.ID, AccountID: in.AccountID, Region: in.Region, Type: EventModified,
+				RequestID: r.RequestID, Reason: fmt.Sprintf("%s order %s: %s", r.ModifyType, o.OrderID, strings.Join(changed, ", "))}
+			return o, tx.AppendEvent(&ev)
+		})
+		return err
+	})
+	return order, err
+}
+
+// MaxRenewalIDs bounds SetRenewal and QueryAvailableInstances' InstanceIDs.
+const MaxRenewalIDs = 100
+
+// SetRenewal sets the renewal status (and the auto-renewal length) of
+// instances of one product.
+func (s *Service) SetRenewal(ctx context.Context, c Caller, p ProductType, ids []string, status RenewalStatus, months int) error {
+	if len(ids) == 0 {
+		return MissingParam("InstanceIDs")
+	}
+	if len(ids) > MaxRenewalIDs {
+		return InvalidParam("InstanceIDs", fmt.Sprintf("at most %d IDs", MaxRenewalIDs))
+	}
+	if status == RenewalAuto {
+		if err := ValidPeriod("RenewalPeriod", months); err != nil {
+			return err
+		}
+	}
+	return s.store.Update(ctx, func(tx Tx) error {
+		for _, id := range ids {
+			in, err := tx.Instance(id)
+			if in, err = ownInstance(in, err, c, p.Region(), id); err != nil {
+				return err
+			}
+			in.RenewalStatus = status
+			if months > 0 {
+				in.RenewPeriod = months
+			}
+			if err := tx.UpdateInstance(&in); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// BillingQuery is BSS QueryAvailableInstances.
+type BillingQuery struct {
+	ProductType ProductType // "" any
+	Region      Region      // "" any
+	IDs         []string
+	RenewStatus RenewalStatus
+	PageNum     int
+	PageSize    int
+	CreateFrom  *time.Time
+	CreateTo    *time.Time
+	EndFrom     *time.Time
+	EndTo       *time.Time
+}
+
+// MaxBillingPageSize bounds QueryAvailableInstances' PageSize.
+const MaxBillingPageSize = 300
+
+// QueryInstances lists the caller's instances as BSS sees them.
+func (s *Service) QueryInstances(ctx context.Context, c Caller, q BillingQuery) (Page, error) {
+	if q.PageNum == 0 {
+		q.PageNum = 1
+	}
+	if q.PageSize == 0 {
+		q.PageSize = 20
+	}
+	if q.PageNum < 1 {
+		return Page{}, InvalidParam("PageNum", "a positive integer")
+	}
+	if q.PageSize < 1 || q.PageSize > MaxBillingPageSize {
+		return Page{}, InvalidParam("PageSize", fmt.Sprintf("between 1 and %d", MaxBillingPageSize))
+	}
+	if len(q.IDs) > MaxRenewalIDs {
+		return Page{}, InvalidParam("InstanceIDs", fmt.Sprintf("at most %d IDs", MaxRenewalIDs))
+	}
+	if q.ProductType != "" {
+		if q.Region != "" && q.Region != q.ProductType.Region() {
+			return Page{Instances: []InstanceView{}}, nil
+		}
+	}
+	f := InstanceFilter{AccountID: c.AccountID, Region: q.Region, RenewalStatus: q.RenewStatus, ProductType: q.ProductType}
+	if len(q.IDs) > 0 {
+		f.IDs = q.IDs
+	}
+	if q.CreateFrom != nil {
+		t := *q.CreateFrom
+		f.CreateFrom = &t
+	}
+	if q.CreateTo != nil {
+		t := q.CreateTo.Add(time.Millisecond)
+		f.CreateBefore = &t
+	}
+	narrowExpire(&f, q.EndFrom, nil)
+	if q.EndTo != nil {
+		t := q.EndTo.Add(time.Millisecond)
+		narrowExpire(&f, nil, &t)
+	}
+	if q.PageNum-1 > maxOffset/q.PageSize {
+		n, err := s.store.CountInstances(ctx, f)
+		return Page{Total: n, Instances: []InstanceView{}}, err
+	}
+	f.Offset, f.Limit = (q.PageNum-1)*q.PageSize, q.PageSize
+	list, total, err := s.store.InstancePage(ctx, f)
+	if err != nil {
+		return Page{}, err
+	}
+	now := s.clock.Now()
+	page := Page{Total: total, Instances: make([]InstanceView, 0, len(list))}
+	for _, in := range list {
+		page.Instances = append(page.Instances, view(in, now))
+	}
+	return page, nil
+}
+
+// Instances returns the caller's instances with the given IDs in a region,
+// in the order asked, for the ddoscoo calls that take InstanceIds.N and
+// answer per instance (specs, details, statistics). An ID that is not the
+// caller's in the region is InstanceNotFound.
+func (s *Service) Instances(ctx context.Context, c Caller, region Region, ids []string) ([]InstanceView, error) {
+	if len(ids) == 0 {
+		return nil, MissingParam("InstanceIds.1")
+	}
+	if len(ids) > 200 {
+		return nil, InvalidParam("InstanceIds", "at most 200 IDs")
+	}
+	list, err := s.store.Instances(ctx, InstanceFilter{AccountID: c.AccountID, Region: region, IDs: ids})
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]Instance, len(list))
+	for _, in := range list {
+		byID[in.ID] = in
+	}
+	now := s.clock.Now()
+	out := make([]InstanceView, 0, len(ids))
+	for _, id := range ids {
+		in, ok := byID[id]
+		if !ok {
+			return nil, instanceNotFound(id)
+		}
+		out = append(out, view(in, now))
+	}
+	return out, nil
+}
+
+// InstancesPage lists the caller's instances in a region, for
+// DescribeInstanceExt (an InstanceId narrows it to one).
+func (s *Service) InstancesPage(ctx context.Context, c Caller, region Region, id string, pageNumber, pageSize int) (Page, error) {
+	if pageNumber == 0 {
+		pageNumber = 1
+	}
+	if pageSize == 0 {
+		pageSize = 10
+	}
+	if pageNumber < 1 {
+		return Page{}, InvalidParam("PageNumber", "a positive integer")
+	}
+	if pageSize < 1 || pageSize > 50 {
+		return Page{}, InvalidParam("PageSize", "between 1 and 50")
+	}
+	f := InstanceFilter{AccountID: c.AccountID, Region: region}
+	if id != "" {
+		f.IDs = []string{id}
+	}
+	if pageNumber-1 > maxOffset/pageSize {
+		n, err := s.store.CountInstances(ctx, f)
+		return Page{Total: n, Instances: []InstanceView{}}, err
+	}
+	f.Offset, f.Limit = (pageNumber-1)*pageSize, pageSize
+	list, total, err := s.store.InstancePage(ctx, f)
+	if err != nil {
+		return Page{}, err
+	}
+	now := s.clock.Now()
+	page := Page{Total: total, Instances: make([]InstanceView, 0, len(list))}
+	for _, in := range list {
+		page.Instances = append(page.Instances, view(in, now))
+	}
+	return page, nil
+}

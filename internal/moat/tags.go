@@ -1,0 +1,245 @@
+package moat
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Tag limits, as Alibaba's tag service documents them.
+const (
+	MaxTagsPerResource = 20
+	MaxTagResources    = 50 // ResourceIds.N per call
+	MaxTagKeyLength    = 128
+	MaxTagValueLength  = 128
+	TagPageSize        = 50 // resources per DescribeTagResources page
+)
+
+// ResourceTypeInstance is the only ResourceType of ddoscoo's tag calls.
+const ResourceTypeInstance = "INSTANCE"
+
+// ValidateTag checks a tag: a key of 1 to 128 characters and a value of at
+// most 128, neither starting with the reserved prefixes aliyun or acs:,
+// nor containing http:// or https://.
+func ValidateTag(t Tag) error {
+	if t.Key == "" {
+		return InvalidParam("Tags.N.Key", "a tag needs a key")
+	}
+	for _, c := range []struct{ name, v string }{{"Tags.N.Key", t.Key}, {"Tags.N.Value", t.Value}} {
+		max := MaxTagKeyLength
+		if c.name == "Tags.N.Value" {
+			max = MaxTagValueLength
+		}
+		if len([]rune(c.v)) > max {
+			return InvalidParam(c.name, fmt.Sprintf("at most %d characters", max))
+		}
+		l := strings.ToLower(c.v)
+		if strings.HasPrefix(l, "aliyun") || strings.HasPrefix(l, "acs:") || strings.Contains(l, "http://") || strings.Contains(l, "https://") {
+			return InvalidParam(c.name, "it must not start with aliyun or acs:, nor contain http:// or https://")
+		}
+	}
+	return nil
+}
+
+func checkResourceType(t string) error {
+	if t != ResourceTypeInstance {
+		return InvalidParam("ResourceType", "use INSTANCE")
+	}
+	return nil
+}
+
+func checkResourceIDs(ids []string, required bool) error {
+	if required && len(ids) == 0 {
+		return MissingParam("ResourceIds.1")
+	}
+	if len(ids) > MaxTagResources {
+		return InvalidParam("ResourceIds", fmt.Sprintf("at most %d IDs", MaxTagResources))
+	}
+	return nil
+}
+
+// TagResources adds tags (or changes their values) on the caller's
+// instances in a region. With a resource group, every instance must be in
+// it. At most 20 tags per instance.
+func (s *Service) TagResources(ctx context.Context, c Caller, region Region, resourceType string, ids []string, tags []Tag, resourceGroup string) error {
+	if err := checkResourceType(resourceType); err != nil {
+		return err
+	}
+	if err := checkResourceIDs(ids, true); err != nil {
+		return err
+	}
+	if len(tags) == 0 {
+		return MissingParam("Tags.1.Key")
+	}
+	if len(tags) > MaxTagsPerResource {
+		return InvalidParam("Tags", fmt.Sprintf("at most %d tags", MaxTagsPerResource))
+	}
+	seen := map[string]bool{}
+	for _, t := range tags {
+		if err := ValidateTag(t); err != nil {
+			return err
+		}
+		if seen[t.Key] {
+			return Errorf(CodeInvalidParameter, "Tag key %q is given more than once.", t.Key)
+		}
+		seen[t.Key] = true
+	}
+	return s.store.Update(ctx, func(tx Tx) error {
+		for _, id := range ids {
+			in, err := tx.Instance(id)
+			if in, err = ownInstance(in, err, c, region, id); err != nil {
+				return err
+			}
+			if resourceGroup != "" && in.ResourceGroupID != resourceGroup {
+				return instanceNotFound(id)
+			}
+			have, err := tx.Tags(id)
+			if err != nil {
+				return err
+			}
+			keys := map[string]bool{}
+			for _, t := range have {
+				keys[t.Key] = true
+			}
+			for _, t := range tags {
+				keys[t.Key] = true
+			}
+			if len(keys) > MaxTagsPerResource {
+				return Errorf(CodeTagQuotaExceeded, "Instance %q would carry %d tags; at most %d are allowed.", id, len(keys), MaxTagsPerResource)
+			}
+			if err := tx.SetTags(id, tags); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// UntagResources removes the given tag keys, or all tags, from the
+// caller's instances in a region.
+func (s *Service) UntagResources(ctx context.Context, c Caller, region Region, resourceType string, ids []string, keys []string, all bool) error {
+	if err := checkResourceType(resourceType); err != nil {
+		return err
+	}
+	if err := checkResourceIDs(ids, true); err != nil {
+		return err
+	}
+	if len(keys) == 0 && !all {
+		return Errorf(CodeInvalidParameter, "Give the tag keys to remove (TagKey.N), or All=true to remove every tag.")
+	}
+	if len(keys) > MaxTagsPerResource {
+		return InvalidParam("TagKey", fmt.Sprintf("at most %d keys", MaxTagsPerResource))
+	}
+	return s.store.Update(ctx, func(tx Tx) error {
+		for _, id := range ids {
+			in, err := tx.Instance(id)
+			if _, err = ownInstance(in, err, c, region, id); err != nil {
+				return err
+			}
+			if len(keys) == 0 {
+				keys = nil // all
+			}
+			if err := tx.DeleteTags(id, keys); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ResourceTag is one (instance, tag) pair of DescribeTagResources.
+type ResourceTag struct {
+	ResourceID string
+	Tag
+}
+
+// ListTagResources lists tags of the caller's instances in a region:
+// those named (ResourceIds), those carrying every given tag, or both.
+// With tag filters only the filtered keys are listed. Pages hold the tags
+// of TagPageSize instances; nextToken continues.
+func (s *Service) ListTagResources(ctx context.Context, c Caller, region Region, resourceType string, ids []string, filters []TagFilter, nextToken string) ([]ResourceTag, string, error) {
+	if err := checkResourceType(resourceType); err != nil {
+		return nil, "", err
+	}
+	if err := checkResourceIDs(ids, false); err != nil {
+		return nil, "", err
+	}
+	if len(ids) == 0 && len(filters) == 0 {
+		return nil, "", Errorf(CodeInvalidParameter, "Give ResourceIds.N, Tags.N.Key, or both.")
+	}
+	if len(filters) > MaxTagsPerResource {
+		return nil, "", InvalidParam("Tags", fmt.Sprintf("at most %d tags", MaxTagsPerResource))
+	}
+	offset := 0
+	if nextToken != "" {
+		n, err := strconv.Atoi(nextToken)
+		if err != nil || n < 0 || n > maxOffset {
+			return nil, "", InvalidParam("NextToken", "pass back the NextToken of the previous page")
+		}
+		offset = n
+	}
+	f := InstanceFilter{AccountID: c.AccountID, Region: region, Tags: filters, Offset: offset, Limit: TagPageSize + 1}
+	if len(ids) > 0 {
+		f.IDs = ids
+	}
+	list, err := s.store.Instances(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(list) > TagPageSize {
+		list = list[:TagPageSize]
+		next = strconv.Itoa(offset + TagPageSize)
+	}
+	idList := make([]string, len(list))
+	for i, in := range list {
+		idList[i] = in.ID
+	}
+	tags, err := s.store.TagsOf(ctx, idList)
+	if err != nil {
+		return nil, "", err
+	}
+	wanted := map[string]bool{}
+	for _, f := range filters {
+		wanted[f.Key] = true
+	}
+	out := []ResourceTag{}
+	for _, id := range idList {
+		for _, t := range tags[id] {
+			if len(wanted) == 0 || wanted[t.Key] {
+				out = append(out, ResourceTag{ResourceID: id, Tag: t})
+			}
+		}
+	}
+	return out, next, nil
+}
+
+// TagKeyCount is one key of DescribeTagKeys and how many instances carry it.
+type TagKeyCount struct {
+	Key   string
+	Count int64
+}
+
+// TagKeys lists the tag keys in use on the caller's instances in a region.
+func (s *Service) TagKeys(ctx context.Context, c Caller, region Region, resourceType string, pageNumber, pageSize int) ([]TagKeyCount, int64, error) {
+	if err := checkResourceType(resourceType); err != nil {
+		return nil, 0, err
+	}
+	if pageNumber == 0 {
+		pageNumber = 1
+	}
+	if pageSize == 0 {
+		pageSize = 10
+	}
+	if pageNumber < 1 {
+		return nil, 0, InvalidParam("PageNumber", "a positive integer")
+	}
+	if pageSize < 1 || pageSize > 50 {
+		return nil, 0, InvalidParam("PageSize", "between 1 and 50")
+	}
+	if pageNumber-1 > maxOffset/pageSize {
+		return []TagKeyCount{}, 0, nil
+	}
+	return s.store.TagKeys(ctx, c.AccountID, region, (pageNumber-1)*pageSize, pageSize)
+}
