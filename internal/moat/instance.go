@@ -161,7 +161,7 @@ type TagFilter struct {
 // folded into one half-open range on ExpireTime by the domain.
 type InstanceFilter struct {
 	AccountID       string
-	Region          Region // "" matches every region
+	Region          Region   // "" matches every region
 	IDs             []string // nil: any
 	IP              string
 	RemarkContains  string
