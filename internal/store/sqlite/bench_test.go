@@ -76,3 +76,62 @@ func BenchmarkInstancesPage(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTagFilterPage measures InstancePage with a tag filter on an
+// account with 100000 instances, one in ten carrying the tag (10000
+// matches): DescribeInstances' Tag.N filter, uncached.
+func BenchmarkTagFilterPage(b *testing.B) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "m.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const total = 100000
+	for batch := 0; batch < total/10000; batch++ {
+		err := s.Update(ctx, func(tx moat.Tx) error {
+			for i := 0; i < 10000; i++ {
+				k := batch*10000 + i
+				in := moat.Instance{ID: fmt.Sprintf("ddoscoo-cn-%012d", k), AccountID: "1", Region: moat.RegionMainland,
+					IP: moat.IPString(uint32(k) + 1<<24), Remark: "bench", Edition: 9,
+					CreateTime: time.UnixMilli(1e12), ExpireTime: time.UnixMilli(2e12)}
+				if err := tx.InsertInstance(&in); err != nil {
+					return err
+				}
+				team := "red"
+				if k%10 == 0 {
+					team = "blue"
+				}
+				if err := tx.SetTags(in.ID, []moat.Tag{{Key: "team", Value: team}, {Key: "env", Value: "prod"}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		tags []moat.TagFilter
+		want int64
+	}{
+		{"key=value 10%", []moat.TagFilter{{Key: "team", Value: "blue", HasValue: true}}, total / 10},
+		{"key only 100%", []moat.TagFilter{{Key: "team"}}, total},
+		{"two tags 10%", []moat.TagFilter{{Key: "team", Value: "blue", HasValue: true}, {Key: "env", Value: "prod", HasValue: true}}, total / 10},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			f := moat.InstanceFilter{AccountID: "1", Region: moat.RegionMainland, Tags: c.tags, Limit: 10}
+			i := 0
+			for b.Loop() {
+				f.Offset = (i % 100) * 10
+				i++
+				list, n, err := s.InstancePage(ctx, f)
+				if err != nil || len(list) != 10 || n != c.want {
+					b.Fatal(err, len(list), n)
+				}
+			}
+		})
+	}
+}

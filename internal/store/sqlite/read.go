@@ -47,73 +47,133 @@ func (s *Store) Instance(ctx context.Context, id string) (moat.Instance, error) 
 	return scanInstance(row)
 }
 
-// where renders an instance filter. The SQL text depends only on which
-// filters are present (lists travel as one JSON argument), so the number of
-// distinct statements, and of cached prepared statements, stays small.
-func where(f *moat.InstanceFilter) (string, []any) {
-	var b strings.Builder
-	args := []any{f.AccountID}
-	b.WriteString(` WHERE account_id = ?`)
-	if f.Region != "" {
-		b.WriteString(` AND region = ?`)
-		args = append(args, string(f.Region))
+// filterSQL is an instance filter rendered for SQLite. The SQL text depends
+// only on which filters are present (lists travel as one JSON argument),
+// so the number of distinct statements, and of cached prepared
+// statements, stays small.
+//
+// With tag filters (and a region) the query is driven from the first
+// tag's index range: tags carry their instance's account, region and seq,
+// so matches come in listing order and a count is an index count. Further
+// tags are probed per candidate. When nothing else filters on the
+// instances themselves, neither the count nor the skipped rows of a page
+// touch the instances table at all.
+type filterSQL struct {
+	tagDriven bool
+	tagWhere  string // conditions on instance_tags t0
+	tagArgs   []any
+	instWhere string // conditions on instances i ("" when none)
+	instArgs  []any
+}
+
+func buildFilter(f *moat.InstanceFilter) filterSQL {
+	var q filterSQL
+	var inst []string
+	tags := f.Tags
+	if len(tags) > 0 && f.Region != "" {
+		q.tagDriven = true
+		t0 := tags[0]
+		tags = tags[1:]
+		tw := []string{"t0.account_id = ?", "t0.region = ?", "t0.key = ?"}
+		q.tagArgs = []any{f.AccountID, string(f.Region), t0.Key}
+		if t0.HasValue {
+			tw = append(tw, "t0.value = ?")
+			q.tagArgs = append(q.tagArgs, t0.Value)
+		}
+		for _, tg := range tags {
+			if tg.HasValue {
+				tw = append(tw, "EXISTS (SELECT 1 FROM instance_tags t WHERE t.instance_id = t0.instance_id AND t.key = ? AND t.value = ?)")
+				q.tagArgs = append(q.tagArgs, tg.Key, tg.Value)
+			} else {
+				tw = append(tw, "EXISTS (SELECT 1 FROM instance_tags t WHERE t.instance_id = t0.instance_id AND t.key = ?)")
+				q.tagArgs = append(q.tagArgs, tg.Key)
+			}
+		}
+		q.tagWhere = strings.Join(tw, " AND ")
+	} else {
+		inst = append(inst, "i.account_id = ?")
+		q.instArgs = append(q.instArgs, f.AccountID)
+		if f.Region != "" {
+			inst = append(inst, "i.region = ?")
+			q.instArgs = append(q.instArgs, string(f.Region))
+		}
+		for _, tg := range tags { // tags without a region
+			if tg.HasValue {
+				inst = append(inst, "EXISTS (SELECT 1 FROM instance_tags t WHERE t.instance_id = i.instance_id AND t.key = ? AND t.value = ?)")
+				q.instArgs = append(q.instArgs, tg.Key, tg.Value)
+			} else {
+				inst = append(inst, "EXISTS (SELECT 1 FROM instance_tags t WHERE t.instance_id = i.instance_id AND t.key = ?)")
+				q.instArgs = append(q.instArgs, tg.Key)
+			}
+		}
+	}
+	add := func(cond string, arg any) {
+		inst = append(inst, cond)
+		q.instArgs = append(q.instArgs, arg)
 	}
 	if f.IDs != nil {
 		ids, _ := json.Marshal(f.IDs)
-		b.WriteString(` AND instance_id IN (SELECT value FROM json_each(?))`)
-		args = append(args, string(ids))
+		add("i.instance_id IN (SELECT value FROM json_each(?))", string(ids))
 	}
 	if f.IP != "" {
-		b.WriteString(` AND ip = ?`)
-		args = append(args, f.IP)
+		add("i.ip = ?", f.IP)
 	}
 	if f.RemarkContains != "" {
 		// Case-sensitive substring, identical on every store.
-		b.WriteString(` AND instr(remark, ?) > 0`)
-		args = append(args, f.RemarkContains)
+		add("instr(i.remark, ?) > 0", f.RemarkContains)
 	}
 	if f.Edition != nil {
-		b.WriteString(` AND edition = ?`)
-		args = append(args, *f.Edition)
+		add("i.edition = ?", *f.Edition)
 	}
 	if f.ExpireFrom != nil {
-		b.WriteString(` AND expire_ms >= ?`)
-		args = append(args, ms(*f.ExpireFrom))
+		add("i.expire_ms >= ?", ms(*f.ExpireFrom))
 	}
 	if f.ExpireBefore != nil {
-		b.WriteString(` AND expire_ms < ?`)
-		args = append(args, ms(*f.ExpireBefore))
+		add("i.expire_ms < ?", ms(*f.ExpireBefore))
 	}
 	if f.ResourceGroupID != "" {
-		b.WriteString(` AND resource_group_id = ?`)
-		args = append(args, f.ResourceGroupID)
+		add("i.resource_group_id = ?", f.ResourceGroupID)
 	}
 	if f.CreateFrom != nil {
-		b.WriteString(` AND create_ms >= ?`)
-		args = append(args, ms(*f.CreateFrom))
+		add("i.create_ms >= ?", ms(*f.CreateFrom))
 	}
 	if f.CreateBefore != nil {
-		b.WriteString(` AND create_ms < ?`)
-		args = append(args, ms(*f.CreateBefore))
+		add("i.create_ms < ?", ms(*f.CreateBefore))
 	}
 	if f.RenewalStatus != "" {
-		b.WriteString(` AND renewal_status = ?`)
-		args = append(args, string(f.RenewalStatus))
+		add("i.renewal_status = ?", string(f.RenewalStatus))
 	}
 	if f.ProductType != "" {
-		b.WriteString(` AND product_type = ?`)
-		args = append(args, string(f.ProductType))
+		add("i.product_type = ?", string(f.ProductType))
 	}
-	for _, tg := range f.Tags {
-		if tg.HasValue {
-			b.WriteString(` AND instance_id IN (SELECT instance_id FROM instance_tags WHERE key = ? AND value = ?)`)
-			args = append(args, tg.Key, tg.Value)
-		} else {
-			b.WriteString(` AND instance_id IN (SELECT instance_id FROM instance_tags WHERE key = ?)`)
-			args = append(args, tg.Key)
-		}
+	q.instWhere = strings.Join(inst, " AND ")
+	return q
+}
+
+// count renders SELECT COUNT(*).
+func (q *filterSQL) count() (string, []any) {
+	switch {
+	case q.tagDriven && q.instWhere == "":
+		return `SELECT COUNT(*) FROM instance_tags t0 WHERE ` + q.tagWhere, q.tagArgs
+	case q.tagDriven:
+		return `SELECT COUNT(*) FROM instance_tags t0 JOIN instances i ON i.seq = t0.seq WHERE ` + q.tagWhere + ` AND ` + q.instWhere,
+			append(append([]any{}, q.tagArgs...), q.instArgs...)
 	}
-	return b.String(), args
+	return `SELECT COUNT(*) FROM instances i WHERE ` + q.instWhere, q.instArgs
+}
+
+// list renders a page of listCols in listing order.
+func (q *filterSQL) list(n, offset int) (string, []any) {
+	page := limit(n) + ` OFFSET ?`
+	switch {
+	case q.tagDriven && q.instWhere == "":
+		return `SELECT ` + listCols + ` FROM instances i WHERE i.seq IN (SELECT t0.seq FROM instance_tags t0 WHERE ` + q.tagWhere +
+			` ORDER BY t0.seq` + page + `) ORDER BY i.seq`, append(append([]any{}, q.tagArgs...), offset)
+	case q.tagDriven:
+		return `SELECT ` + listCols + ` FROM instance_tags t0 JOIN instances i ON i.seq = t0.seq WHERE ` + q.tagWhere + ` AND ` + q.instWhere +
+			` ORDER BY t0.seq` + page, append(append(append([]any{}, q.tagArgs...), q.instArgs...), offset)
+	}
+	return `SELECT ` + listCols + ` FROM instances i WHERE ` + q.instWhere + ` ORDER BY i.seq` + page, append(append([]any{}, q.instArgs...), offset)
 }
 
 // limit renders a LIMIT clause with the number in the SQL text. SQLite
@@ -128,9 +188,9 @@ func limit(n int) string {
 	return " LIMIT " + strconv.Itoa(n)
 }
 
-// listCols are the columns a listing reads: the account is the filter's,
-// so it is not read back.
-const listCols = `instance_id, region, ip, remark, edition, resource_group_id, create_ms, expire_ms, phase, product_type, spec, renewal_status, renew_period`
+// listCols are the columns a listing reads (instances is i): the account
+// is the filter's, so it is not read back.
+const listCols = `i.instance_id, i.region, i.ip, i.remark, i.edition, i.resource_group_id, i.create_ms, i.expire_ms, i.phase, i.product_type, i.spec, i.renewal_status, i.renew_period`
 
 // scanListed reads listCols, after any leading columns given in pre.
 func scanListed(sc interface{ Scan(...any) error }, f *moat.InstanceFilter, in *moat.Instance, pre ...any) error {
@@ -175,7 +235,7 @@ func (s *Store) InstancePage(ctx context.Context, f moat.InstanceFilter) ([]moat
 	// parameter it compared while planning (a repeated ?1 is), whenever
 	// that parameter is bound again.
 	rows, err := s.rquery(ctx, `SELECT (SELECT n FROM instance_counts WHERE account_id = ? AND region = ?), `+listCols+`
-		FROM instances WHERE account_id = ? AND region = ? ORDER BY seq`+limit(f.Limit)+` OFFSET ?`,
+		FROM instances i WHERE i.account_id = ? AND i.region = ? ORDER BY i.seq`+limit(f.Limit)+` OFFSET ?`,
 		f.AccountID, string(f.Region), f.AccountID, string(f.Region), f.Offset)
 	if err != nil {
 		return nil, 0, err
@@ -201,12 +261,8 @@ func (s *Store) InstancePage(ctx context.Context, f moat.InstanceFilter) ([]moat
 
 // Instances implements moat.Reader.
 func (s *Store) Instances(ctx context.Context, f moat.InstanceFilter) ([]moat.Instance, error) {
-	w, args := where(&f)
-	q := `SELECT ` + listCols + ` FROM instances` + w + ` ORDER BY seq`
-	if f.Limit > 0 || f.Offset > 0 {
-		q += limit(f.Limit) + ` OFFSET ?`
-		args = append(args, f.Offset)
-	}
+	fq := buildFilter(&f)
+	q, args := fq.list(f.Limit, f.Offset)
 	rows, err := s.rquery(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -227,8 +283,9 @@ func (s *Store) CountInstances(ctx context.Context, f moat.InstanceFilter) (int6
 		}
 		return n, nil
 	}
-	w, args := where(&f)
-	row, err := s.queryRow(ctx, `SELECT COUNT(*) FROM instances`+w, args...)
+	fq := buildFilter(&f)
+	q, args := fq.count()
+	row, err := s.queryRow(ctx, q, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -275,7 +332,7 @@ func (s *Store) TagsOf(ctx context.Context, ids []string) (map[string][]moat.Tag
 
 // TagKeys implements moat.Reader.
 func (s *Store) TagKeys(ctx context.Context, accountID string, region moat.Region, offset, n int) ([]moat.TagKeyCount, int64, error) {
-	const from = ` FROM instance_tags t JOIN instances i ON i.instance_id = t.instance_id WHERE i.account_id = ? AND i.region = ?`
+	const from = ` FROM instance_tags t WHERE t.account_id = ? AND t.region = ?`
 	row, err := s.queryRow(ctx, `SELECT COUNT(DISTINCT t.key)`+from, accountID, string(region))
 	if err != nil {
 		return nil, 0, err

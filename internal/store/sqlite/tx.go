@@ -210,8 +210,10 @@ func (t *tx) SetTags(instanceID string, tags []moat.Tag) error {
 		return err
 	}
 	for _, tg := range tags {
-		if _, err := t.exec(`INSERT INTO instance_tags(instance_id, key, value) VALUES (?, ?, ?)
-			ON CONFLICT(instance_id, key) DO UPDATE SET value = excluded.value`, instanceID, tg.Key, tg.Value); err != nil {
+		res, err := t.exec(`INSERT INTO instance_tags(instance_id, key, value, account_id, region, seq)
+			SELECT instance_id, ?, ?, account_id, region, seq FROM instances WHERE instance_id = ?
+			ON CONFLICT(instance_id, key) DO UPDATE SET value = excluded.value`, tg.Key, tg.Value, instanceID)
+		if err := affected(res, err); err != nil {
 			return err
 		}
 	}
