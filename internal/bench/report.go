@@ -84,6 +84,31 @@ func Evaluate(res *Results) []Row {
 		latency(scn, l)
 		check(scn, "non-200 answers", fmt.Sprintf("%d of %d", l.Errors, l.Requests), "", float64(l.Errors), "0", l.Errors == 0 && l.OK == int64(rr.Instances))
 	}
+	if cr := res.Create; cr != nil && cr.Load != nil {
+		l := cr.Load
+		scn := fmt.Sprintf("create (%d conns)", l.Connections)
+		check(scn, "BSS CreateInstance/s", fmt.Sprintf("%.0f", cr.CreatesPerSec), ratio(cr.RatioToBaseline), cr.CreatesPerSec, fmt.Sprintf(">= %.0f", TargetCreatesPerSec), cr.CreatesPerSec >= TargetCreatesPerSec)
+		latency(scn, l)
+		check(scn, "non-200 answers", fmt.Sprintf("%d of %d", l.Errors, l.Requests), "", float64(l.Errors), "0", l.Errors == 0 && l.OK == int64(cr.Instances))
+	}
+	if tr := res.Tags; tr != nil {
+		scn := "tags"
+		if tr.Load != nil {
+			scn = fmt.Sprintf("tags (%d conns)", tr.Load.Connections)
+		}
+		target := ""
+		if tr.AccountInstances < TargetTagInstances {
+			target = fmt.Sprintf("targets assume %d", TargetTagInstances)
+		}
+		add(scn, "account instances / tagged", fmt.Sprintf("%d / %d", tr.AccountInstances, tr.Tagged), "")
+		if l := tr.Load; l != nil {
+			add(scn, "requests/s", fmt.Sprintf("%.0f", l.OKPerSec), ratio(l.RatioToBaseline))
+			latency(scn, l)
+			check(scn, "p99", fmt.Sprintf("%.2f ms", l.Latency.P99Ms), "", l.Latency.P99Ms, strings.TrimSpace(fmt.Sprintf("< %.0f ms %s", TargetTagP99Ms, target)),
+				l.Requests > 0 && l.Latency.P99Ms < TargetTagP99Ms && tr.AccountInstances >= TargetTagInstances)
+			check(scn, "errors", fmt.Sprintf("%d of %d", l.Errors, l.Requests), "", float64(l.Errors), "0", l.Errors == 0)
+		}
+	}
 	if lr := res.Lifecycle; lr != nil {
 		scn := "lifecycle"
 		if lr.CatchUpSeconds > 0 {

@@ -22,6 +22,8 @@ type Results struct {
 	Describe    *LoadResult      `json:",omitempty"`
 	Baseline    *LoadResult      `json:",omitempty"`
 	Release     *ReleaseResult   `json:",omitempty"`
+	Create      *CreateResult    `json:",omitempty"`
+	Tags        *TagsResult      `json:",omitempty"`
 	Lifecycle   *LifecycleResult `json:",omitempty"`
 	Memory      *MemoryResult    `json:",omitempty"`
 	Checks      []Check
@@ -40,6 +42,8 @@ type Settings struct {
 	LifecycleConnections int
 	LifecycleAdvance     string
 	EventsPage           int
+	CreateCount          int
+	TagInstances         int
 	Scenarios            []string
 	ServerLogLevel       string
 }
@@ -133,6 +137,13 @@ func computeRatios(res *Results) {
 	if rr := res.Release; rr != nil && rr.Load != nil {
 		rr.Load.RatioToBaseline = ratio(rr.Load.OKPerSec)
 		rr.RatioToBaseline = ratio(rr.ReleasesPerSec)
+	}
+	if cr := res.Create; cr != nil && cr.Load != nil {
+		cr.Load.RatioToBaseline = ratio(cr.Load.OKPerSec)
+		cr.RatioToBaseline = ratio(cr.CreatesPerSec)
+	}
+	if tr := res.Tags; tr != nil && tr.Load != nil {
+		tr.Load.RatioToBaseline = ratio(tr.Load.OKPerSec)
 	}
 	if lr := res.Lifecycle; lr != nil {
 		if lr.ExpiriesPerSec > 0 {

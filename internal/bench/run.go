@@ -35,7 +35,7 @@ const (
 )
 
 // AllScenarios is the default selection, in run order.
-var AllScenarios = []string{ScenarioDescribe, ScenarioBaseline, ScenarioRelease, ScenarioLifecycle, ScenarioMemory}
+var AllScenarios = []string{ScenarioDescribe, ScenarioBaseline, ScenarioRelease, ScenarioCreate, ScenarioTags, ScenarioLifecycle, ScenarioMemory}
 
 // Fixed credentials. The bootstrap account owns the seeded instances (so
 // its TotalCount is exactly --instances and a seeded store can be reused);
@@ -80,6 +80,8 @@ type Config struct {
 	LifecycleCount       int
 	LifecycleConnections int
 	LifecycleAdvance     time.Duration
+	CreateCount          int // BSS CreateInstance calls of the create scenario
+	TagInstances         int // instances of the tags scenario's account
 	// EventsPage is the Limit of each GET /_moat/v1/events page of the
 	// lifecycle cross-check. The server materializes a whole page (and
 	// its JSON) in memory, so a large page inflates the RSS measured
@@ -165,6 +167,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			Warmup: cfg.Warmup.String(), Duration: cfg.Duration.String(),
 			ReleaseCount: cfg.ReleaseCount, LifecycleCount: cfg.LifecycleCount,
 			LifecycleConnections: cfg.LifecycleConnections, LifecycleAdvance: cfg.LifecycleAdvance.String(), EventsPage: cfg.EventsPage,
+			CreateCount: cfg.CreateCount, TagInstances: cfg.TagInstances,
 			Scenarios: cfg.Scenarios, ServerLogLevel: cfg.ServerLogLevel,
 		},
 	}}
@@ -211,6 +214,8 @@ func (c *Config) validate() error {
 		return errors.New("--warmup must not be negative")
 	case c.ReleaseCount < 1 || c.LifecycleCount < 1:
 		return errors.New("--release-count and --lifecycle-count must be at least 1")
+	case c.CreateCount < 1 || c.TagInstances < 10:
+		return errors.New("--create-count must be at least 1 and --tag-instances at least 10")
 	case c.LifecycleAdvance <= time.Hour:
 		return errors.New("--lifecycle-advance must be more than 1h (the lifecycle instances expire at +1h)")
 	case c.EventsPage < 1 || c.EventsPage > 100000:
@@ -232,7 +237,8 @@ func (r *runner) logf(format string, args ...any) {
 
 func (r *runner) run(ctx context.Context) error {
 	cfg := r.cfg
-	needMoat := cfg.has(ScenarioDescribe) || cfg.has(ScenarioRelease) || cfg.has(ScenarioLifecycle) || cfg.has(ScenarioMemory)
+	needMoat := cfg.has(ScenarioDescribe) || cfg.has(ScenarioRelease) || cfg.has(ScenarioCreate) || cfg.has(ScenarioTags) ||
+		cfg.has(ScenarioLifecycle) || cfg.has(ScenarioMemory)
 	var errs []error
 	fail := func(scenario string, err error) error {
 		if ctx.Err() != nil {
@@ -291,6 +297,20 @@ func (r *runner) run(ctx context.Context) error {
 			}
 		}
 		r.memPoint(ScenarioRelease)
+	}
+	for _, s := range []struct {
+		name string
+		run  func(context.Context) error
+	}{{ScenarioCreate, r.create}, {ScenarioTags, r.tags}} {
+		if !cfg.has(s.name) {
+			continue
+		}
+		if err := s.run(ctx); err != nil {
+			if err := fail(s.name, err); err != nil {
+				return err
+			}
+		}
+		r.memPoint(s.name)
 	}
 	if cfg.has(ScenarioLifecycle) {
 		if err := r.lifecycle(ctx); err != nil {
