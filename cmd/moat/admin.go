@@ -21,6 +21,7 @@ Commands (each takes -h):
   create-account     --account-id ID --access-key-id AK --access-key-secret SECRET
   create-instances   [--count N] [--region R] [--expire-in D | --expire-time T]
                      [--remark S] [--edition E] [--account-id ID | --access-key-id AK]
+                     [--resource-group-id RG]
   clock              [--advance D | --set T]   show or move server time
   events             [--instance-id ID] [--type T]
 
@@ -64,6 +65,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.IntVar(&edition, "edition", -1, "edition (default: 9 in cn-hangzhou, 0 in ap-southeast-1)")
 		fs.StringVar(&req.AccountId, "account-id", "", "owner account (default: the bootstrap account)")
 		fs.StringVar(&req.AccessKeyId, "access-key-id", "", "owner: the account of this AccessKeyId")
+		fs.StringVar(&req.ResourceGroupId, "resource-group-id", "", "resource group (default: the account's)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}

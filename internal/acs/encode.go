@@ -84,13 +84,22 @@ type errorBody struct {
 
 // WriteError writes the JSON error envelope with the status for e.
 func WriteError(w http.ResponseWriter, requestID, host string, e *moat.Error) int {
+	return writeError(w, requestID, host, "", e)
+}
+
+// writeError is WriteError for a request of a known product (its name goes
+// into the Recommend link; ddoscoo when unknown).
+func writeError(w http.ResponseWriter, requestID, host, product string, e *moat.Error) int {
+	if product == "" {
+		product = "ddoscoo"
+	}
 	status := HTTPStatus(e)
 	body, _ := marshalJSON(errorBody{
 		RequestId: requestID,
 		HostId:    host,
 		Code:      string(e.Code),
 		Message:   e.Message,
-		Recommend: "https://api.aliyun.com/troubleshoot?q=" + string(e.Code) + "&product=ddoscoo&requestId=" + requestID,
+		Recommend: "https://api.aliyun.com/troubleshoot?q=" + string(e.Code) + "&product=" + product + "&requestId=" + requestID,
 	})
 	h := w.Header()
 	h.Set("Content-Type", "application/json;charset=utf-8")

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -125,9 +126,19 @@ func NewGateway(c Config) *Gateway {
 
 // outcome is what the request log line reports.
 type outcome struct {
-	requestID, keyID, action, version, code string
-	status                                  int
-	cause                                   error
+	requestID, keyID, action, version, product, code string
+	status                                           int
+	cause                                            error
+}
+
+// served names the products and versions, for an InvalidVersion message.
+func (g *Gateway) served() string {
+	var parts []string
+	for v, p := range g.products {
+		parts = append(parts, p.Name+" is "+v)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -137,7 +148,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p := recover(); p != nil {
 			o.cause = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 			e := moat.Internal("serve", o.cause)
-			o.code, o.status = string(e.Code), WriteError(w, o.requestID, r.Host, e)
+			o.code, o.status = string(e.Code), writeError(w, o.requestID, r.Host, o.product, e)
 		}
 		g.logRequest(r.Context(), &o, time.Since(start))
 	}()
@@ -153,7 +164,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if e.Kind == moat.KindInternal || e.Kind == moat.KindUnavailable {
 			o.cause = err
 		}
-		o.code, o.status = string(e.Code), WriteError(w, o.requestID, r.Host, e)
+		o.code, o.status = string(e.Code), writeError(w, o.requestID, r.Host, o.product, e)
 		return
 	}
 	o.status = status
@@ -215,8 +226,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *outcome) (int
 	}
 	product, ok := g.products[version]
 	if !ok {
-		return 0, moat.Errorf(moat.CodeInvalidVersion, "Specified parameter Version is not valid: %q is not a version moat serves (ddoscoo is 2020-01-01).", printable(version))
+		return 0, moat.Errorf(moat.CodeInvalidVersion, "Specified parameter Version is not valid: %q is not a version moat serves (%s).", printable(version), g.served())
 	}
+	o.product = product.Name
 	if action == "" {
 		return 0, moat.MissingParam("Action")
 	}

@@ -166,6 +166,9 @@ type AccountResponse struct {
 	AccountId   string
 	AccessKeyId string
 	Created     bool
+	// ResourceGroupId is the account's default resource group, which its
+	// instances join.
+	ResourceGroupId string
 }
 
 func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) {
@@ -179,7 +182,12 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, AccountResponse{AccountId: req.AccountId, AccessKeyId: req.AccessKeyId, Created: created})
+	acct, err := s.svc.Account(r.Context(), req.AccountId)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, AccountResponse{AccountId: req.AccountId, AccessKeyId: req.AccessKeyId, Created: created, ResourceGroupId: acct.ResourceGroupID})
 }
 
 // ---- instances ----
@@ -202,14 +210,18 @@ type InstancesRequest struct {
 	Remark      string
 	Edition     *int
 	Tags        []TagItem
+	// ResourceGroupId puts the instances in that group instead of the
+	// account's default one.
+	ResourceGroupId string
 }
 
-// Instance is an instance as DescribeInstances shows it, plus its owner and
-// region.
+// Instance is an instance as DescribeInstances shows it, plus its owner,
+// region and resource group.
 type Instance struct {
 	ddoscoo.Instance
-	RegionId  string
-	AccountId string
+	RegionId        string
+	AccountId       string
+	ResourceGroupId string
 }
 
 // InstancesResponse lists created instances.
@@ -223,7 +235,8 @@ func (s *Server) createInstances(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	spec := moat.NewInstances{Region: moat.Region(req.RegionId), Count: req.Count, Remark: req.Remark, Edition: req.Edition, RequestID: acs.NewRequestID()}
+	spec := moat.NewInstances{Region: moat.Region(req.RegionId), Count: req.Count, Remark: req.Remark, Edition: req.Edition,
+		ResourceGroupID: req.ResourceGroupId, RequestID: acs.NewRequestID()}
 	if req.Count < 0 {
 		writeError(w, moat.InvalidParam("Count", "it must be between 1 and 10000"))
 		return
@@ -281,7 +294,7 @@ func (s *Server) createInstances(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := InstancesResponse{Instances: make([]Instance, 0, len(views))}
 	for _, v := range views {
-		resp.Instances = append(resp.Instances, Instance{Instance: ddoscoo.InstanceOf(v), RegionId: string(v.Region), AccountId: v.AccountID})
+		resp.Instances = append(resp.Instances, Instance{Instance: ddoscoo.InstanceOf(v), RegionId: string(v.Region), AccountId: v.AccountID, ResourceGroupId: v.ResourceGroupID})
 	}
 	writeJSON(w, http.StatusCreated, resp)
 }

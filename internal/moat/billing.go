@@ -96,6 +96,15 @@ func (s *Service) idempotent(tx Tx, c Caller, action, token, hash string, now ti
 // months, with the specification of its parameters, an IP from the
 // region's pool and a new order.
 func (s *Service) BuyInstance(ctx context.Context, c Caller, r BuyRequest) (Order, error) {
+	if _, err := ParseProductType(string(r.ProductType)); err != nil {
+		return Order{}, err
+	}
+	if r.RenewalStatus == "" {
+		r.RenewalStatus = RenewalManual
+	}
+	if _, err := ParseRenewalStatus("RenewalStatus", string(r.RenewalStatus)); err != nil {
+		return Order{}, err
+	}
 	if err := ValidPeriod("Period", r.Period); err != nil {
 		return Order{}, err
 	}
@@ -109,6 +118,9 @@ func (s *Service) BuyInstance(ctx context.Context, c Caller, r BuyRequest) (Orde
 		return Order{}, err
 	}
 	spec := DefaultSpec(r.ProductType)
+	if err := checkProductCodes(r.ProductType, r.Params); err != nil {
+		return Order{}, err
+	}
 	if err := ApplyParams(&spec, r.Params); err != nil {
 		return Order{}, err
 	}
@@ -136,7 +148,7 @@ func (s *Service) BuyInstance(ctx context.Context, c Caller, r BuyRequest) (Orde
 				AccountID: c.AccountID, Region: region, Edition: editionOf(r.ProductType, spec),
 				ResourceGroupID: acct.ResourceGroupID,
 				CreateTime:      now.Truncate(time.Millisecond),
-				ExpireTime:      now.AddDate(0, r.Period, 0).Truncate(time.Millisecond),
+				ExpireTime:      AddMonths(now, r.Period).Truncate(time.Millisecond),
 				ProductType:     r.ProductType, Spec: spec,
 				RenewalStatus: r.RenewalStatus, RenewPeriod: r.RenewPeriod,
 			}
@@ -183,14 +195,14 @@ func (s *Service) RenewInstance(ctx context.Context, c Caller, r RenewRequest) (
 	if err := validClientToken(r.ClientToken); err != nil {
 		return Order{}, err
 	}
-	hash := paramsHash(r.InstanceID, r.ProductType.Region(), r.RenewPeriod)
+	hash := paramsHash(r.InstanceID, r.ProductType, r.RenewPeriod)
 	var order Order
 	err := s.store.Update(ctx, func(tx Tx) error {
 		now := s.clock.Now()
 		var err error
 		order, err = s.idempotent(tx, c, "RenewInstance", r.ClientToken, hash, now, func() (Order, error) {
 			in, err := tx.Instance(r.InstanceID)
-			if in, err = ownInstance(in, err, c, r.ProductType.Region(), r.InstanceID); err != nil {
+			if in, err = ownProduct(in, err, c, r.ProductType, r.InstanceID); err != nil {
 				return Order{}, err
 			}
 			if !in.Forwarding(now) {
@@ -201,7 +213,7 @@ func (s *Service) RenewInstance(ctx context.Context, c Caller, r RenewRequest) (
 			if err := s.applyTransitions(tx, &in, now, now); err != nil {
 				return Order{}, err
 			}
-			in.ExpireTime = in.ExpireTime.AddDate(0, r.RenewPeriod, 0)
+			in.ExpireTime = AddMonths(in.ExpireTime, r.RenewPeriod)
 			in.Phase = PhaseActive
 			if err := tx.UpdateInstance(&in); err != nil {
 				return Order{}, err
@@ -214,6 +226,17 @@ func (s *Service) RenewInstance(ctx context.Context, c Caller, r RenewRequest) (
 		return err
 	})
 	return order, err
+}
+
+// ownProduct narrows ownInstance to instances bought as product p (in its
+// region): an Anti-DDoS Pro instance of the China site is not addressed as
+// ddoscoo_intl, nor the reverse.
+func ownProduct(in Instance, err error, c Caller, p ProductType, id string) (Instance, error) {
+	in, err = ownInstance(in, err, c, p.Region(), id)
+	if err == nil && in.ProductType != p {
+		return Instance{}, instanceNotFound(id)
+	}
+	return in, err
 }
 
 // ModifyRequest is BSS ModifyInstance, or ddoscoo's own ModifyInstance.
@@ -234,14 +257,14 @@ func (s *Service) ModifyInstanceSpec(ctx context.Context, c Caller, r ModifyRequ
 	}
 	sorted := slices.Clone(r.Params)
 	slices.SortFunc(sorted, func(a, b Param) int { return strings.Compare(a.Code, b.Code) })
-	hash := paramsHash(r.InstanceID, r.ProductType.Region(), r.ModifyType, sorted)
+	hash := paramsHash(r.InstanceID, r.ProductType, r.ModifyType, sorted)
 	var order Order
 	err := s.store.Update(ctx, func(tx Tx) error {
 		now := s.clock.Now()
 		var err error
 		order, err = s.idempotent(tx, c, "ModifyInstance", r.ClientToken, hash, now, func() (Order, error) {
 			in, err := tx.Instance(r.InstanceID)
-			if in, err = ownInstance(in, err, c, r.ProductType.Region(), r.InstanceID); err != nil {
+			if in, err = ownProduct(in, err, c, r.ProductType, r.InstanceID); err != nil {
 				return Order{}, err
 			}
 			if in.Status(now) != StatusNormal {
@@ -285,7 +308,7 @@ func (s *Service) SetRenewal(ctx context.Context, c Caller, p ProductType, ids [
 	if len(ids) > MaxRenewalIDs {
 		return InvalidParam("InstanceIDs", fmt.Sprintf("at most %d IDs", MaxRenewalIDs))
 	}
-	if status == RenewalAuto {
+	if status == RenewalAuto || months != 0 {
 		if err := ValidPeriod("RenewalPeriod", months); err != nil {
 			return err
 		}
@@ -293,7 +316,7 @@ func (s *Service) SetRenewal(ctx context.Context, c Caller, p ProductType, ids [
 	return s.store.Update(ctx, func(tx Tx) error {
 		for _, id := range ids {
 			in, err := tx.Instance(id)
-			if in, err = ownInstance(in, err, c, p.Region(), id); err != nil {
+			if in, err = ownProduct(in, err, c, p, id); err != nil {
 				return err
 			}
 			in.RenewalStatus = status
@@ -317,9 +340,9 @@ type BillingQuery struct {
 	PageNum     int
 	PageSize    int
 	CreateFrom  *time.Time
-	CreateTo    *time.Time
+	CreateTo    *time.Time // inclusive, to the end of its second
 	EndFrom     *time.Time
-	EndTo       *time.Time
+	EndTo       *time.Time // inclusive, to the end of its second
 }
 
 // MaxBillingPageSize bounds QueryAvailableInstances' PageSize.
@@ -355,13 +378,14 @@ func (s *Service) QueryInstances(ctx context.Context, c Caller, q BillingQuery) 
 		t := *q.CreateFrom
 		f.CreateFrom = &t
 	}
+	// BSS times are whole seconds: an end bound includes its whole second.
 	if q.CreateTo != nil {
-		t := q.CreateTo.Add(time.Millisecond)
+		t := q.CreateTo.Truncate(time.Second).Add(time.Second)
 		f.CreateBefore = &t
 	}
 	narrowExpire(&f, q.EndFrom, nil)
 	if q.EndTo != nil {
-		t := q.EndTo.Add(time.Millisecond)
+		t := q.EndTo.Truncate(time.Second).Add(time.Second)
 		narrowExpire(&f, nil, &t)
 	}
 	if q.PageNum-1 > maxOffset/q.PageSize {

@@ -26,9 +26,10 @@ func NewServerClock(real func() time.Time) *ServerClock {
 	return &ServerClock{real: real}
 }
 
-// Now is the server time.
+// Now is the server time, in UTC: calendar arithmetic on it (a term of
+// months) must not depend on the machine's time zone.
 func (c *ServerClock) Now() time.Time {
-	return c.real().Add(time.Duration(c.offset.Load()))
+	return c.real().Add(time.Duration(c.offset.Load())).UTC()
 }
 
 // Real is the wall clock the signature timestamp check uses.

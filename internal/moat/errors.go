@@ -63,6 +63,7 @@ const (
 	CodeInvalidVersion           Code = "InvalidVersion"
 	CodeInvalidParameterFormat   Code = "InvalidParameter.Format"
 	CodeInvalidParameter         Code = "InvalidParameter"
+	CodeMissingParameter         Code = "MissingParameter"
 	CodeInvalidRegionID          Code = "InvalidRegionId"
 	CodeUnsupportedHTTPMethod    Code = "UnsupportedHTTPMethod"
 
@@ -103,6 +104,7 @@ var catalogue = map[Code]Kind{
 	CodeInvalidVersion:           KindInvalid,
 	CodeInvalidParameterFormat:   KindInvalid,
 	CodeInvalidParameter:         KindInvalid,
+	CodeMissingParameter:         KindInvalid,
 	CodeInvalidRegionID:          KindInvalid,
 	CodeUnsupportedHTTPMethod:    KindInvalid,
 

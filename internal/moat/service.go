@@ -541,7 +541,7 @@ const maxAutoRenewals = 1200
 func (s *Service) autoRenew(tx Tx, in *Instance, now time.Time) error {
 	for i := 0; !now.Before(in.ExpireTime) && i < maxAutoRenewals; i++ {
 		at := in.ExpireTime
-		in.ExpireTime = in.ExpireTime.AddDate(0, in.RenewPeriod, 0)
+		in.ExpireTime = AddMonths(in.ExpireTime, in.RenewPeriod)
 		ev := Event{Time: at, RecordedAt: now, InstanceID: in.ID, AccountID: in.AccountID, Region: in.Region, Type: EventAutoRenewed,
 			Reason: fmt.Sprintf("auto-renewal: %d months, now expires %s", in.RenewPeriod, in.ExpireTime.UTC().Format(time.RFC3339))}
 		if err := tx.AppendEvent(&ev); err != nil {
@@ -684,6 +684,9 @@ func (s *Service) CreateInstances(ctx context.Context, spec NewInstances) ([]Ins
 	if len(spec.Tags) > MaxTagsPerResource {
 		return nil, InvalidParam("Tags", fmt.Sprintf("at most %d tags", MaxTagsPerResource))
 	}
+	if len(spec.ResourceGroupID) > 64 {
+		return nil, InvalidParam("ResourceGroupId", "at most 64 characters")
+	}
 	if spec.ExpireTime != nil && spec.ExpireIn != nil {
 		return nil, InvalidParam("ExpireTime", "give ExpireTime or ExpireIn, not both")
 	}
@@ -705,6 +708,12 @@ func (s *Service) CreateInstances(ctx context.Context, spec NewInstances) ([]Ins
 			rg = spec.ResourceGroupID
 		}
 		product := DefaultProductType(spec.Region)
+		// A Premium edition is its ProductPlan; keep them in step, or a
+		// later spec change would recompute the edition from plan 0.
+		sp := DefaultSpec(product)
+		if product == ProductDdosDip {
+			sp.ProductPlan = edition
+		}
 		now := s.clock.Now()
 		expire := now.Add(DefaultExpiry)
 		switch {
@@ -719,7 +728,7 @@ func (s *Service) CreateInstances(ctx context.Context, spec NewInstances) ([]Ins
 			in := Instance{
 				AccountID: spec.AccountID, Region: spec.Region, Remark: spec.Remark,
 				Edition: edition, CreateTime: created, ExpireTime: expire, ResourceGroupID: rg,
-				ProductType: product, Spec: DefaultSpec(product), RenewalStatus: RenewalManual, RenewPeriod: 1,
+				ProductType: product, Spec: sp, RenewalStatus: RenewalManual, RenewPeriod: 1,
 			}
 			if err := s.insertInstance(tx, &in, pool); err != nil {
 				return err
@@ -942,6 +951,15 @@ func (s *Service) EnsureBootstrap(ctx context.Context, keyID, secret string) (Bo
 // BootstrapAccountID returns the bootstrap account.
 func (s *Service) BootstrapAccountID(ctx context.Context) (string, error) {
 	return s.store.Setting(ctx, SettingBootstrapAccount)
+}
+
+// Account returns an account.
+func (s *Service) Account(ctx context.Context, id string) (Account, error) {
+	a, err := s.store.Account(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return a, Errorf(CodeAccountNotFound, "Account %q does not exist.", id)
+	}
+	return a, err
 }
 
 // OwnerOfKey returns the account an AccessKey belongs to.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ProductType is what BSS sells: Anti-DDoS Pro bought on the China site
@@ -146,7 +147,7 @@ var specRules = map[string]paramRule{
 	"95BurstBandwidthMode": intRule("95BurstBandwidthMode", func(s *Spec) *int { return &s.BurstMode },
 		oneOf(0, 1, 2), "0, 1 or 2", false, false),
 	"ServicePartner": strRule("ServicePartner", func(s *Spec) *string { return &s.ServicePartner }, "coop-line-001"),
-	"Edition":        strRule("Edition", func(s *Spec) *string { return &s.EditionSale }, "coop"),
+	"Edition":        strRule("Edition", func(s *Spec) *string { return &s.EditionSale }, "coop", "advance"),
 	"AddressType": {set: func(s *Spec, v string) error {
 		switch v {
 		case "Ipv4":
@@ -157,6 +158,23 @@ var specRules = map[string]paramRule{
 		}
 		return InvalidParam("Parameter AddressType", fmt.Sprintf("%q is not Ipv4 or Ipv6", v))
 	}},
+}
+
+// proOnly and premiumOnly are the codes that belong to one product (the
+// CreateInstance pages list them per product); the rest apply to both.
+var (
+	proOnly     = map[string]bool{"BaseBandwidth": true, "Bandwidth": true, "ServiceBandwidth": true, "95BurstBandwidthMode": true, "Edition": true, "AddressType": true}
+	premiumOnly = map[string]bool{"NormalBandwidth": true, "ProductPlan": true}
+)
+
+// checkProductCodes refuses a code that the product does not have.
+func checkProductCodes(p ProductType, params []Param) error {
+	for _, prm := range params {
+		if p == ProductDdosDip && proOnly[prm.Code] || p != ProductDdosDip && premiumOnly[prm.Code] {
+			return Errorf(CodeInvalidParameter, "Parameter code %q does not apply to ProductType %s.", prm.Code, p)
+		}
+	}
+	return nil
 }
 
 // Param is one Parameter.N.Code/Value item.
@@ -236,6 +254,9 @@ func (s Spec) Modify(t ModifyType, params []Param, p ProductType) (Spec, error) 
 	if len(params) == 0 {
 		return s, MissingParam("Parameter.1.Code")
 	}
+	if err := checkProductCodes(p, params); err != nil {
+		return s, err
+	}
 	if err := ApplyParams(&next, params); err != nil {
 		return s, err
 	}
@@ -258,7 +279,13 @@ func (s Spec) Modify(t ModifyType, params []Param, p ProductType) (Spec, error) 
 			return s, Errorf(CodeInvalidParameter, "%s can only be raised (from %d); it cannot be downgraded to %d.", prm.Code, old, now)
 		}
 	}
-	return next, next.Validate(p)
+	if next == s {
+		return s, Errorf(CodeInvalidParameter, "Nothing would change: every item given already has that value.")
+	}
+	if err := next.Validate(p); err != nil {
+		return s, err
+	}
+	return next, nil
 }
 
 func specRulesDiffer(code string, a, b *Spec) bool {
@@ -292,6 +319,17 @@ func (s *Spec) CleanBandwidth(p ProductType) int {
 		return s.NormalBandwidth
 	}
 	return s.ServiceBandwidth
+}
+
+// AddMonths moves t by n calendar months, in UTC, clamped to the last day
+// of the target month (Jan 31 + 1 month is the end of February, as a
+// billing period ends, not Go's normalised March 3).
+func AddMonths(t time.Time, n int) time.Time {
+	t = t.UTC()
+	y, m, d := t.Date()
+	first := time.Date(y, m+time.Month(n), 1, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+	last := first.AddDate(0, 1, -1).Day()
+	return first.AddDate(0, 0, min(d, last)-1)
 }
 
 // Periods are the subscription lengths sold, in months (facts file D).

@@ -52,9 +52,10 @@ type Reader interface {
 	// TagsOf returns the tags of each given instance (sorted by key).
 	TagsOf(ctx context.Context, instanceIDs []string) (map[string][]Tag, error)
 	// TagKeys pages through the distinct tag keys on an account's
-	// instances in a region (sorted), with how many instances carry each,
-	// and the number of distinct keys.
-	TagKeys(ctx context.Context, accountID string, region Region, offset, limit int) ([]TagKeyCount, int64, error)
+	// instances in a region (sorted by byte order), with how many
+	// instances carry each, and the number of distinct keys; a resource
+	// group ("" for any) narrows it to that group's instances.
+	TagKeys(ctx context.Context, accountID string, region Region, resourceGroup string, offset, limit int) ([]TagKeyCount, int64, error)
 	Setting(ctx context.Context, key string) (string, error) // ErrNotFound
 	// EarliestExpiry is the smallest ExpireTime among instances in phase,
 	// and false when there is none.

@@ -117,8 +117,9 @@ func (s *Service) TagResources(ctx context.Context, c Caller, region Region, res
 }
 
 // UntagResources removes the given tag keys, or all tags, from the
-// caller's instances in a region.
-func (s *Service) UntagResources(ctx context.Context, c Caller, region Region, resourceType string, ids []string, keys []string, all bool) error {
+// caller's instances in a region (with a resource group, each must be in
+// it).
+func (s *Service) UntagResources(ctx context.Context, c Caller, region Region, resourceType string, ids []string, keys []string, all bool, resourceGroup string) error {
 	if err := checkResourceType(resourceType); err != nil {
 		return err
 	}
@@ -134,8 +135,11 @@ func (s *Service) UntagResources(ctx context.Context, c Caller, region Region, r
 	return s.store.Update(ctx, func(tx Tx) error {
 		for _, id := range ids {
 			in, err := tx.Instance(id)
-			if _, err = ownInstance(in, err, c, region, id); err != nil {
+			if in, err = ownInstance(in, err, c, region, id); err != nil {
 				return err
+			}
+			if resourceGroup != "" && in.ResourceGroupID != resourceGroup {
+				return instanceNotFound(id)
 			}
 			if len(keys) == 0 {
 				keys = nil // all
@@ -156,9 +160,10 @@ type ResourceTag struct {
 
 // ListTagResources lists tags of the caller's instances in a region:
 // those named (ResourceIds), those carrying every given tag, or both.
-// With tag filters only the filtered keys are listed. Pages hold the tags
-// of TagPageSize instances; nextToken continues.
-func (s *Service) ListTagResources(ctx context.Context, c Caller, region Region, resourceType string, ids []string, filters []TagFilter, nextToken string) ([]ResourceTag, string, error) {
+// With tag filters only the filtered keys are listed; a resource group
+// narrows to its instances. Pages hold the tags of TagPageSize instances;
+// nextToken continues.
+func (s *Service) ListTagResources(ctx context.Context, c Caller, region Region, resourceType string, ids []string, filters []TagFilter, nextToken, resourceGroup string) ([]ResourceTag, string, error) {
 	if err := checkResourceType(resourceType); err != nil {
 		return nil, "", err
 	}
@@ -179,7 +184,7 @@ func (s *Service) ListTagResources(ctx context.Context, c Caller, region Region,
 		}
 		offset = n
 	}
-	f := InstanceFilter{AccountID: c.AccountID, Region: region, Tags: filters, Offset: offset, Limit: TagPageSize + 1}
+	f := InstanceFilter{AccountID: c.AccountID, Region: region, Tags: filters, ResourceGroupID: resourceGroup, Offset: offset, Limit: TagPageSize + 1}
 	if len(ids) > 0 {
 		f.IDs = ids
 	}
@@ -221,8 +226,9 @@ type TagKeyCount struct {
 	Count int64
 }
 
-// TagKeys lists the tag keys in use on the caller's instances in a region.
-func (s *Service) TagKeys(ctx context.Context, c Caller, region Region, resourceType string, pageNumber, pageSize int) ([]TagKeyCount, int64, error) {
+// TagKeys lists the tag keys in use on the caller's instances in a region
+// (in a resource group, when given).
+func (s *Service) TagKeys(ctx context.Context, c Caller, region Region, resourceType string, pageNumber, pageSize int, resourceGroup string) ([]TagKeyCount, int64, error) {
 	if err := checkResourceType(resourceType); err != nil {
 		return nil, 0, err
 	}
@@ -238,8 +244,9 @@ func (s *Service) TagKeys(ctx context.Context, c Caller, region Region, resource
 	if pageSize < 1 || pageSize > 50 {
 		return nil, 0, InvalidParam("PageSize", "between 1 and 50")
 	}
-	if pageNumber-1 > maxOffset/pageSize {
-		return []TagKeyCount{}, 0, nil
+	offset := maxOffset // a page past any key: empty, with the total
+	if pageNumber-1 <= maxOffset/pageSize {
+		offset = (pageNumber - 1) * pageSize
 	}
-	return s.store.TagKeys(ctx, c.AccountID, region, (pageNumber-1)*pageSize, pageSize)
+	return s.store.TagKeys(ctx, c.AccountID, region, resourceGroup, offset, pageSize)
 }

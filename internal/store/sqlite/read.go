@@ -331,9 +331,14 @@ func (s *Store) TagsOf(ctx context.Context, ids []string) (map[string][]moat.Tag
 }
 
 // TagKeys implements moat.Reader.
-func (s *Store) TagKeys(ctx context.Context, accountID string, region moat.Region, offset, n int) ([]moat.TagKeyCount, int64, error) {
-	const from = ` FROM instance_tags t WHERE t.account_id = ? AND t.region = ?`
-	row, err := s.queryRow(ctx, `SELECT COUNT(DISTINCT t.key)`+from, accountID, string(region))
+func (s *Store) TagKeys(ctx context.Context, accountID string, region moat.Region, resourceGroup string, offset, n int) ([]moat.TagKeyCount, int64, error) {
+	from := ` FROM instance_tags t WHERE t.account_id = ? AND t.region = ?`
+	args := []any{accountID, string(region)}
+	if resourceGroup != "" {
+		from = ` FROM instance_tags t JOIN instances i ON i.seq = t.seq WHERE t.account_id = ? AND t.region = ? AND i.resource_group_id = ?`
+		args = append(args, resourceGroup)
+	}
+	row, err := s.queryRow(ctx, `SELECT COUNT(DISTINCT t.key)`+from, args...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -341,7 +346,7 @@ func (s *Store) TagKeys(ctx context.Context, accountID string, region moat.Regio
 	if err := row.Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.rquery(ctx, `SELECT t.key, COUNT(*)`+from+` GROUP BY t.key ORDER BY t.key`+limit(n)+` OFFSET ?`, accountID, string(region), offset)
+	rows, err := s.rquery(ctx, `SELECT t.key, COUNT(*)`+from+` GROUP BY t.key ORDER BY t.key`+limit(n)+` OFFSET ?`, append(args, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -108,6 +109,22 @@ var cases = []testCase{
 	{"IPPool/IPInUse reflects live instances of the region", testIPInUse},
 
 	{"Settings/missing is ErrNotFound, SetSetting upserts, Reader sees it", testSettings},
+
+	{"Billing/ProductType, every Spec field, RenewalStatus and RenewPeriod round-trip through every read", testInstanceBillingRoundTrip},
+	{"Billing/UpdateInstance rewrites Spec, RenewalStatus and RenewPeriod", testInstanceBillingUpdate},
+	{"Billing/Account ResourceGroupID round-trips, empty included", testAccountResourceGroup},
+	{"Billing/ClientToken is ErrNotFound until put, round-trips, is replaced on conflict", testClientTokenRoundTrip},
+	{"Billing/ClientToken records are isolated by account, action and token", testClientTokenIsolation},
+	{"Billing/filter Region \"\" spans every region of the account", testFilterAnyRegion},
+	{"Billing/filter CreateFrom is inclusive and CreateBefore exclusive", testFilterCreateTime},
+	{"Billing/filter RenewalStatus is an exact match", testFilterRenewalStatus},
+	{"Billing/filter ProductType is an exact match", testFilterProductType},
+
+	{"Tags/Tx.Tags reads what SetTags wrote; SetTags replaces a key's value", testTagsUpsert},
+	{"Tags/DeleteTags removes the given keys, or every tag with nil", testTagsDelete},
+	{"Tags/SetTags and DeleteTags move ListingVersion of the instance's listing only", testTagsListingVersion},
+	{"Tags/TagsOf maps each instance to its tags sorted by key", testTagsOf},
+	{"Tags/TagKeys counts instances per distinct key, sorted and paged, per account and region", testTagKeys},
 }
 
 // ---- fixtures and helpers ----
@@ -138,6 +155,8 @@ func inst(id, account string, region moat.Region, ip string, expire time.Time) m
 		ID: id, AccountID: account, Region: region, IP: ip,
 		Remark: "remark of " + id, Edition: moat.DefaultEdition(region), ResourceGroupID: "rg-default",
 		CreateTime: at(-time.Hour), ExpireTime: expire, Phase: moat.PhaseActive,
+		ProductType: moat.DefaultProductType(region), Spec: moat.DefaultSpec(moat.DefaultProductType(region)),
+		RenewalStatus: moat.RenewalManual, RenewPeriod: 1,
 	}
 }
 
@@ -223,6 +242,18 @@ func diffInstance(got, want moat.Instance) string {
 	add(checkTime("ExpireTime", got.ExpireTime, want.ExpireTime))
 	if got.Phase != want.Phase {
 		add(fmt.Sprintf("Phase = %d, want %d", got.Phase, want.Phase))
+	}
+	if got.ProductType != want.ProductType {
+		add(fmt.Sprintf("ProductType = %q, want %q", got.ProductType, want.ProductType))
+	}
+	if got.Spec != want.Spec {
+		add(fmt.Sprintf("Spec = %+v, want %+v", got.Spec, want.Spec))
+	}
+	if got.RenewalStatus != want.RenewalStatus {
+		add(fmt.Sprintf("RenewalStatus = %q, want %q", got.RenewalStatus, want.RenewalStatus))
+	}
+	if got.RenewPeriod != want.RenewPeriod {
+		add(fmt.Sprintf("RenewPeriod = %d, want %d", got.RenewPeriod, want.RenewPeriod))
 	}
 	return strings.Join(d, "; ")
 }
@@ -348,6 +379,18 @@ func describe(f moat.InstanceFilter) string {
 	}
 	if len(f.Tags) > 0 {
 		fmt.Fprintf(&b, " Tags %+v", f.Tags)
+	}
+	if f.CreateFrom != nil {
+		fmt.Fprintf(&b, " CreateFrom %v", *f.CreateFrom)
+	}
+	if f.CreateBefore != nil {
+		fmt.Fprintf(&b, " CreateBefore %v", *f.CreateBefore)
+	}
+	if f.RenewalStatus != "" {
+		fmt.Fprintf(&b, " RenewalStatus %q", f.RenewalStatus)
+	}
+	if f.ProductType != "" {
+		fmt.Fprintf(&b, " ProductType %q", f.ProductType)
 	}
 	if f.Offset != 0 || f.Limit != 0 {
 		fmt.Fprintf(&b, " Offset %d Limit %d", f.Offset, f.Limit)
@@ -2366,4 +2409,657 @@ func testListingVersion(t *testing.T, s moat.Store) {
 	if _, v := ver(acctA, overs); v != 0 {
 		t.Errorf("the other region's version is %d, want 0", v)
 	}
+}
+
+// ---- Billing fields, client tokens and the billing filters ----
+
+// fullSpec sets every field of moat.Spec to a non-zero value.
+func fullSpec() moat.Spec {
+	return moat.Spec{BaseBandwidth: 300, Bandwidth: 600, ServiceBandwidth: 250, PortCount: 155, DomainCount: 205,
+		FunctionVersion: 1, NormalBandwidth: 120, NormalQps: 3400, ProductPlan: 3, BurstMode: 2,
+		ServicePartner: "coop-line-001", EditionSale: "coop", AddressType: "Ipv4"}
+}
+
+// otherSpec differs from fullSpec in every field, and sets every field.
+func otherSpec() moat.Spec {
+	return moat.Spec{BaseBandwidth: 600, Bandwidth: 1000, ServiceBandwidth: 5000, PortCount: 400, DomainCount: 300,
+		FunctionVersion: 2, NormalBandwidth: 990, NormalQps: 99900, ProductPlan: 1, BurstMode: 1,
+		ServicePartner: "line 'b' \"quoted\" 中文", EditionSale: "advance", AddressType: "Ipv6"}
+}
+
+// everyFieldSet fails when a field of the struct v is zero, so that a
+// fixture keeps covering every field when the type grows one.
+func everyFieldSet(t *testing.T, what string, v any) {
+	t.Helper()
+	rv := reflect.ValueOf(v)
+	for i := 0; i < rv.NumField(); i++ {
+		if rv.Field(i).IsZero() {
+			t.Fatalf("fixture %s leaves %s zero", what, rv.Type().Field(i).Name)
+		}
+	}
+}
+
+// readEverywhere asserts that want comes back whole from every read path:
+// Reader.Instance, Tx.Instance, and Instances and InstancePage listing its
+// owner's region unfiltered (also as a page, the counter path), by ID, and
+// over every region.
+func readEverywhere(t *testing.T, s moat.Store, want moat.Instance) {
+	t.Helper()
+	wantInstance(t, s, want)
+	update(t, s, func(tx moat.Tx) error {
+		got, err := tx.Instance(want.ID)
+		if err != nil {
+			return fmt.Errorf("Tx.Instance(%s): %w", want.ID, err)
+		}
+		if d := diffInstance(got, want); d != "" {
+			t.Errorf("Tx.Instance(%s): %s", want.ID, d)
+		}
+		return nil
+	})
+	for _, f := range []moat.InstanceFilter{
+		{AccountID: want.AccountID, Region: want.Region},
+		{AccountID: want.AccountID, Region: want.Region, Limit: 50},
+		{AccountID: want.AccountID, Region: want.Region, IDs: []string{want.ID}, Limit: 50},
+		{AccountID: want.AccountID, Limit: 50},
+	} {
+		listed, err := s.Instances(t.Context(), f)
+		if err != nil {
+			t.Fatalf("Instances(%s): %v", describe(f), err)
+		}
+		paged, _, err := s.InstancePage(t.Context(), f)
+		if err != nil {
+			t.Fatalf("InstancePage(%s): %v", describe(f), err)
+		}
+		for how, got := range map[string][]moat.Instance{"Instances": listed, "InstancePage": paged} {
+			found := false
+			for _, in := range got {
+				if in.ID == want.ID {
+					found = true
+					if d := diffInstance(in, want); d != "" {
+						t.Errorf("%s(%s) item %s: %s", how, describe(f), want.ID, d)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s(%s) does not list %s", how, describe(f), want.ID)
+			}
+		}
+	}
+}
+
+func testInstanceBillingRoundTrip(t *testing.T, s moat.Store) {
+	everyFieldSet(t, "fullSpec", fullSpec())
+	a := inst("ddosDip-sg-billing001", acctA, overs, "100.96.0.1", at(time.Hour))
+	a.ProductType, a.Spec, a.RenewalStatus, a.RenewPeriod = moat.ProductDdosDip, fullSpec(), moat.RenewalAuto, 36
+	b := inst("ddoscoo-cn-billing002", acctA, mainl, "100.64.0.1", at(2*time.Hour))
+	b.ProductType, b.Spec, b.RenewalStatus, b.RenewPeriod = moat.ProductDdoscooIntl, otherSpec(), moat.RenewalNone, 12
+	// Zero values are values: a store must not put its defaults in.
+	c := inst("ddoscoo-cn-billing003", acctA, mainl, "100.64.0.2", at(3*time.Hour))
+	c.ProductType, c.Spec, c.RenewalStatus, c.RenewPeriod = "", moat.Spec{}, "", 0
+	insert(t, s, a, b, c)
+	for _, want := range []moat.Instance{a, b, c} {
+		readEverywhere(t, s, want)
+	}
+}
+
+func testInstanceBillingUpdate(t *testing.T, s moat.Store) {
+	first, second := fullSpec(), otherSpec()
+	everyFieldSet(t, "otherSpec", second)
+	fv, sv := reflect.ValueOf(first), reflect.ValueOf(second)
+	for i := 0; i < fv.NumField(); i++ {
+		if fv.Field(i).Interface() == sv.Field(i).Interface() {
+			t.Fatalf("fixtures fullSpec and otherSpec agree on %s", fv.Type().Field(i).Name)
+		}
+	}
+	in := inst("ddoscoo-cn-bupdate01", acctA, mainl, "100.64.0.1", at(time.Hour))
+	in.ProductType, in.Spec, in.RenewalStatus, in.RenewPeriod = moat.ProductDdoscoo, first, moat.RenewalManual, 1
+	other := inst("ddoscoo-cn-bupdate02", acctA, mainl, "100.64.0.2", at(time.Hour))
+	other.ProductType, other.Spec, other.RenewalStatus, other.RenewPeriod = moat.ProductDdoscoo, first, moat.RenewalManual, 1
+	insert(t, s, in, other)
+
+	in.Spec, in.RenewalStatus, in.RenewPeriod = second, moat.RenewalAuto, 24
+	update(t, s, func(tx moat.Tx) error {
+		if err := tx.UpdateInstance(&in); err != nil {
+			return err
+		}
+		got, err := tx.Instance(in.ID)
+		if err != nil {
+			return err
+		}
+		if d := diffInstance(got, in); d != "" {
+			t.Errorf("Tx.Instance after UpdateInstance, same Update: %s", d)
+		}
+		return nil
+	})
+	readEverywhere(t, s, in)
+	readEverywhere(t, s, other) // untouched
+	f := owner(acctA, mainl)
+	f.RenewalStatus = moat.RenewalAuto
+	checkFilter(t, s, f, in.ID)
+	f.RenewalStatus = moat.RenewalManual
+	checkFilter(t, s, f, other.ID)
+
+	// And to zero values.
+	in.Spec, in.RenewalStatus, in.RenewPeriod = moat.Spec{}, moat.RenewalNone, 0
+	update(t, s, func(tx moat.Tx) error { return tx.UpdateInstance(&in) })
+	readEverywhere(t, s, in)
+	f.RenewalStatus = moat.RenewalAuto
+	checkFilter(t, s, f)
+}
+
+func testAccountResourceGroup(t *testing.T, s moat.Store) {
+	want := map[string]string{acctA: "rg-acfm2pz25js4xyz", acctB: ""}
+	update(t, s, func(tx moat.Tx) error {
+		for id, rg := range want {
+			if err := tx.InsertAccount(moat.Account{ID: id, CreatedAt: base, ResourceGroupID: rg}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for id, rg := range want {
+		if a, err := s.Account(t.Context(), id); err != nil || a.ResourceGroupID != rg {
+			t.Errorf("Reader.Account(%s) = %+v, %v; want ResourceGroupID %q", id, a, err, rg)
+		}
+	}
+	update(t, s, func(tx moat.Tx) error {
+		for id, rg := range want {
+			if a, err := tx.Account(id); err != nil || a.ResourceGroupID != rg {
+				t.Errorf("Tx.Account(%s) = %+v, %v; want ResourceGroupID %q", id, a, err, rg)
+			}
+		}
+		return nil
+	})
+}
+
+func diffToken(got, want moat.ClientToken) string {
+	var d []string
+	if got.AccountID != want.AccountID || got.Action != want.Action || got.Token != want.Token {
+		d = append(d, fmt.Sprintf("key = (%q, %q, %q), want (%q, %q, %q)", got.AccountID, got.Action, got.Token, want.AccountID, want.Action, want.Token))
+	}
+	if got.ParamsHash != want.ParamsHash || got.InstanceID != want.InstanceID || got.OrderID != want.OrderID {
+		d = append(d, fmt.Sprintf("ParamsHash, InstanceID, OrderID = %q, %q, %q; want %q, %q, %q",
+			got.ParamsHash, got.InstanceID, got.OrderID, want.ParamsHash, want.InstanceID, want.OrderID))
+	}
+	if s := checkTime("CreatedAt", got.CreatedAt, want.CreatedAt); s != "" {
+		d = append(d, s)
+	}
+	return strings.Join(d, "; ")
+}
+
+// wantToken checks, inside an Update, the record of a token; nil want
+// means ErrNotFound.
+func wantToken(t *testing.T, tx moat.Tx, acct, action, token string, want *moat.ClientToken) {
+	t.Helper()
+	got, err := tx.ClientToken(acct, action, token)
+	if want == nil {
+		if !errors.Is(err, moat.ErrNotFound) {
+			t.Errorf("ClientToken(%s, %s, %s) = %+v, %v; want ErrNotFound", acct, action, token, got, err)
+		}
+		return
+	}
+	if err != nil {
+		t.Errorf("ClientToken(%s, %s, %s): %v", acct, action, token, err)
+		return
+	}
+	if d := diffToken(got, *want); d != "" {
+		t.Errorf("ClientToken(%s, %s, %s): %s", acct, action, token, d)
+	}
+}
+
+func testClientTokenRoundTrip(t *testing.T, s moat.Store) {
+	rec := moat.ClientToken{AccountID: acctA, Action: "CreateInstance", Token: "0c1f-Token_1.x",
+		ParamsHash: "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+		InstanceID: "ddoscoo-cn-token00001", OrderID: "210000000000001", CreatedAt: at(-time.Hour).In(east)}
+	update(t, s, func(tx moat.Tx) error {
+		wantToken(t, tx, rec.AccountID, rec.Action, rec.Token, nil)
+		if err := tx.PutClientToken(rec); err != nil {
+			return err
+		}
+		wantToken(t, tx, rec.AccountID, rec.Action, rec.Token, &rec) // its own write
+		return nil
+	})
+	update(t, s, func(tx moat.Tx) error {
+		wantToken(t, tx, rec.AccountID, rec.Action, rec.Token, &rec)
+		return nil
+	})
+
+	// A second put of the same key replaces every value.
+	replaced := rec
+	replaced.ParamsHash, replaced.InstanceID, replaced.OrderID, replaced.CreatedAt = "other-hash", "ddoscoo-cn-token00002", "210000000000002", at(25*time.Hour)
+	update(t, s, func(tx moat.Tx) error { return tx.PutClientToken(replaced) })
+	update(t, s, func(tx moat.Tx) error {
+		wantToken(t, tx, rec.AccountID, rec.Action, rec.Token, &replaced)
+		return nil
+	})
+
+	// A put in a failed Update is not kept.
+	failed := errors.New("rolled back")
+	err := s.Update(t.Context(), func(tx moat.Tx) error {
+		lost := rec
+		lost.OrderID = "lost"
+		if err := tx.PutClientToken(lost); err != nil {
+			return err
+		}
+		return failed
+	})
+	if !errors.Is(err, failed) {
+		t.Fatalf("failing Update = %v", err)
+	}
+	update(t, s, func(tx moat.Tx) error {
+		wantToken(t, tx, rec.AccountID, rec.Action, rec.Token, &replaced)
+		return nil
+	})
+}
+
+func testClientTokenIsolation(t *testing.T, s moat.Store) {
+	keys := []struct{ acct, action, token string }{
+		{acctA, "CreateInstance", "tok"},
+		{acctB, "CreateInstance", "tok"}, // another account
+		{acctA, "RenewInstance", "tok"},  // another action
+		{acctA, "CreateInstance", "TOK"}, // tokens are case-sensitive
+		{acctA, "CreateInstance", "tok2"},
+	}
+	recs := make([]moat.ClientToken, len(keys))
+	for i, k := range keys {
+		recs[i] = moat.ClientToken{AccountID: k.acct, Action: k.action, Token: k.token, ParamsHash: fmt.Sprint("hash-", i),
+			InstanceID: fmt.Sprint("ddoscoo-cn-iso", i), OrderID: fmt.Sprint(300000000000000 + i), CreatedAt: at(time.Duration(i) * time.Minute)}
+	}
+	update(t, s, func(tx moat.Tx) error { return tx.PutClientToken(recs[0]) })
+	update(t, s, func(tx moat.Tx) error {
+		wantToken(t, tx, keys[0].acct, keys[0].action, keys[0].token, &recs[0])
+		for _, k := range keys[1:] {
+			wantToken(t, tx, k.acct, k.action, k.token, nil)
+		}
+		return nil
+	})
+	update(t, s, func(tx moat.Tx) error {
+		for _, r := range recs[1:] {
+			if err := tx.PutClientToken(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	update(t, s, func(tx moat.Tx) error {
+		for i, k := range keys {
+			wantToken(t, tx, k.acct, k.action, k.token, &recs[i])
+		}
+		return nil
+	})
+}
+
+func testFilterAnyRegion(t *testing.T, s moat.Store) {
+	aM := inst("ddoscoo-cn-any1", acctA, mainl, "100.64.0.1", at(time.Hour))
+	aO := inst("ddosDip-sg-any2", acctA, overs, "100.64.0.1", at(2*time.Hour)) // the same IP, another region
+	bM := inst("ddoscoo-cn-any3", acctB, mainl, "100.64.0.2", at(time.Hour))
+	bO := inst("ddosDip-sg-any4", acctB, overs, "100.96.0.2", at(time.Hour))
+	aM2 := inst("ddoscoo-cn-any5", acctA, mainl, "100.64.0.3", at(3*time.Hour))
+	aO2 := inst("ddosDip-sg-any6", acctA, overs, "100.96.0.3", at(4*time.Hour))
+	insert(t, s, aM, aO, bM)
+	insert(t, s, bO, aM2, aO2)
+	setTags(t, s, aM.ID, moat.Tag{Key: "env", Value: "dev"})
+	setTags(t, s, aO.ID, moat.Tag{Key: "env", Value: "prod"})
+	setTags(t, s, aM2.ID, moat.Tag{Key: "env", Value: "prod"}, moat.Tag{Key: "team", Value: "red"})
+	setTags(t, s, bM.ID, moat.Tag{Key: "env", Value: "prod"})
+
+	anyRegion := func(mod func(f *moat.InstanceFilter)) moat.InstanceFilter {
+		f := moat.InstanceFilter{AccountID: acctA}
+		mod(&f)
+		return f
+	}
+	all := anyRegion(func(*moat.InstanceFilter) {})
+	// Both regions, in insertion order across them.
+	checkFilter(t, s, all, aM.ID, aO.ID, aM2.ID, aO2.ID)
+	if n, m, o := count(t, s, all), count(t, s, owner(acctA, mainl)), count(t, s, owner(acctA, overs)); n != m+o {
+		t.Errorf("CountInstances over every region = %d, want mainland %d + overseas %d", n, m, o)
+	}
+	checkFilter(t, s, moat.InstanceFilter{AccountID: acctB}, bM.ID, bO.ID)
+	checkFilter(t, s, moat.InstanceFilter{AccountID: "1000000000000009"})
+	kv := func(k, v string) moat.TagFilter { return moat.TagFilter{Key: k, Value: v, HasValue: true} }
+	checkFilter(t, s, anyRegion(func(f *moat.InstanceFilter) { f.Tags = []moat.TagFilter{{Key: "env"}} }), aM.ID, aO.ID, aM2.ID)
+	checkFilter(t, s, anyRegion(func(f *moat.InstanceFilter) { f.Tags = []moat.TagFilter{kv("env", "prod")} }), aO.ID, aM2.ID)
+	checkFilter(t, s, anyRegion(func(f *moat.InstanceFilter) { f.Tags = []moat.TagFilter{kv("env", "prod"), {Key: "team"}} }), aM2.ID)
+	checkFilter(t, s, anyRegion(func(f *moat.InstanceFilter) { f.IDs = []string{aO2.ID, bO.ID, aM.ID} }), aM.ID, aO2.ID)
+	checkFilter(t, s, anyRegion(func(f *moat.InstanceFilter) { f.IP = "100.64.0.1" }), aM.ID, aO.ID)
+	checkFilter(t, s, anyRegion(func(f *moat.InstanceFilter) { f.ExpireFrom = ptr(at(2 * time.Hour)) }), aO.ID, aM2.ID, aO2.ID)
+	checkFilter(t, s, anyRegion(func(f *moat.InstanceFilter) { f.Edition = ptr(moat.EditionInsurance) }), aO.ID, aO2.ID)
+}
+
+func testFilterCreateTime(t *testing.T, s moat.Store) {
+	mk := func(id, ip string, created time.Time) moat.Instance {
+		in := inst(id, acctA, mainl, ip, at(24*time.Hour))
+		in.CreateTime = created
+		return in
+	}
+	later := mk("ddoscoo-cn-cr-later", "100.64.0.4", at(time.Hour))
+	exact := mk("ddoscoo-cn-cr-exact", "100.64.0.2", base.In(east))
+	before := mk("ddoscoo-cn-cr-before", "100.64.0.1", at(-time.Millisecond))
+	after := mk("ddoscoo-cn-cr-after", "100.64.0.3", at(time.Millisecond))
+	other := inst("ddosDip-sg-cr-other", acctA, overs, "100.96.0.1", at(24*time.Hour))
+	other.CreateTime = base
+	insert(t, s, later, exact, before, after, other)
+	for _, c := range []struct {
+		name         string
+		from, before *time.Time
+		want         []string
+	}{
+		{"from base", ptr(base), nil, []string{later.ID, exact.ID, after.ID}},
+		{"from base in another zone", ptr(base.In(east)), nil, []string{later.ID, exact.ID, after.ID}},
+		{"from base+1ms", ptr(at(time.Millisecond)), nil, []string{later.ID, after.ID}},
+		{"from base-1ms", ptr(at(-time.Millisecond)), nil, []string{later.ID, exact.ID, before.ID, after.ID}},
+		{"from after the last", ptr(at(time.Hour + time.Millisecond)), nil, nil},
+		{"before base", nil, ptr(base), []string{before.ID}},
+		{"before base+1ms", nil, ptr(at(time.Millisecond)), []string{exact.ID, before.ID}},
+		{"before base-1ms", nil, ptr(at(-time.Millisecond)), nil},
+		{"[base, base+1h)", ptr(base), ptr(at(time.Hour)), []string{exact.ID, after.ID}},
+		{"[base, base+1h]", ptr(base), ptr(at(time.Hour + time.Millisecond)), []string{later.ID, exact.ID, after.ID}},
+	} {
+		f := owner(acctA, mainl)
+		f.CreateFrom, f.CreateBefore = c.from, c.before
+		checkFilter(t, s, f, c.want...)
+	}
+	f := moat.InstanceFilter{AccountID: acctA, CreateFrom: ptr(base), CreateBefore: ptr(at(time.Millisecond))}
+	checkFilter(t, s, f, exact.ID, other.ID)
+}
+
+func testFilterRenewalStatus(t *testing.T, s moat.Store) {
+	mk := func(id, ip string, r moat.RenewalStatus) moat.Instance {
+		in := inst(id, acctA, mainl, ip, at(time.Hour))
+		in.RenewalStatus = r
+		return in
+	}
+	manual := mk("ddoscoo-cn-rs1", "100.64.0.1", moat.RenewalManual)
+	auto1 := mk("ddoscoo-cn-rs2", "100.64.0.2", moat.RenewalAuto)
+	none := mk("ddoscoo-cn-rs3", "100.64.0.3", moat.RenewalNone)
+	auto2 := mk("ddoscoo-cn-rs4", "100.64.0.4", moat.RenewalAuto)
+	foreign := inst("ddoscoo-cn-rs5", acctB, mainl, "100.64.0.5", at(time.Hour))
+	foreign.RenewalStatus = moat.RenewalAuto
+	insert(t, s, manual, auto1, none, auto2, foreign)
+	for _, c := range []struct {
+		status moat.RenewalStatus
+		want   []string
+	}{
+		{moat.RenewalAuto, []string{auto1.ID, auto2.ID}},
+		{moat.RenewalManual, []string{manual.ID}},
+		{moat.RenewalNone, []string{none.ID}},
+		{"autorenewal", nil},
+		{"Auto", nil},
+	} {
+		f := owner(acctA, mainl)
+		f.RenewalStatus = c.status
+		checkFilter(t, s, f, c.want...)
+	}
+}
+
+func testFilterProductType(t *testing.T, s moat.Store) {
+	mk := func(id string, r moat.Region, ip string, p moat.ProductType) moat.Instance {
+		in := inst(id, acctA, r, ip, at(time.Hour))
+		in.ProductType = p
+		return in
+	}
+	cn := mk("ddoscoo-cn-pt1", mainl, "100.64.0.1", moat.ProductDdoscoo)
+	intl := mk("ddoscoo-cn-pt2", mainl, "100.64.0.2", moat.ProductDdoscooIntl)
+	dip := mk("ddosDip-sg-pt3", overs, "100.96.0.3", moat.ProductDdosDip)
+	cn2 := mk("ddoscoo-cn-pt4", mainl, "100.64.0.4", moat.ProductDdoscoo)
+	insert(t, s, cn, intl, dip, cn2)
+	for _, c := range []struct {
+		region  moat.Region
+		product moat.ProductType
+		want    []string
+	}{
+		{mainl, moat.ProductDdoscoo, []string{cn.ID, cn2.ID}}, // not ddoscoo_intl: no prefix match
+		{mainl, moat.ProductDdoscooIntl, []string{intl.ID}},
+		{mainl, moat.ProductDdosDip, nil},
+		{overs, moat.ProductDdoscoo, nil},
+		{"", moat.ProductDdosDip, []string{dip.ID}},
+		{"", moat.ProductDdoscoo, []string{cn.ID, cn2.ID}},
+		{"", "ddos", nil},
+		{"", "DDOSCOO", nil},
+	} {
+		f := moat.InstanceFilter{AccountID: acctA, Region: c.region, ProductType: c.product}
+		checkFilter(t, s, f, c.want...)
+	}
+}
+
+// ---- Tags ----
+
+// txTags reads an instance's tags through Tx.Tags, sorted by key (the
+// contract does not order them).
+func txTags(t *testing.T, s moat.Store, id string) []moat.Tag {
+	t.Helper()
+	var out []moat.Tag
+	update(t, s, func(tx moat.Tx) error {
+		got, err := tx.Tags(id)
+		if err != nil {
+			return fmt.Errorf("Tx.Tags(%s): %w", id, err)
+		}
+		out = slices.Clone(got)
+		return nil
+	})
+	slices.SortFunc(out, func(a, b moat.Tag) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}
+
+func wantTags(t *testing.T, s moat.Store, id string, want ...moat.Tag) {
+	t.Helper()
+	if got := txTags(t, s, id); !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+		t.Errorf("Tx.Tags(%s) = %+v, want %+v", id, got, want)
+	}
+}
+
+func testTagsUpsert(t *testing.T, s moat.Store) {
+	a := inst("ddoscoo-cn-upsert01", acctA, mainl, "100.64.0.1", at(time.Hour))
+	b := inst("ddoscoo-cn-upsert02", acctA, mainl, "100.64.0.2", at(time.Hour))
+	insert(t, s, a, b)
+	wantTags(t, s, a.ID)
+	setTags(t, s, a.ID, moat.Tag{Key: "env", Value: "prod"}, moat.Tag{Key: "team", Value: "red"})
+	wantTags(t, s, a.ID, moat.Tag{Key: "env", Value: "prod"}, moat.Tag{Key: "team", Value: "red"})
+	// env changes value, team stays, owner is added with an empty value.
+	update(t, s, func(tx moat.Tx) error {
+		if err := tx.SetTags(a.ID, []moat.Tag{{Key: "env", Value: "dev"}, {Key: "owner", Value: ""}}); err != nil {
+			return err
+		}
+		got, err := tx.Tags(a.ID)
+		if err != nil {
+			return err
+		}
+		if len(got) != 3 {
+			t.Errorf("Tx.Tags in the Update that set them = %+v, want 3 tags", got)
+		}
+		return nil
+	})
+	want := []moat.Tag{{Key: "env", Value: "dev"}, {Key: "owner", Value: ""}, {Key: "team", Value: "red"}}
+	wantTags(t, s, a.ID, want...)
+	wantTags(t, s, b.ID)
+	// Filters see the new value only.
+	f := owner(acctA, mainl)
+	f.Tags = []moat.TagFilter{{Key: "env", Value: "prod", HasValue: true}}
+	checkFilter(t, s, f)
+	f.Tags = []moat.TagFilter{{Key: "env", Value: "dev", HasValue: true}}
+	checkFilter(t, s, f, a.ID)
+	got, err := s.TagsOf(t.Context(), []string{a.ID})
+	if err != nil || !slices.Equal(got[a.ID], want) {
+		t.Errorf("TagsOf(%s) = %+v, %v; want %+v", a.ID, got, err, want)
+	}
+}
+
+func testTagsDelete(t *testing.T, s moat.Store) {
+	a := inst("ddoscoo-cn-untag01", acctA, mainl, "100.64.0.1", at(time.Hour))
+	b := inst("ddoscoo-cn-untag02", acctA, mainl, "100.64.0.2", at(time.Hour))
+	c := inst("ddoscoo-cn-untag03", acctA, mainl, "100.64.0.3", at(time.Hour))
+	insert(t, s, a, b, c)
+	tg := func(k, v string) moat.Tag { return moat.Tag{Key: k, Value: v} }
+	setTags(t, s, a.ID, tg("env", "prod"), tg("team", "red"), tg("owner", "ann"), tg("cost", "7"))
+	setTags(t, s, b.ID, tg("env", "dev"), tg("team", "blue"))
+	del := func(id string, keys []string) {
+		t.Helper()
+		update(t, s, func(tx moat.Tx) error { return tx.DeleteTags(id, keys) })
+	}
+	del(a.ID, []string{"team", "absent"})
+	wantTags(t, s, a.ID, tg("cost", "7"), tg("env", "prod"), tg("owner", "ann"))
+	wantTags(t, s, b.ID, tg("env", "dev"), tg("team", "blue"))
+	del(a.ID, []string{"env", "cost"})
+	wantTags(t, s, a.ID, tg("owner", "ann"))
+	setTags(t, s, a.ID, tg("env", "again"))
+	del(a.ID, nil)
+	wantTags(t, s, a.ID)
+	wantTags(t, s, b.ID, tg("env", "dev"), tg("team", "blue"))
+	del(c.ID, nil) // an instance without tags
+	del(c.ID, []string{"env"})
+	wantTags(t, s, c.ID)
+	f := owner(acctA, mainl)
+	f.Tags = []moat.TagFilter{{Key: "env"}}
+	checkFilter(t, s, f, b.ID)
+	f.Tags = []moat.TagFilter{{Key: "owner"}}
+	checkFilter(t, s, f)
+	del(b.ID, nil)
+	wantTags(t, s, b.ID)
+	if keys, n, err := s.TagKeys(t.Context(), acctA, mainl, "", 0, 10); err != nil || len(keys) != 0 || n != 0 {
+		t.Errorf("TagKeys after deleting every tag = %+v, %d, %v; want none", keys, n, err)
+	}
+
+	// A delete in a failed Update is not kept.
+	setTags(t, s, a.ID, tg("env", "prod"))
+	failed := errors.New("rolled back")
+	if err := s.Update(t.Context(), func(tx moat.Tx) error {
+		if err := tx.DeleteTags(a.ID, nil); err != nil {
+			return err
+		}
+		return failed
+	}); !errors.Is(err, failed) {
+		t.Fatalf("failing Update = %v", err)
+	}
+	wantTags(t, s, a.ID, tg("env", "prod"))
+}
+
+func testTagsListingVersion(t *testing.T, s moat.Store) {
+	in := inst("ddoscoo-cn-tagver01", acctA, mainl, "100.64.0.1", at(time.Hour))
+	otherAcct := inst("ddoscoo-cn-tagver02", acctB, mainl, "100.64.0.2", at(time.Hour))
+	otherRegion := inst("ddosDip-sg-tagver03", acctA, overs, "100.96.0.3", at(time.Hour))
+	insert(t, s, in, otherAcct, otherRegion)
+	ver := func(acct string, r moat.Region) (int64, int64) {
+		t.Helper()
+		n, v, err := s.ListingVersion(t.Context(), acct, r)
+		if err != nil {
+			t.Fatalf("ListingVersion(%s, %s): %v", acct, r, err)
+		}
+		return n, v
+	}
+	_, v0 := ver(acctA, mainl)
+	seen := map[int64]bool{v0: true}
+	for _, step := range []struct {
+		what string
+		fn   func(tx moat.Tx) error
+	}{
+		{"SetTags of a new key", func(tx moat.Tx) error { return tx.SetTags(in.ID, []moat.Tag{{Key: "env", Value: "prod"}}) }},
+		{"SetTags of a new value", func(tx moat.Tx) error { return tx.SetTags(in.ID, []moat.Tag{{Key: "env", Value: "dev"}}) }},
+		{"SetTags of two keys", func(tx moat.Tx) error {
+			return tx.SetTags(in.ID, []moat.Tag{{Key: "a", Value: "1"}, {Key: "b", Value: "2"}})
+		}},
+		{"DeleteTags of a key", func(tx moat.Tx) error { return tx.DeleteTags(in.ID, []string{"a"}) }},
+		{"DeleteTags of every key", func(tx moat.Tx) error { return tx.DeleteTags(in.ID, nil) }},
+	} {
+		_, otherAcctBefore := ver(acctB, mainl)
+		_, otherRegionBefore := ver(acctA, overs)
+		update(t, s, step.fn)
+		n, v := ver(acctA, mainl)
+		if n != 1 || seen[v] {
+			t.Errorf("after %s: ListingVersion = %d, %d; want count 1 and a version not seen before (%v)", step.what, n, v, seen)
+		}
+		seen[v] = true
+		if _, after := ver(acctB, mainl); after != otherAcctBefore {
+			t.Errorf("after %s: another account's version moved %d -> %d", step.what, otherAcctBefore, after)
+		}
+		if _, after := ver(acctA, overs); after != otherRegionBefore {
+			t.Errorf("after %s: another region's version moved %d -> %d", step.what, otherRegionBefore, after)
+		}
+	}
+}
+
+func testTagsOf(t *testing.T, s moat.Store) {
+	a := inst("ddoscoo-cn-tagsof01", acctA, mainl, "100.64.0.1", at(time.Hour))
+	b := inst("ddoscoo-cn-tagsof02", acctA, mainl, "100.64.0.2", at(time.Hour))
+	c := inst("ddoscoo-cn-tagsof03", acctA, mainl, "100.64.0.3", at(time.Hour)) // no tags
+	d := inst("ddosDip-sg-tagsof04", acctB, overs, "100.96.0.4", at(time.Hour)) // not asked for
+	insert(t, s, a, b, c, d)
+	// Written out of order; sorted by key means byte order, as Go sorts
+	// strings: upper case before lower, multibyte last.
+	setTags(t, s, a.ID, moat.Tag{Key: "zeta", Value: "1"}, moat.Tag{Key: "ñandú", Value: "2"}, moat.Tag{Key: "alpha", Value: "3"},
+		moat.Tag{Key: "Mid", Value: "4"}, moat.Tag{Key: "a b", Value: ""})
+	setTags(t, s, b.ID, moat.Tag{Key: "env", Value: "prod"})
+	setTags(t, s, d.ID, moat.Tag{Key: "env", Value: "prod"})
+	wantA := []moat.Tag{{Key: "Mid", Value: "4"}, {Key: "a b", Value: ""}, {Key: "alpha", Value: "3"}, {Key: "zeta", Value: "1"}, {Key: "ñandú", Value: "2"}}
+	if !slices.IsSortedFunc(wantA, func(x, y moat.Tag) int { return strings.Compare(x.Key, y.Key) }) {
+		t.Fatal("fixture wantA is not in byte order")
+	}
+	check := func(when string, ask []string, want map[string][]moat.Tag) {
+		t.Helper()
+		got, err := s.TagsOf(t.Context(), ask)
+		if err != nil {
+			t.Fatalf("%s: TagsOf(%q): %v", when, ask, err)
+		}
+		for id, tags := range got {
+			if len(tags) > 0 && !slices.Contains(ask, id) {
+				t.Errorf("%s: TagsOf(%q) answers for %s, which was not asked", when, ask, id)
+			}
+		}
+		for _, id := range ask {
+			if g, w := got[id], want[id]; !slices.Equal(g, w) && !(len(g) == 0 && len(w) == 0) {
+				t.Errorf("%s: TagsOf(%q)[%s] = %+v, want %+v", when, ask, id, g, w)
+			}
+		}
+	}
+	check("several", []string{b.ID, a.ID, c.ID, "ddoscoo-cn-unknown"}, map[string][]moat.Tag{a.ID: wantA, b.ID: {{Key: "env", Value: "prod"}}})
+	check("one", []string{b.ID}, map[string][]moat.Tag{b.ID: {{Key: "env", Value: "prod"}}})
+	check("none", nil, nil)
+	if got, err := s.TagsOf(t.Context(), nil); err != nil || got == nil {
+		t.Errorf("TagsOf(nil) = %v, %v; want an empty map", got, err)
+	}
+	deleteInstance(t, s, b.ID)
+	check("after a delete", []string{a.ID, b.ID}, map[string][]moat.Tag{a.ID: wantA})
+}
+
+func testTagKeys(t *testing.T, s moat.Store) {
+	tg := func(k, v string) moat.Tag { return moat.Tag{Key: k, Value: v} }
+	a1 := inst("ddoscoo-cn-keys01", acctA, mainl, "100.64.0.1", at(time.Hour))
+	a2 := inst("ddoscoo-cn-keys02", acctA, mainl, "100.64.0.2", at(time.Hour))
+	a3 := inst("ddoscoo-cn-keys03", acctA, mainl, "100.64.0.3", at(time.Hour))
+	a4 := inst("ddoscoo-cn-keys04", acctA, mainl, "100.64.0.4", at(time.Hour)) // no tags
+	o1 := inst("ddosDip-sg-keys05", acctA, overs, "100.96.0.5", at(time.Hour))
+	b1 := inst("ddoscoo-cn-keys06", acctB, mainl, "100.64.0.6", at(time.Hour))
+	insert(t, s, a1, a2, a3, a4, o1, b1)
+	setTags(t, s, a1.ID, tg("env", "prod"), tg("team", "red"))
+	setTags(t, s, a2.ID, tg("env", "dev"))
+	setTags(t, s, a3.ID, tg("env", "prod"), tg("cost", "1"), tg("Zone", "x"))
+	setTags(t, s, o1.ID, tg("env", "x"), tg("overseas", "1"))
+	setTags(t, s, b1.ID, tg("env", "prod"), tg("foreign", "1"))
+	kc := func(k string, n int64) moat.TagKeyCount { return moat.TagKeyCount{Key: k, Count: n} }
+	check := func(when, acct string, r moat.Region, offset, limit int, want []moat.TagKeyCount, total int64) {
+		t.Helper()
+		got, n, err := s.TagKeys(t.Context(), acct, r, "", offset, limit)
+		if err != nil {
+			t.Fatalf("%s: TagKeys(%s, %s, %d, %d): %v", when, acct, r, offset, limit, err)
+		}
+		if !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) || n != total {
+			t.Errorf("%s: TagKeys(%s, %s, offset %d, limit %d) = %+v, %d; want %+v, %d", when, acct, r, offset, limit, got, n, want, total)
+		}
+	}
+	all := []moat.TagKeyCount{kc("Zone", 1), kc("cost", 1), kc("env", 3), kc("team", 1)}
+	check("all", acctA, mainl, 0, 10, all, 4)
+	check("exact fit", acctA, mainl, 0, 4, all, 4)
+	check("first page", acctA, mainl, 0, 2, all[:2], 4)
+	check("middle", acctA, mainl, 1, 2, all[1:3], 4)
+	check("last", acctA, mainl, 3, 2, all[3:], 4)
+	check("past the end", acctA, mainl, 4, 10, nil, 4)
+	check("other region", acctA, overs, 0, 10, []moat.TagKeyCount{kc("env", 1), kc("overseas", 1)}, 2)
+	check("other account", acctB, mainl, 0, 10, []moat.TagKeyCount{kc("env", 1), kc("foreign", 1)}, 2)
+	check("no tags there", acctB, overs, 0, 10, nil, 0)
+	check("unknown account", "1000000000000009", mainl, 0, 10, nil, 0)
+
+	deleteInstance(t, s, a3.ID)
+	check("after a delete", acctA, mainl, 0, 10, []moat.TagKeyCount{kc("env", 2), kc("team", 1)}, 2)
+	update(t, s, func(tx moat.Tx) error { return tx.DeleteTags(a1.ID, []string{"team"}) })
+	setTags(t, s, a2.ID, tg("env", "changed")) // a new value is still one instance
+	check("after DeleteTags", acctA, mainl, 0, 10, []moat.TagKeyCount{kc("env", 2)}, 1)
 }
