@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"moat/internal/acs"
+	"moat/internal/acs/bss"
 	"moat/internal/acs/ddoscoo"
 	"moat/internal/admin"
 	"moat/internal/lifecycle"
@@ -213,7 +214,7 @@ export MOAT_ACCESS_KEY_SECRET=%s
 
 	m.engine = lifecycle.New(svc, clock, m.Log)
 	gw := acs.NewGateway(acs.Config{
-		Products:    []*acs.Product{ddoscoo.Product(svc)},
+		Products:    []*acs.Product{ddoscoo.Product(svc), bss.Product(svc)},
 		Credentials: svc,
 		RealNow:     time.Now,
 		Logger:      m.Log,
