@@ -26,6 +26,17 @@ func Product(svc *moat.Service) *acs.Product {
 			"DescribeInstanceStatus": acs.Handle(h.DescribeInstanceStatus),
 			"ModifyInstanceRemark":   acs.Handle(h.ModifyInstanceRemark),
 			"ReleaseInstance":        acs.Handle(h.ReleaseInstance),
+
+			"ModifyInstance":             acs.Handle(h.ModifyInstance),
+			"DescribeInstanceDetails":    acs.Handle(h.DescribeInstanceDetails),
+			"DescribeInstanceSpecs":      acs.Handle(h.DescribeInstanceSpecs),
+			"DescribeInstanceStatistics": acs.Handle(h.DescribeInstanceStatistics),
+			"DescribeInstanceExt":        acs.Handle(h.DescribeInstanceExt),
+
+			"CreateTagResources":   acs.Handle(h.CreateTagResources),
+			"DeleteTagResources":   acs.Handle(h.DeleteTagResources),
+			"DescribeTagResources": acs.Handle(h.DescribeTagResources),
+			"DescribeTagKeys":      acs.Handle(h.DescribeTagKeys),
 		},
 	}
 }
@@ -66,6 +77,42 @@ func instanceOf(v moat.InstanceView) Instance {
 // InstanceOf is the wire form of an instance, shared with the admin API so
 // that both show the same fields.
 func InstanceOf(v moat.InstanceView) Instance { return instanceOf(v) }
+
+// tagRegion is the region of a tag call. The tag calls document RegionId
+// as required, so, unlike call.Region, an absent RegionId is
+// MissingRegionId (raised by the decoder) even when the endpoint host names
+// a region: the documented "required" wins over the v3 SDKs' habit of
+// addressing a region by host.
+func tagRegion(regionID string) (moat.Region, error) {
+	return moat.ParseRegion(regionID)
+}
+
+// ipMode and ipVersion are what every moat instance is: IPv4 full NAT
+// (the pools are IPv4 only).
+const (
+	ipMode    = "fnat"
+	ipVersion = "Ipv4"
+)
+
+// pageArgs checks optional PageNumber/PageSize parameters. Absent is 0,
+// which the service reads as its default (1 and 10); a given value below 1
+// is InvalidParameter, so that "0" is not silently the default.
+func pageArgs(number, size *int) (int, int, error) {
+	n, s := 0, 0
+	if number != nil {
+		if *number < 1 {
+			return 0, 0, moat.InvalidParam("PageNumber", "a positive integer")
+		}
+		n = *number
+	}
+	if size != nil {
+		if *size < 1 {
+			return 0, 0, moat.InvalidParam("PageSize", "a positive integer")
+		}
+		s = *size
+	}
+	return n, s, nil
+}
 
 func msTime(v *int64) *time.Time {
 	if v == nil {
