@@ -484,7 +484,7 @@ func (s *Service) applyTransitions(tx Tx, in *Instance, now, until time.Time) er
 			return err
 		}
 	}
-	return tx.UpdateInstance(in)
+	return tx.UpdatePhase(in.ID, in.Phase)
 }
 
 // release deletes in after recording any transitions it still owed.

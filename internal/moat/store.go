@@ -78,6 +78,10 @@ type Tx interface {
 	// ResourceGroupID, ExpireTime, Phase, Spec, RenewalStatus,
 	// RenewPeriod).
 	UpdateInstance(in *Instance) error
+	// UpdatePhase records the lifecycle phase alone. Listings do not show
+	// the phase, so it leaves the listing version as it is (the lifecycle
+	// engine writes it for every instance that expires).
+	UpdatePhase(id string, phase Phase) error
 	// DeleteInstance removes an instance and everything attached to it.
 	DeleteInstance(id string) error
 	// DueInstances returns up to limit instances in phase whose ExpireTime

@@ -381,8 +381,17 @@ func (s *Store) Events(ctx context.Context, f moat.EventFilter) ([]moat.Event, e
 	q := `SELECT seq, time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason FROM events WHERE seq > ?`
 	args := []any{f.AfterSeq}
 	if f.InstanceID != "" {
-		q += ` AND instance_id = ?`
-		args = append(args, f.InstanceID)
+		// Events are indexed by their instance's seq (schema v5).
+		row, err := s.queryRow(ctx, `SELECT COALESCE((SELECT seq FROM instances WHERE instance_id = ?), (SELECT seq FROM tombstones WHERE instance_id = ?), 0)`, f.InstanceID, f.InstanceID)
+		if err != nil {
+			return nil, err
+		}
+		var iseq int64
+		if err := row.Scan(&iseq); err != nil {
+			return nil, err
+		}
+		q += ` AND instance_seq = ? AND instance_id = ?`
+		args = append(args, iseq, f.InstanceID)
 	}
 	if f.Type != "" {
 		q += ` AND type = ?`

@@ -14,6 +14,9 @@ import (
 // goroutine inside the batch's transaction.
 type tx struct {
 	w *writer
+	// deleted remembers the seq of instances deleted in this operation,
+	// for their tombstones (see InsertTombstone).
+	deleted map[string]int64
 }
 
 var _ moat.Tx = (*tx)(nil)
@@ -153,6 +156,11 @@ func (t *tx) InsertInstance(in *moat.Instance) error {
 	return err
 }
 
+func (t *tx) UpdatePhase(id string, phase moat.Phase) error {
+	res, err := t.exec(`UPDATE instances SET phase = ? WHERE instance_id = ?`, phase, id)
+	return affected(res, err)
+}
+
 // touch bumps the listing version of an instance's account and region.
 func (t *tx) touch(instanceID string) error {
 	_, err := t.exec(`UPDATE instance_counts SET version = version + 1
@@ -161,22 +169,34 @@ func (t *tx) touch(instanceID string) error {
 }
 
 func (t *tx) UpdateInstance(in *moat.Instance) error {
-	res, err := t.exec(`UPDATE instances SET remark = ?, edition = ?, resource_group_id = ?, expire_ms = ?, phase = ?,
-		spec = ?, renewal_status = ?, renew_period = ? WHERE instance_id = ?`,
+	var account, region string
+	err := t.queryRow(`UPDATE instances SET remark = ?, edition = ?, resource_group_id = ?, expire_ms = ?, phase = ?,
+		spec = ?, renewal_status = ?, renew_period = ? WHERE instance_id = ? RETURNING account_id, region`,
 		in.Remark, in.Edition, in.ResourceGroupID, ms(in.ExpireTime), in.Phase,
-		encodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod, in.ID)
-	if err := affected(res, err); err != nil {
-		return err
+		encodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod, in.ID).Scan(&account, &region)
+	if err != nil {
+		return notFound(err)
 	}
-	return t.touch(in.ID)
+	return t.touchOwner(account, moat.Region(region))
+}
+
+// touchOwner bumps the listing version of an account in a region.
+func (t *tx) touchOwner(account string, region moat.Region) error {
+	_, err := t.exec(`UPDATE instance_counts SET version = version + 1 WHERE account_id = ? AND region = ?`, account, string(region))
+	return err
 }
 
 func (t *tx) DeleteInstance(id string) error {
 	var account, region string
-	err := t.queryRow(`DELETE FROM instances WHERE instance_id = ? RETURNING account_id, region`, id).Scan(&account, &region)
+	var seq int64
+	err := t.queryRow(`DELETE FROM instances WHERE instance_id = ? RETURNING account_id, region, seq`, id).Scan(&account, &region, &seq)
 	if err != nil {
 		return notFound(err)
 	}
+	if t.deleted == nil {
+		t.deleted = map[string]int64{}
+	}
+	t.deleted[id] = seq
 	if _, err := t.exec(`DELETE FROM instance_tags WHERE instance_id = ?`, id); err != nil {
 		return err
 	}
@@ -279,15 +299,25 @@ func (t *tx) TombstoneExists(id string) (bool, error) {
 	return err == nil, err
 }
 
+// InsertTombstone keeps the seq of the instance when it was deleted in the
+// same operation (the usual release), or still exists.
 func (t *tx) InsertTombstone(ts moat.Tombstone) error {
-	_, err := t.exec(`INSERT INTO tombstones(instance_id, account_id, region, released_ms) VALUES (?, ?, ?, ?)`,
-		ts.InstanceID, ts.AccountID, string(ts.Region), ms(ts.ReleasedAt))
+	seq, ok := t.deleted[ts.InstanceID]
+	if !ok {
+		err := t.queryRow(`SELECT seq FROM instances WHERE instance_id = ?`, ts.InstanceID).Scan(&seq)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+	}
+	_, err := t.exec(`INSERT INTO tombstones(instance_id, account_id, region, released_ms, seq) VALUES (?, ?, ?, ?, ?)`,
+		ts.InstanceID, ts.AccountID, string(ts.Region), ms(ts.ReleasedAt), seq)
 	return insertErr(err)
 }
 
 func (t *tx) AppendEvent(e *moat.Event) error {
-	res, err := t.exec(`INSERT INTO events(time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		ms(e.Time), ms(e.RecordedAt), e.InstanceID, e.AccountID, string(e.Region), string(e.Type), e.RequestID, e.Reason)
+	res, err := t.exec(`INSERT INTO events(time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, instance_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT seq FROM instances WHERE instance_id = ?), (SELECT seq FROM tombstones WHERE instance_id = ?), 0))`,
+		ms(e.Time), ms(e.RecordedAt), e.InstanceID, e.AccountID, string(e.Region), string(e.Type), e.RequestID, e.Reason, e.InstanceID, e.InstanceID)
 	if err != nil {
 		return err
 	}

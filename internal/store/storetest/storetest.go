@@ -75,6 +75,8 @@ var cases = []testCase{
 	{"Instances/duplicate region and IP is ErrConflict while the first is live", testInstanceDuplicateIP},
 	{"Instances/same IP in another region is allowed", testInstanceSameIPOtherRegion},
 	{"Instances/UpdateInstance rewrites the mutable fields", testInstanceUpdate},
+	{"Instances/UpdatePhase records the phase alone and leaves the listing version", testUpdatePhase},
+	{"Events/an instance's events are found by its ID before and after it is released", testEventsOfReleased},
 	{"Instances/DeleteInstance removes the instance, its tags and frees its IP", testInstanceDelete},
 	{"Instances/SetTags attaches tags to one instance only", testInstanceSetTags},
 
@@ -3062,4 +3064,70 @@ func testTagKeys(t *testing.T, s moat.Store) {
 	update(t, s, func(tx moat.Tx) error { return tx.DeleteTags(a1.ID, []string{"team"}) })
 	setTags(t, s, a2.ID, tg("env", "changed")) // a new value is still one instance
 	check("after DeleteTags", acctA, mainl, 0, 10, []moat.TagKeyCount{kc("env", 2)}, 1)
+}
+
+func testUpdatePhase(t *testing.T, s moat.Store) {
+	in := inst("ddoscoo-cn-phase00001", acctA, mainl, "100.64.8.1", at(time.Hour))
+	insert(t, s, in)
+	_, before, err := s.ListingVersion(t.Context(), acctA, mainl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	update(t, s, func(tx moat.Tx) error { return tx.UpdatePhase(in.ID, moat.PhaseStopped) })
+	got := readInstance(t, s, in.ID)
+	want := in
+	want.Phase = moat.PhaseStopped
+	if d := diffInstance(got, want); d != "" {
+		t.Errorf("after UpdatePhase: %s", d)
+	}
+	if _, after, _ := s.ListingVersion(t.Context(), acctA, mainl); after != before {
+		t.Errorf("UpdatePhase moved the listing version %d -> %d", before, after)
+	}
+	err = s.Update(t.Context(), func(tx moat.Tx) error { return tx.UpdatePhase("ddoscoo-cn-nosuch0001", moat.PhaseExpired) })
+	if !errors.Is(err, moat.ErrNotFound) {
+		t.Errorf("UpdatePhase of a missing instance = %v, want ErrNotFound", err)
+	}
+}
+
+func testEventsOfReleased(t *testing.T, s moat.Store) {
+	a := inst("ddoscoo-cn-evrel00001", acctA, mainl, "100.64.7.1", at(-time.Hour))
+	b := inst("ddoscoo-cn-evrel00002", acctA, mainl, "100.64.7.2", at(-time.Hour))
+	insert(t, s, a, b)
+	ev := func(id string, typ moat.EventType) *moat.Event {
+		return &moat.Event{Time: base, RecordedAt: base, InstanceID: id, AccountID: acctA, Region: mainl, Type: typ}
+	}
+	update(t, s, func(tx moat.Tx) error {
+		for _, e := range []*moat.Event{ev(a.ID, moat.EventCreated), ev(b.ID, moat.EventCreated), ev(a.ID, moat.EventExpired)} {
+			if err := tx.AppendEvent(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	// Released as the domain does it: delete, tombstone, then the event.
+	update(t, s, func(tx moat.Tx) error {
+		if err := tx.DeleteInstance(a.ID); err != nil {
+			return err
+		}
+		if err := tx.InsertTombstone(moat.Tombstone{InstanceID: a.ID, AccountID: acctA, Region: mainl, ReleasedAt: base}); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ev(a.ID, moat.EventReleased))
+	})
+	var types []moat.EventType
+	for _, e := range events(t, s, moat.EventFilter{InstanceID: a.ID}) {
+		if e.InstanceID != a.ID {
+			t.Errorf("Events(InstanceID %s) lists an event of %s", a.ID, e.InstanceID)
+		}
+		types = append(types, e.Type)
+	}
+	if want := []moat.EventType{moat.EventCreated, moat.EventExpired, moat.EventReleased}; !slices.Equal(types, want) {
+		t.Errorf("events of the released instance = %v, want %v", types, want)
+	}
+	if got := events(t, s, moat.EventFilter{InstanceID: b.ID}); len(got) != 1 || got[0].Type != moat.EventCreated {
+		t.Errorf("events of the live instance = %+v, want its created event", got)
+	}
+	if got := events(t, s, moat.EventFilter{InstanceID: "ddoscoo-cn-neverexist1"}); len(got) != 0 {
+		t.Errorf("events of an unknown ID = %+v, want none", got)
+	}
 }
