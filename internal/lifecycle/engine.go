@@ -22,6 +22,7 @@ type Service interface {
 	ApplyDue(ctx context.Context, limit int) (int, error)
 	NextDue(ctx context.Context) (time.Time, bool, error)
 	PurgeNonces(ctx context.Context, limit int) (int, error)
+	PurgeAudit(ctx context.Context, before time.Time, max int) (int, error)
 	LoadClock(ctx context.Context) error
 }
 
@@ -39,8 +40,12 @@ type Engine struct {
 	BatchSize int
 	// Poll bounds the sleep between passes.
 	Poll time.Duration
-	// PurgeEvery is how often forgotten nonces are deleted.
+	// PurgeEvery is how often forgotten nonces (and audit records past
+	// AuditRetention) are deleted.
 	PurgeEvery time.Duration
+	// AuditRetention is how long audit records are kept (real time); 0
+	// keeps them.
+	AuditRetention time.Duration
 
 	kicks chan chan error
 	mu    sync.Mutex
@@ -163,6 +168,21 @@ func (e *Engine) pass(ctx context.Context) error {
 }
 
 func (e *Engine) purge(ctx context.Context) {
+	if e.AuditRetention > 0 {
+		before := e.clock.Now().Add(-e.AuditRetention) // records carry server time
+		for ctx.Err() == nil {
+			n, err := e.svc.PurgeAudit(ctx, before, 5000)
+			if err != nil {
+				if ctx.Err() == nil {
+					e.log.Error("lifecycle: purge audit records", "err", err)
+				}
+				break
+			}
+			if n < 5000 {
+				break
+			}
+		}
+	}
 	for ctx.Err() == nil {
 		n, err := e.svc.PurgeNonces(ctx, 5000)
 		if err != nil {

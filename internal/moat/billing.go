@@ -393,7 +393,7 @@ func (s *Service) QueryInstances(ctx context.Context, c Caller, q BillingQuery) 
 		return Page{Total: n, Instances: []InstanceView{}}, err
 	}
 	f.Offset, f.Limit = (q.PageNum-1)*q.PageSize, q.PageSize
-	list, total, err := s.store.InstancePage(ctx, f)
+	list, total, err := s.visible(ctx, &c, f)
 	if err != nil {
 		return Page{}, err
 	}
@@ -460,7 +460,7 @@ func (s *Service) InstancesPage(ctx context.Context, c Caller, region Region, id
 		return Page{Total: n, Instances: []InstanceView{}}, err
 	}
 	f.Offset, f.Limit = (pageNumber-1)*pageSize, pageSize
-	list, total, err := s.store.InstancePage(ctx, f)
+	list, total, err := s.visible(ctx, &c, f)
 	if err != nil {
 		return Page{}, err
 	}

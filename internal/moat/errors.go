@@ -3,6 +3,7 @@ package moat
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error by what the caller can do about it. Each surface
@@ -77,7 +78,20 @@ const (
 	CodeInstanceExpired             Code = "InstanceExpired"
 	CodeTagQuotaExceeded            Code = "QuotaExceed.TagsPerResource"
 
+	// Authentication and authorization.
+	CodeForbiddenRAM                  Code = "Forbidden.RAM"
+	CodeInvalidSecurityTokenExpired   Code = "InvalidSecurityToken.Expired"
+	CodeInvalidSecurityTokenMalformed Code = "InvalidSecurityToken.MalformedToken"
+	CodeMalformedPolicyDocument       Code = "MalformedPolicyDocument"
+	CodeThrottlingUser                Code = "Throttling.User"
+	CodeThrottling                    Code = "Throttling"
+	CodeRequestTooLarge               Code = "RequestEntityTooLarge"
+
 	// Admin API codes (moat's own surface, not Alibaba's).
+	CodeUserNotFound       Code = "UserNotFound"
+	CodeUserConflict       Code = "UserAlreadyExists"
+	CodePolicyNotFound     Code = "PolicyNotFound"
+	CodeDurationInvalid    Code = "InvalidDuration"
 	CodeUnauthorized       Code = "Unauthorized"
 	CodeAccessKeyConflict  Code = "AccessKeyConflict"
 	CodeAccountNotFound    Code = "AccountNotFound"
@@ -117,6 +131,19 @@ var catalogue = map[Code]Kind{
 	CodeInstanceExpired:             KindConflict,
 	CodeTagQuotaExceeded:            KindConflict,
 
+	CodeForbiddenRAM:                  KindForbidden,
+	CodeInvalidSecurityTokenExpired:   KindUnauthenticated,
+	CodeInvalidSecurityTokenMalformed: KindUnauthenticated,
+	CodeMalformedPolicyDocument:       KindInvalid,
+	CodeThrottlingUser:                KindThrottled,
+	CodeThrottling:                    KindThrottled,
+	CodeRequestTooLarge:               KindInvalid,
+
+	CodeUserNotFound:    KindNotFound,
+	CodeUserConflict:    KindConflict,
+	CodePolicyNotFound:  KindNotFound,
+	CodeDurationInvalid: KindInvalid,
+
 	CodeUnauthorized:       KindUnauthenticated,
 	CodeAccessKeyConflict:  KindConflict,
 	CodeAccountNotFound:    KindNotFound,
@@ -147,6 +174,23 @@ type Error struct {
 	Message string // safe to show to the caller
 	Op      string // the operation that failed, for logs
 	Err     error  // the cause, for logs; never sent to a caller
+	// AccessDenied details a Forbidden.RAM refusal, as the real gateway
+	// sends it.
+	AccessDenied *AccessDeniedDetail
+	// RetryAfter is a Throttling error's wait, for the rate-limit header.
+	RetryAfter time.Duration
+}
+
+// AccessDeniedDetail is the AccessDeniedDetail object of a Forbidden.RAM
+// answer.
+type AccessDeniedDetail struct {
+	AuthAction               string
+	AuthPrincipalType        string
+	AuthPrincipalOwnerId     string //nolint:revive // wire spelling
+	AuthPrincipalDisplayName string
+	NoPermissionType         string // ImplicitDeny or ExplicitDeny
+	PolicyType               string // AccountLevelIdentityBasedPolicy or SessionPolicy
+	EncodedDiagnosticMessage string
 }
 
 func (e *Error) Error() string {

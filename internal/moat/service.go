@@ -32,6 +32,10 @@ type Service struct {
 	autoReleaseAfter time.Duration // 0: off
 	keys             keyCache
 	listings         listingCache
+	sealer           Sealer
+	compiler         PolicyCompiler
+	authz            authzCache
+	audit            *auditLog
 }
 
 // Config configures a Service.
@@ -42,6 +46,10 @@ type Config struct {
 	Pools map[Region]Pool
 	// AutoReleaseAfter releases instances that long past expiry; 0 is off.
 	AutoReleaseAfter time.Duration
+	// Sealer encrypts AccessKey secrets at rest; nil keeps them plain.
+	Sealer Sealer
+	// Policies compiles RAM policy documents; nil refuses them.
+	Policies PolicyCompiler
 }
 
 // NewService returns a Service.
@@ -56,7 +64,8 @@ func NewService(c Config) (*Service, error) {
 	for r, p := range c.Pools {
 		pools[r] = p
 	}
-	return &Service{store: c.Store, clock: c.Clock, pools: pools, autoReleaseAfter: c.AutoReleaseAfter, keys: keyCache{ttl: KeyCacheTTL}}, nil
+	return &Service{store: c.Store, clock: c.Clock, pools: pools, autoReleaseAfter: c.AutoReleaseAfter, keys: keyCache{ttl: KeyCacheTTL},
+		sealer: c.Sealer, compiler: c.Policies, audit: newAuditLog(c.Store)}, nil
 }
 
 // Clock is the server clock.
@@ -138,6 +147,9 @@ func (s *Service) AccessKey(ctx context.Context, id string) (AccessKey, error) {
 	e, ok := s.keys.get(id, now)
 	if !ok {
 		k, err := s.store.AccessKey(ctx, id)
+		if err == nil {
+			k, err = s.open(k)
+		}
 		switch {
 		case err == nil:
 			e = cachedKey{key: k, found: true, at: now}
@@ -319,7 +331,14 @@ func (s *Service) DescribeInstances(ctx context.Context, c Caller, q DescribeQue
 	if f.Empty() {
 		return Page{Instances: []InstanceView{}}, nil
 	}
-	list, total, err := s.instancePage(ctx, &f, &q, beyond)
+	var list []Instance
+	var total int64
+	var err error
+	if c.Access != nil && !beyond {
+		list, total, err = s.visible(ctx, &c, f)
+	} else {
+		list, total, err = s.instancePage(ctx, &f, &q, beyond)
+	}
 	if err != nil {
 		return Page{}, err
 	}
@@ -371,6 +390,9 @@ func (s *Service) DescribeInstanceIDs(ctx context.Context, c Caller, region Regi
 	}
 	list, err := s.store.Instances(ctx, f)
 	if err != nil {
+		return nil, err
+	}
+	if list, err = s.admit(ctx, &c, list); err != nil {
 		return nil, err
 	}
 	if list == nil {
@@ -831,7 +853,7 @@ func (s *Service) PutAccount(ctx context.Context, accountID, keyID, secret strin
 	err = s.store.Update(ctx, func(tx Tx) error {
 		created = false
 		now := s.clock.Now()
-		k, err := tx.AccessKey(keyID)
+		k, err := s.keyFromTx(tx, keyID)
 		switch {
 		case err == nil && k.AccountID != accountID:
 			return Errorf(CodeAccessKeyConflict, "AccessKeyId %q belongs to another account.", keyID)
@@ -850,7 +872,11 @@ func (s *Service) PutAccount(ctx context.Context, accountID, keyID, secret strin
 			return err
 		}
 		created = true
-		return tx.InsertAccessKey(AccessKey{ID: keyID, Secret: secret, AccountID: accountID, Active: true, CreatedAt: now})
+		sealed, err := s.seal(secret)
+		if err != nil {
+			return err
+		}
+		return tx.InsertAccessKey(AccessKey{ID: keyID, Secret: sealed, AccountID: accountID, Active: true, CreatedAt: now})
 	})
 	s.keys.forget(keyID)
 	return created, err
@@ -913,7 +939,7 @@ func (s *Service) EnsureBootstrap(ctx context.Context, keyID, secret string) (Bo
 		b.AccountID = acct
 		if keyID == "" {
 			if id, err := tx.Setting("bootstrap_access_key_id"); err == nil {
-				if k, err := tx.AccessKey(id); err == nil && k.AccountID == acct {
+				if k, err := tx.AccessKey(id); err == nil && k.AccountID == acct && k.UserName == "" {
 					b.AccessKeyID = k.ID
 					return nil
 				}
@@ -923,18 +949,22 @@ func (s *Service) EnsureBootstrap(ctx context.Context, keyID, secret string) (Bo
 		}
 		b.AccessKeyID = keyID
 		b.Secret = secret
-		k, err := tx.AccessKey(keyID)
+		sealed, err := s.seal(secret)
+		if err != nil {
+			return err
+		}
+		k, err := s.keyFromTx(tx, keyID)
 		switch {
 		case errors.Is(err, ErrNotFound):
-			if err := tx.InsertAccessKey(AccessKey{ID: keyID, Secret: secret, AccountID: acct, Active: true, CreatedAt: now}); err != nil {
+			if err := tx.InsertAccessKey(AccessKey{ID: keyID, Secret: sealed, AccountID: acct, Active: true, CreatedAt: now}); err != nil {
 				return err
 			}
 		case err != nil:
 			return err
-		case k.AccountID != acct:
+		case k.AccountID != acct || k.UserName != "":
 			return fmt.Errorf("AccessKeyId %s belongs to account %s, not to the bootstrap account %s", keyID, k.AccountID, acct)
 		case k.Secret != secret || !k.Active:
-			k.Secret, k.Active = secret, true
+			k.Secret, k.Active = sealed, true
 			if err := tx.UpdateAccessKey(k); err != nil {
 				return err
 			}

@@ -27,6 +27,12 @@ type Store interface {
 	// PurgeNonces forgets at most limit nonces that expired before t.
 	PurgeNonces(ctx context.Context, before time.Time, limit int) (int, error)
 
+	// AppendAudit records authenticated calls, durably when it returns,
+	// assigning their Seq in order.
+	AppendAudit(ctx context.Context, recs []AuditRecord) error
+	// PurgeAudit forgets at most max records older than before.
+	PurgeAudit(ctx context.Context, before time.Time, max int) (int, error)
+
 	Close() error
 }
 
@@ -56,7 +62,12 @@ type Reader interface {
 	// instances carry each, and the number of distinct keys; a resource
 	// group ("" for any) narrows it to that group's instances.
 	TagKeys(ctx context.Context, accountID string, region Region, resourceGroup string, offset, limit int) ([]TagKeyCount, int64, error)
-	Setting(ctx context.Context, key string) (string, error) // ErrNotFound
+	Setting(ctx context.Context, key string) (string, error)        // ErrNotFound
+	User(ctx context.Context, accountID, name string) (User, error) // ErrNotFound
+	// UserPolicies lists a user's policies, by name.
+	UserPolicies(ctx context.Context, accountID, userName string) ([]UserPolicy, error)
+	// Audit lists audit records in Seq order (oldest first).
+	Audit(ctx context.Context, f AuditFilter) ([]AuditRecord, error)
 	// EarliestExpiry is the smallest ExpireTime among instances in phase,
 	// and false when there is none.
 	EarliestExpiry(ctx context.Context, phase Phase) (time.Time, bool, error)
@@ -68,7 +79,17 @@ type Tx interface {
 	InsertAccount(a Account) error      // ErrConflict if it exists
 	AccessKey(id string) (AccessKey, error)
 	InsertAccessKey(k AccessKey) error // ErrConflict if it exists
-	UpdateAccessKey(k AccessKey) error // ErrNotFound
+	UpdateAccessKey(k AccessKey) error // ErrNotFound; rewrites Secret and Active
+	DeleteAccessKey(id string) error   // ErrNotFound
+
+	User(accountID, name string) (User, error) // ErrNotFound
+	// InsertUser adds a RAM user; ErrConflict when the name is taken in
+	// the account (or the ID anywhere).
+	InsertUser(u User) error
+	// PutUserPolicy attaches a policy to a user, replacing one of the
+	// same name.
+	PutUserPolicy(p UserPolicy) error
+	DeleteUserPolicy(accountID, userName, name string) error // ErrNotFound
 
 	Instance(id string) (Instance, error) // ErrNotFound
 	// InsertInstance adds an instance; ErrConflict when its ID or its

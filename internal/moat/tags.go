@@ -3,6 +3,7 @@ package moat
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -188,7 +189,13 @@ func (s *Service) ListTagResources(ctx context.Context, c Caller, region Region,
 	if len(ids) > 0 {
 		f.IDs = ids
 	}
-	list, err := s.store.Instances(ctx, f)
+	var list []Instance
+	var err error
+	if c.Access != nil {
+		list, _, err = s.visible(ctx, &c, f)
+	} else {
+		list, err = s.store.Instances(ctx, f)
+	}
 	if err != nil {
 		return nil, "", err
 	}
@@ -248,5 +255,44 @@ func (s *Service) TagKeys(ctx context.Context, c Caller, region Region, resource
 	if pageNumber-1 <= maxOffset/pageSize {
 		offset = (pageNumber - 1) * pageSize
 	}
+	if c.Access != nil {
+		return s.visibleTagKeys(ctx, &c, region, resourceGroup, offset, pageSize)
+	}
 	return s.store.TagKeys(ctx, c.AccountID, region, resourceGroup, offset, pageSize)
+}
+
+// visibleTagKeys counts tag keys over the instances the caller may see.
+func (s *Service) visibleTagKeys(ctx context.Context, c *Caller, region Region, resourceGroup string, offset, pageSize int) ([]TagKeyCount, int64, error) {
+	list, _, err := s.visible(ctx, c, InstanceFilter{AccountID: c.AccountID, Region: region, ResourceGroupID: resourceGroup})
+	if err != nil {
+		return nil, 0, err
+	}
+	ids := make([]string, len(list))
+	for i, in := range list {
+		ids[i] = in.ID
+	}
+	tags, err := s.store.TagsOf(ctx, ids)
+	if err != nil {
+		return nil, 0, err
+	}
+	counts := map[string]int64{}
+	for _, ts := range tags {
+		for _, t := range ts {
+			counts[t.Key]++
+		}
+	}
+	keys := make([]TagKeyCount, 0, len(counts))
+	for k, n := range counts {
+		keys = append(keys, TagKeyCount{Key: k, Count: n})
+	}
+	slices.SortFunc(keys, func(a, b TagKeyCount) int { return strings.Compare(a.Key, b.Key) })
+	total := int64(len(keys))
+	if offset >= len(keys) {
+		return []TagKeyCount{}, total, nil
+	}
+	keys = keys[offset:]
+	if len(keys) > pageSize {
+		keys = keys[:pageSize]
+	}
+	return keys, total, nil
 }

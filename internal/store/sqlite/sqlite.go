@@ -57,6 +57,9 @@ type Store struct {
 	nonces *writer
 	rdb    *sql.DB // readers of the main database
 
+	audit     *writer // see audit.go
+	auditRead *sql.DB
+
 	nonceSet *nonceSet // see nonces.go
 
 	rmu    sync.RWMutex
@@ -120,6 +123,10 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		s.closeWriters()
 		return nil, err
 	}
+	if s.audit, s.auditRead, err = openAudit(ctx, path); err != nil {
+		s.closeWriters()
+		return nil, err
+	}
 	rdb, err := sql.Open("sqlite3", "file:"+path+"?"+dsnCommon+"&_query_only=1&_mutex=no")
 	if err != nil {
 		s.closeWriters()
@@ -131,11 +138,15 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	s.rdb = rdb
 	go s.main.run()
 	go s.nonces.run()
+	go s.audit.run()
 	return s, nil
 }
 
 func (s *Store) closeWriters() {
-	for _, w := range []*writer{s.main, s.nonces} {
+	if s.auditRead != nil {
+		s.auditRead.Close()
+	}
+	for _, w := range []*writer{s.main, s.nonces, s.audit} {
 		if w != nil {
 			w.conn.Close()
 			w.db.Close()
@@ -510,7 +521,7 @@ func (s *Store) rqueryRow(ctx context.Context, q string, args ...any) (*sql.Row,
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		werr := errors.Join(s.main.close(), s.nonces.close())
+		werr := errors.Join(s.main.close(), s.nonces.close(), s.audit.close(), s.auditRead.Close())
 		s.rmu.Lock()
 		for _, st := range s.rstmts {
 			st.Close()

@@ -74,13 +74,16 @@ func (t *tx) InsertAccount(a moat.Account) error {
 	return insertErr(err)
 }
 
-const keyCols = `access_key_id, secret, account_id, active, created_ms`
+const keyCols = `access_key_id, secret, account_id, active, created_ms, user_name, token_hash, expires_ms, session_policy`
 
 func scanKey(sc interface{ Scan(...any) error }) (moat.AccessKey, error) {
 	var k moat.AccessKey
-	var created int64
-	err := sc.Scan(&k.ID, &k.Secret, &k.AccountID, &k.Active, &created)
+	var created, expires int64
+	err := sc.Scan(&k.ID, &k.Secret, &k.AccountID, &k.Active, &created, &k.UserName, &k.TokenHash, &expires, &k.SessionPolicy)
 	k.CreatedAt = fromMS(created)
+	if expires != 0 {
+		k.Expires = fromMS(expires)
+	}
 	return k, notFound(err)
 }
 
@@ -89,8 +92,43 @@ func (t *tx) AccessKey(id string) (moat.AccessKey, error) {
 }
 
 func (t *tx) InsertAccessKey(k moat.AccessKey) error {
-	_, err := t.exec(`INSERT INTO access_keys(`+keyCols+`) VALUES (?, ?, ?, ?, ?)`, k.ID, k.Secret, k.AccountID, k.Active, ms(k.CreatedAt))
+	var expires int64
+	if !k.Expires.IsZero() {
+		expires = ms(k.Expires)
+	}
+	_, err := t.exec(`INSERT INTO access_keys(`+keyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.Secret, k.AccountID, k.Active, ms(k.CreatedAt), k.UserName, k.TokenHash, expires, k.SessionPolicy)
 	return insertErr(err)
+}
+
+func (t *tx) DeleteAccessKey(id string) error {
+	res, err := t.exec(`DELETE FROM access_keys WHERE access_key_id = ?`, id)
+	return affected(res, err)
+}
+
+func (t *tx) User(accountID, name string) (moat.User, error) {
+	u := moat.User{AccountID: accountID, Name: name}
+	var created int64
+	err := t.queryRow(`SELECT user_id, created_ms FROM users WHERE account_id = ? AND user_name = ?`, accountID, name).Scan(&u.ID, &created)
+	u.CreatedAt = fromMS(created)
+	return u, notFound(err)
+}
+
+func (t *tx) InsertUser(u moat.User) error {
+	_, err := t.exec(`INSERT INTO users(account_id, user_name, user_id, created_ms) VALUES (?, ?, ?, ?)`, u.AccountID, u.Name, u.ID, ms(u.CreatedAt))
+	return insertErr(err)
+}
+
+func (t *tx) PutUserPolicy(p moat.UserPolicy) error {
+	_, err := t.exec(`INSERT INTO user_policies(account_id, user_name, policy_name, document, updated_ms) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT(account_id, user_name, policy_name) DO UPDATE SET document = excluded.document, updated_ms = excluded.updated_ms`,
+		p.AccountID, p.UserName, p.Name, p.Document, ms(p.UpdatedAt))
+	return err
+}
+
+func (t *tx) DeleteUserPolicy(accountID, userName, name string) error {
+	res, err := t.exec(`DELETE FROM user_policies WHERE account_id = ? AND user_name = ? AND policy_name = ?`, accountID, userName, name)
+	return affected(res, err)
 }
 
 func (t *tx) UpdateAccessKey(k moat.AccessKey) error {

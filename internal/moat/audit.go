@@ -1,0 +1,135 @@
+package moat
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// The audit log records every authenticated call. Records are appended by
+// a background writer in batches, so a call does not wait for its own
+// record's commit: a crash can lose the records of the calls answered in
+// the last moments (at most auditFlushEvery, or one batch), never a write
+// a call made. Close flushes everything queued.
+
+const (
+	auditQueue      = 1 << 16
+	auditBatch      = 2000
+	auditFlushEvery = 20 * time.Millisecond
+)
+
+type auditLog struct {
+	store   Store
+	ch      chan AuditRecord
+	start   sync.Once
+	stop    chan struct{}
+	stopped chan struct{}
+	closed  sync.Once
+	onError func(error)
+}
+
+func newAuditLog(s Store) *auditLog {
+	return &auditLog{store: s, ch: make(chan AuditRecord, auditQueue), stop: make(chan struct{}), stopped: make(chan struct{})}
+}
+
+// RecordAudit queues a record (blocking only when the queue is full, so a
+// stalled store slows callers down rather than losing records).
+func (s *Service) RecordAudit(rec AuditRecord) {
+	a := s.audit
+	a.start.Do(func() { go a.run() })
+	select {
+	case a.ch <- rec:
+	case <-a.stopped:
+	}
+}
+
+// OnAuditError sets what happens to a failed audit write (logging).
+func (s *Service) OnAuditError(f func(error)) { s.audit.onError = f }
+
+func (a *auditLog) run() {
+	defer close(a.stopped)
+	batch := make([]AuditRecord, 0, auditBatch)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := a.store.AppendAudit(ctx, batch); err != nil && a.onError != nil {
+			a.onError(err)
+		}
+		cancel()
+		batch = batch[:0]
+	}
+	timer := time.NewTimer(auditFlushEvery)
+	defer timer.Stop()
+	for {
+		select {
+		case rec := <-a.ch:
+			batch = append(batch, rec)
+			if len(batch) >= auditBatch {
+				flush()
+			}
+		case <-timer.C:
+			flush()
+			timer.Reset(auditFlushEvery)
+		case <-a.stop:
+			for {
+				select {
+				case rec := <-a.ch:
+					batch = append(batch, rec)
+					if len(batch) >= auditBatch {
+						flush()
+					}
+				default:
+					flush()
+					return
+				}
+			}
+		}
+	}
+}
+
+// Close flushes the audit log; call it before closing the store.
+func (s *Service) Close() {
+	a := s.audit
+	a.closed.Do(func() {
+		a.start.Do(func() { go a.run() })
+		close(a.stop)
+		<-a.stopped
+	})
+}
+
+// FlushAudit waits until every record queued before the call is stored.
+func (s *Service) FlushAudit(ctx context.Context) error {
+	a := s.audit
+	a.start.Do(func() { go a.run() })
+	deadline := time.NewTicker(auditFlushEvery / 2)
+	defer deadline.Stop()
+	for len(a.ch) > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+		}
+	}
+	// One more flush interval covers the batch being written.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(3 * auditFlushEvery):
+	}
+	return nil
+}
+
+// Audit lists audit records (oldest first).
+func (s *Service) Audit(ctx context.Context, f AuditFilter) ([]AuditRecord, error) {
+	if f.Limit <= 0 || f.Limit > 100000 {
+		f.Limit = 100000
+	}
+	return s.store.Audit(ctx, f)
+}
+
+// PurgeAudit forgets up to max records older than before.
+func (s *Service) PurgeAudit(ctx context.Context, before time.Time, max int) (int, error) {
+	return s.store.PurgeAudit(ctx, before, max)
+}

@@ -1,0 +1,331 @@
+package moat
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// RAM action names: the service prefix of each product in policies.
+const (
+	RAMServiceDdoscoo = "yundun-ddoscoo"
+	RAMServiceBSS     = "bss"
+)
+
+// policyCacheTTL is how long a user's compiled policies are reused. Changes
+// made through this process apply at once; those of another process
+// sharing the store within the TTL.
+const policyCacheTTL = time.Second
+
+type authzCache struct {
+	mu       sync.Mutex
+	users    map[string]cachedPolicies // account/user
+	sessions map[string]Policy         // STS key id -> compiled session policy
+}
+
+type cachedPolicies struct {
+	list []Policy
+	at   time.Time
+}
+
+func (a *authzCache) forget(account, user string) {
+	a.mu.Lock()
+	delete(a.users, account+"/"+user)
+	a.mu.Unlock()
+}
+
+// compile parses a policy document with the configured compiler.
+func (s *Service) compile(doc string) (Policy, error) {
+	if s.compiler == nil {
+		return nil, Internal("compile policy", fmt.Errorf("no policy compiler configured"))
+	}
+	return s.compiler([]byte(doc))
+}
+
+// userPolicies returns a RAM user's compiled policies.
+func (s *Service) userPolicies(ctx context.Context, account, user string) ([]Policy, error) {
+	key := account + "/" + user
+	now := s.clock.Real()
+	s.authz.mu.Lock()
+	if c, ok := s.authz.users[key]; ok && now.Sub(c.at) < policyCacheTTL && !now.Before(c.at) {
+		s.authz.mu.Unlock()
+		return c.list, nil
+	}
+	s.authz.mu.Unlock()
+	docs, err := s.store.UserPolicies(ctx, account, user)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]Policy, 0, len(docs))
+	for _, d := range docs {
+		p, err := s.compile(d.Document)
+		if err != nil {
+			// Stored documents were validated when attached; one that no
+			// longer compiles denies nothing and allows nothing.
+			continue
+		}
+		list = append(list, p)
+	}
+	s.authz.mu.Lock()
+	if s.authz.users == nil || len(s.authz.users) > 1<<14 {
+		s.authz.users = map[string]cachedPolicies{}
+	}
+	s.authz.users[key] = cachedPolicies{list: list, at: now}
+	s.authz.mu.Unlock()
+	return list, nil
+}
+
+func (s *Service) sessionPolicy(c *Caller) (Policy, error) {
+	if c.SessionPolicy == "" {
+		return nil, nil
+	}
+	s.authz.mu.Lock()
+	p, ok := s.authz.sessions[c.AccessKeyID]
+	s.authz.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := s.compile(c.SessionPolicy)
+	if err != nil {
+		return nil, err
+	}
+	s.authz.mu.Lock()
+	if s.authz.sessions == nil || len(s.authz.sessions) > 1<<14 {
+		s.authz.sessions = map[string]Policy{}
+	}
+	s.authz.sessions[c.AccessKeyID] = p
+	s.authz.mu.Unlock()
+	return p, nil
+}
+
+// principal holds what an authorization needs of a caller.
+type principal struct {
+	c        *Caller
+	user     []Policy
+	session  Policy
+	needTags bool
+}
+
+func (s *Service) principalOf(ctx context.Context, c *Caller) (*principal, error) {
+	user, err := s.userPolicies(ctx, c.AccountID, c.UserName)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := s.sessionPolicy(c)
+	if err != nil {
+		return nil, err
+	}
+	p := &principal{c: c, user: user, session: sess}
+	for _, pol := range user {
+		p.needTags = p.needTags || pol.UsesResourceTags()
+	}
+	if sess != nil {
+		p.needTags = p.needTags || sess.UsesResourceTags()
+	}
+	return p, nil
+}
+
+// decide evaluates one request: explicit deny anywhere wins; the user's
+// policies must allow; an STS session policy must allow too.
+func (p *principal) decide(r AccessRequest) (bool, *AccessDeniedDetail) {
+	allowed := false
+	for _, pol := range p.user {
+		switch pol.Evaluate(r) {
+		case DecisionDeny:
+			return false, p.denied(r, "ExplicitDeny", "AccountLevelIdentityBasedPolicy")
+		case DecisionAllow:
+			allowed = true
+		}
+	}
+	if p.session != nil {
+		switch p.session.Evaluate(r) {
+		case DecisionDeny:
+			return false, p.denied(r, "ExplicitDeny", "SessionPolicy")
+		case DecisionNoMatch:
+			if allowed {
+				return false, p.denied(r, "ImplicitDeny", "SessionPolicy")
+			}
+		}
+	}
+	if !allowed {
+		return false, p.denied(r, "ImplicitDeny", "AccountLevelIdentityBasedPolicy")
+	}
+	return true, nil
+}
+
+func (p *principal) denied(r AccessRequest, kind, policyType string) *AccessDeniedDetail {
+	return &AccessDeniedDetail{
+		AuthAction: r.Action, AuthPrincipalType: string(p.c.Type), AuthPrincipalOwnerId: p.c.AccountID,
+		AuthPrincipalDisplayName: p.c.UserName, NoPermissionType: kind, PolicyType: policyType,
+	}
+}
+
+func forbidden(d *AccessDeniedDetail) error {
+	e := Errorf(CodeForbiddenRAM, "User not authorized to operate on the specified resource, or this API doesn't support RAM.")
+	e.AccessDenied = d
+	return e
+}
+
+func (s *Service) request(c *Caller, action, resource string, tags map[string]string) AccessRequest {
+	return AccessRequest{Action: action, Resource: resource, SourceIP: c.Env.SourceIP, SecureTransport: c.Env.SecureTransport,
+		CurrentTime: s.clock.Real(), ResourceTags: tags}
+}
+
+// Authorize decides whether the caller may perform action (a RAM action
+// name) on the given instances of a region, or, with none, on "*". The
+// account's own keys may do everything. Instances are named by their ARN
+// in the caller's account whether or not they exist, so an ID of another
+// account is judged exactly like an unknown one.
+func (s *Service) Authorize(ctx context.Context, c *Caller, action string, region Region, ids []string) error {
+	if c.Type == PrincipalAccount || c.Type == "" {
+		return nil
+	}
+	p, err := s.principalOf(ctx, c)
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		if ok, d := p.decide(s.request(c, action, "*", nil)); !ok {
+			return forbidden(d)
+		}
+		return nil
+	}
+	tags := map[string][]Tag{}
+	if p.needTags {
+		if tags, err = s.ownedTags(ctx, c, region, ids); err != nil {
+			return err
+		}
+	}
+	for _, id := range ids {
+		if ok, d := p.decide(s.request(c, action, ARN(region, c.AccountID, id), tagMap(tags[id]))); !ok {
+			return forbidden(d)
+		}
+	}
+	return nil
+}
+
+// ownedTags loads the tags of those of ids that are the caller's instances
+// in the region (others have none, as if they did not exist).
+func (s *Service) ownedTags(ctx context.Context, c *Caller, region Region, ids []string) (map[string][]Tag, error) {
+	list, err := s.store.Instances(ctx, InstanceFilter{AccountID: c.AccountID, Region: region, IDs: ids})
+	if err != nil {
+		return nil, err
+	}
+	own := make([]string, len(list))
+	for i, in := range list {
+		own[i] = in.ID
+	}
+	return s.store.TagsOf(ctx, own)
+}
+
+func tagMap(tags []Tag) map[string]string {
+	if len(tags) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[t.Key] = t.Value
+	}
+	return m
+}
+
+// uniformPolicy is implemented by compiled policies that can tell whether
+// their decision on an action is the same for every resource under an ARN
+// prefix (no per-resource pattern or tag condition applies).
+type uniformPolicy interface {
+	Uniform(action, prefix string) bool
+}
+
+// ListAccess decides what a listing shows the caller: for the account's
+// keys, or a principal whose policies decide the same for every instance
+// of the region, nil (everything) or Forbidden.RAM; otherwise an Access
+// that admits instance by instance.
+func (s *Service) ListAccess(ctx context.Context, c *Caller, action string, region Region) (*Access, error) {
+	if c.Type == PrincipalAccount || c.Type == "" {
+		return nil, nil
+	}
+	p, err := s.principalOf(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	prefix := ARN(region, c.AccountID, "")
+	uniform := true
+	pols := p.user
+	if p.session != nil {
+		pols = append(pols[:len(pols):len(pols)], p.session)
+	}
+	for _, pol := range pols {
+		u, ok := pol.(uniformPolicy)
+		uniform = uniform && ok && u.Uniform(action, prefix)
+	}
+	if uniform {
+		if ok, d := p.decide(s.request(c, action, prefix+"*", nil)); !ok {
+			return nil, forbidden(d)
+		}
+		return nil, nil
+	}
+	now := s.clock.Real()
+	return &Access{
+		NeedTags: p.needTags,
+		Permit: func(in *Instance, tags map[string]string) bool {
+			r := AccessRequest{Action: action, Resource: ARN(in.Region, in.AccountID, in.ID), SourceIP: c.Env.SourceIP,
+				SecureTransport: c.Env.SecureTransport, CurrentTime: now, ResourceTags: tags}
+			ok, _ := p.decide(r)
+			return ok
+		},
+	}, nil
+}
+
+// visible is the store's page of f, narrowed to what the caller's Access
+// admits: the whole match is read, filtered and paged here (a RAM user
+// whose policies admit instance by instance costs a read of every match).
+func (s *Service) visible(ctx context.Context, c *Caller, f InstanceFilter) ([]Instance, int64, error) {
+	if c.Access == nil {
+		return s.store.InstancePage(ctx, f)
+	}
+	offset, limit := f.Offset, f.Limit
+	f.Offset, f.Limit = 0, 0
+	all, err := s.store.Instances(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	kept, err := s.admit(ctx, c, all)
+	if err != nil {
+		return nil, 0, err
+	}
+	total := int64(len(kept))
+	if offset >= len(kept) {
+		return []Instance{}, total, nil
+	}
+	kept = kept[offset:]
+	if limit > 0 && limit < len(kept) {
+		kept = kept[:limit]
+	}
+	return kept, total, nil
+}
+
+// admit keeps the instances the caller's Access permits.
+func (s *Service) admit(ctx context.Context, c *Caller, list []Instance) ([]Instance, error) {
+	if c.Access == nil {
+		return list, nil
+	}
+	var tags map[string][]Tag
+	if c.Access.NeedTags && len(list) > 0 {
+		ids := make([]string, len(list))
+		for i, in := range list {
+			ids[i] = in.ID
+		}
+		var err error
+		if tags, err = s.store.TagsOf(ctx, ids); err != nil {
+			return nil, err
+		}
+	}
+	kept := list[:0:0]
+	for i := range list {
+		if c.Access.Permit(&list[i], tagMap(tags[list[i].ID])) {
+			kept = append(kept, list[i])
+		}
+	}
+	return kept, nil
+}
