@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"moat/internal/acs"
@@ -24,6 +25,14 @@ Commands (each takes -h):
                      [--resource-group-id RG]
   clock              [--advance D | --set T]   show or move server time
   events             [--instance-id ID] [--type T]
+  create-user        --account-id ID --user-name NAME
+  create-access-key  --account-id ID --user-name NAME   (the secret is shown only now)
+  put-policy         --account-id ID --user-name NAME --policy-name P --file policy.json (- for stdin)
+  delete-policy      --account-id ID --user-name NAME --policy-name P
+  sts                --account-id ID --user-name NAME [--duration 3600s] [--policy-file F]
+  set-key-status     --access-key-id AK --status Active|Inactive
+  delete-key         --access-key-id AK
+  audit              [--account-id ID] [--action A] [--instance-id ID]
 
 They call the admin API at MOAT_ENDPOINT (default http://127.0.0.1:9180) with
 the bearer token MOAT_ADMIN_TOKEN, and print its JSON answer.
@@ -44,6 +53,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	token := fs.String("token", envOr("MOAT_ADMIN_TOKEN", ""), "admin token (env MOAT_ADMIN_TOKEN)")
 	var method, path string
 	var body any
+	var raw *string // a raw (non-JSON-encoded) body: a policy document
 	switch cmd {
 	case "create-account":
 		var req admin.AccountRequest
@@ -102,6 +112,93 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if len(q) > 0 {
 			path += "?" + q.Encode()
 		}
+	case "create-user", "create-access-key", "put-policy", "delete-policy", "sts":
+		var acct, user, policy, file string
+		var dur time.Duration
+		fs.StringVar(&acct, "account-id", "", "account ID")
+		fs.StringVar(&user, "user-name", "", "RAM user name")
+		if cmd == "put-policy" || cmd == "delete-policy" {
+			fs.StringVar(&policy, "policy-name", "", "policy name")
+		}
+		if cmd == "put-policy" || cmd == "sts" {
+			name := "file"
+			if cmd == "sts" {
+				name = "policy-file"
+			}
+			fs.StringVar(&file, name, "", "policy document file (- for stdin)")
+		}
+		if cmd == "sts" {
+			fs.DurationVar(&dur, "duration", time.Hour, "validity, 900s to 43200s")
+		}
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if acct == "" || user == "" {
+			return fmt.Errorf("%w: --account-id and --user-name are required", errUsage)
+		}
+		base := "/_moat/v1/accounts/" + url.PathEscape(acct) + "/users"
+		doc := ""
+		if file != "" {
+			b, err := readFileOrStdin(file)
+			if err != nil {
+				return err
+			}
+			doc = string(b)
+		}
+		switch cmd {
+		case "create-user":
+			method, path, body = http.MethodPost, base, admin.UserRequest{UserName: user}
+		case "create-access-key":
+			method, path = http.MethodPost, base+"/"+url.PathEscape(user)+"/access-keys"
+		case "put-policy", "delete-policy":
+			if policy == "" {
+				return fmt.Errorf("%w: --policy-name is required", errUsage)
+			}
+			method, path = http.MethodDelete, base+"/"+url.PathEscape(user)+"/policies/"+url.PathEscape(policy)
+			if cmd == "put-policy" {
+				if file == "" {
+					return fmt.Errorf("%w: --file is required", errUsage)
+				}
+				method, raw = http.MethodPut, &doc
+			}
+		case "sts":
+			method, path, body = http.MethodPost, base+"/"+url.PathEscape(user)+"/sts", admin.STSRequest{DurationSeconds: int64(dur.Seconds()), Policy: doc}
+		}
+	case "set-key-status", "delete-key":
+		var id, status string
+		fs.StringVar(&id, "access-key-id", "", "AccessKeyId")
+		if cmd == "set-key-status" {
+			fs.StringVar(&status, "status", "", "Active or Inactive")
+		}
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if id == "" {
+			return fmt.Errorf("%w: --access-key-id is required", errUsage)
+		}
+		path = "/_moat/v1/access-keys/" + url.PathEscape(id)
+		method = http.MethodDelete
+		if cmd == "set-key-status" {
+			method, body = http.MethodPatch, admin.KeyStatusRequest{Status: status}
+		}
+	case "audit":
+		var acct, action, id string
+		fs.StringVar(&acct, "account-id", "", "only this account")
+		fs.StringVar(&action, "action", "", "only this action (e.g. ReleaseInstance)")
+		fs.StringVar(&id, "instance-id", "", "only calls naming this instance")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		q := url.Values{}
+		for k, v := range map[string]string{"AccountId": acct, "Action": action, "InstanceId": id} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		method, path = http.MethodGet, "/_moat/v1/audit"
+		if len(q) > 0 {
+			path += "?" + q.Encode()
+		}
 	default:
 		fmt.Fprint(stderr, adminUsage)
 		return fmt.Errorf("%w: unknown admin command %q", errUsage, cmd)
@@ -117,14 +214,26 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%w: set MOAT_ADMIN_TOKEN (or --token) to the token moat serve was started with", errUsage)
 	}
 	c := &admin.Client{Endpoint: ep, Token: *token, HTTP: &http.Client{Timeout: 5 * time.Minute}}
-	raw, err := c.Do(ctx, method, path, body, nil)
-	if len(raw) > 0 {
+	var out []byte
+	if raw != nil {
+		out, err = c.DoRaw(ctx, method, path, *raw)
+	} else {
+		out, err = c.Do(ctx, method, path, body, nil)
+	}
+	if len(out) > 0 {
 		var pretty bytes.Buffer
-		if json.Indent(&pretty, raw, "", "  ") == nil {
-			raw = pretty.Bytes()
+		if json.Indent(&pretty, out, "", "  ") == nil {
+			out = pretty.Bytes()
 		}
-		stdout.Write(bytes.TrimRight(raw, "\n"))
+		stdout.Write(bytes.TrimRight(out, "\n"))
 		io.WriteString(stdout, "\n")
 	}
 	return err
+}
+
+func readFileOrStdin(name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(os.Stdin)
+	}
+	return os.ReadFile(name)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +23,8 @@ import (
 	"moat/internal/admin"
 	"moat/internal/lifecycle"
 	"moat/internal/moat"
+	"moat/internal/ram"
+	"moat/internal/secrets"
 	"moat/internal/store/sqlite"
 )
 
@@ -37,6 +41,18 @@ type Config struct {
 	ShutdownTimeout  time.Duration
 	DebugAddr        string // serves net/http/pprof when set
 	Pools            map[moat.Region]moat.Pool
+
+	MasterKey     string // MOAT_MASTER_KEY
+	MasterKeyFile string
+	TLSCert       string
+	TLSKey        string
+	TLSSelfSigned bool
+	TLSAddr       string
+	Throttle      map[string]float64
+	// AuditRetention is how long audit records are kept; 0 keeps them.
+	AuditRetention time.Duration
+	// MaxClientRequests bounds one client address's requests in flight.
+	MaxClientRequests int
 }
 
 // poolFlags collects repeated --ip-pool REGION=CIDR flags.
@@ -89,6 +105,17 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 		}
 	}
 	fs.Var(pools, "ip-pool", "a region's IP pool as REGION=CIDR, repeatable (env MOAT_IP_POOLS, comma-separated); defaults: cn-hangzhou=100.64.0.0/11, ap-southeast-1=100.96.0.0/11")
+	c.MasterKey = os.Getenv("MOAT_MASTER_KEY")
+	fs.StringVar(&c.MasterKeyFile, "master-key-file", envOr("MOAT_MASTER_KEY_FILE", ""), "file holding the master key that seals AccessKey secrets, created on first start (default: master.key beside the database); MOAT_MASTER_KEY (64 hex characters or base64 of 32 bytes) takes precedence")
+	fs.StringVar(&c.TLSCert, "tls-cert", envOr("MOAT_TLS_CERT", ""), "PEM certificate for HTTPS on --tls-addr (env MOAT_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", envOr("MOAT_TLS_KEY", ""), "PEM private key for --tls-cert (env MOAT_TLS_KEY)")
+	fs.BoolVar(&c.TLSSelfSigned, "tls-self-signed", os.Getenv("MOAT_TLS_SELF_SIGNED") == "true", "serve HTTPS with a self-signed certificate made on first start and kept beside the database (env MOAT_TLS_SELF_SIGNED=true)")
+	fs.StringVar(&c.TLSAddr, "tls-addr", envOr("MOAT_TLS_ADDR", "127.0.0.1:9443"), "HTTPS listen address when TLS is on; --addr keeps serving HTTP (env MOAT_TLS_ADDR)")
+	throttle := envOr("MOAT_THROTTLE", "off")
+	fs.StringVar(&throttle, "throttle", throttle, "rate limits per principal and action: off, real (10 calls/s per user and action, as documented for DescribeInstances), or Action=QPS[,…] with * for any other action (env MOAT_THROTTLE)")
+	auditRetention := envOr("MOAT_AUDIT_RETENTION", "168h")
+	fs.StringVar(&auditRetention, "audit-retention", auditRetention, "how long audit records are kept; 0 keeps them for ever (env MOAT_AUDIT_RETENTION)")
+	fs.IntVar(&c.MaxClientRequests, "max-client-requests", 256, "requests one client address may have in flight; more are refused with Throttling")
 	fs.StringVar(&c.DebugAddr, "debug-addr", envOr("MOAT_DEBUG_ADDR", ""), "serve Go profiling (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty (env MOAT_DEBUG_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -102,6 +129,21 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	}
 	c.AutoReleaseAfter = d
 	c.Pools = pools
+	if c.Throttle, err = acs.ParseLimits(throttle); err != nil {
+		return c, fmt.Errorf("%w: --throttle: %s", errUsage, moat.AsError(err).Message)
+	}
+	if c.AuditRetention, err = time.ParseDuration(auditRetention); err != nil || c.AuditRetention < 0 {
+		return c, fmt.Errorf("%w: --audit-retention %q must be a non-negative Go duration such as 168h", errUsage, auditRetention)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return c, fmt.Errorf("%w: give --tls-cert and --tls-key together", errUsage)
+	}
+	if c.TLSSelfSigned && c.TLSCert != "" {
+		return c, fmt.Errorf("%w: --tls-self-signed and --tls-cert exclude each other", errUsage)
+	}
+	if c.MasterKeyFile == "" {
+		c.MasterKeyFile = filepath.Join(filepath.Dir(c.DB), "master.key")
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return c, fmt.Errorf("%w: --log-format must be text or json", errUsage)
 	}
@@ -158,14 +200,17 @@ type Main struct {
 	Announce *slog.Logger // the ready/stopped lines; Log when nil
 	Stdout   io.Writer
 
-	store    *sqlite.Store
-	debug    *http.Server
-	svc      *moat.Service
-	engine   *lifecycle.Engine
-	listener net.Listener
-	server   *http.Server
-	cancel   context.CancelFunc
-	engineWG sync.WaitGroup
+	store *sqlite.Store
+	debug *http.Server
+
+	tlsListener net.Listener
+	tlsServer   *http.Server
+	svc         *moat.Service
+	engine      *lifecycle.Engine
+	listener    net.Listener
+	server      *http.Server
+	cancel      context.CancelFunc
+	engineWG    sync.WaitGroup
 }
 
 // Open opens the store, bootstraps the account, starts the lifecycle engine
@@ -181,13 +226,25 @@ func (m *Main) Open(ctx context.Context) error {
 		m.Stdout = io.Discard
 	}
 	c := m.Config
+	key, created, err := secrets.LoadKey(c.MasterKey, c.MasterKeyFile)
+	if err != nil {
+		return fmt.Errorf("master key: %w", err)
+	}
+	if created {
+		m.Announce.Info("created the master key that seals AccessKey secrets; keep it with the database (a backup without it cannot authenticate anyone)", "file", c.MasterKeyFile)
+	}
+	sealer, err := secrets.New(key)
+	if err != nil {
+		return err
+	}
 	store, err := sqlite.Open(ctx, c.DB, sqlite.Options{})
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
 	m.store = store
 	clock := moat.NewServerClock(time.Now)
-	svc, err := moat.NewService(moat.Config{Store: store, Clock: clock, AutoReleaseAfter: c.AutoReleaseAfter, Pools: c.Pools})
+	svc, err := moat.NewService(moat.Config{Store: store, Clock: clock, AutoReleaseAfter: c.AutoReleaseAfter, Pools: c.Pools,
+		Sealer: sealer, Policies: ram.Compile})
 	if err != nil {
 		store.Close()
 		return err
@@ -212,12 +269,20 @@ export MOAT_ACCESS_KEY_SECRET=%s
 `, boot.AccountID, boot.AccessKeyID, boot.Secret)
 	}
 
+	svc.OnAuditError(func(err error) { m.Log.Error("audit log write failed", "err", err) })
 	m.engine = lifecycle.New(svc, clock, m.Log)
+	m.engine.AuditRetention = c.AuditRetention
+	var limiter *acs.Limiter
+	if c.Throttle != nil {
+		limiter = acs.NewLimiter(c.Throttle, time.Now)
+	}
 	gw := acs.NewGateway(acs.Config{
 		Products:    []*acs.Product{ddoscoo.Product(svc), bss.Product(svc)},
 		Credentials: svc,
 		RealNow:     time.Now,
+		ServerNow:   clock.Now,
 		Logger:      m.Log,
+		Limiter:     limiter,
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_moat/health", func(w http.ResponseWriter, r *http.Request) {
@@ -225,22 +290,21 @@ export MOAT_ACCESS_KEY_SECRET=%s
 		io.WriteString(w, `{"Status":"ok"}`)
 	})
 	mux.Handle("/_moat/", admin.New(svc, m.engine, c.AdminToken, m.Log))
-	mux.Handle("/", gw)
+	mux.Handle("/", acs.PerClientLimit(gw, c.MaxClientRequests))
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		store.Close()
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
-	m.listener = ln
-	m.server = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+	m.listener = limitListener(ln, maxConnections)
+	m.server = m.newServer(mux)
+	if c.TLSCert != "" || c.TLSSelfSigned {
+		if err := m.listenTLS(mux); err != nil {
+			ln.Close()
+			store.Close()
+			return err
+		}
 	}
 	if c.DebugAddr != "" {
 		if err := m.startDebug(c.DebugAddr); err != nil {
@@ -256,7 +320,11 @@ export MOAT_ACCESS_KEY_SECRET=%s
 		defer m.engineWG.Done()
 		m.engine.Run(ectx)
 	}()
-	m.Announce.Info("moat ready", "addr", ln.Addr().String(), "db", c.DB, "admin", c.AdminToken != "",
+	tlsAddr := ""
+	if m.tlsListener != nil {
+		tlsAddr = m.tlsListener.Addr().String()
+	}
+	m.Announce.Info("moat ready", "addr", ln.Addr().String(), "tls_addr", tlsAddr, "db", c.DB, "admin", c.AdminToken != "",
 		"account", boot.AccountID, "auto_release_after", c.AutoReleaseAfter.String(), "schema", sqlite.SchemaVersion())
 	return nil
 }
@@ -267,11 +335,70 @@ func (m *Main) Addr() string { return m.listener.Addr().String() }
 // Service exposes the domain service (for tests).
 func (m *Main) Service() *moat.Service { return m.svc }
 
+// maxConnections bounds open connections per listener: a flood of idle
+// or slow connections costs at most this many file descriptors.
+const maxConnections = 4096
+
+// newServer applies the bounds every listener has: a client must send its
+// headers within 10 s and its whole request within 60 s; idle connections
+// close after 60 s.
+func (m *Main) newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+	}
+}
+
+// listenTLS binds the HTTPS listener with the configured or a
+// self-signed certificate.
+func (m *Main) listenTLS(h http.Handler) error {
+	c := m.Config
+	certFile, keyFile := c.TLSCert, c.TLSKey
+	if c.TLSSelfSigned {
+		dir := filepath.Dir(c.DB)
+		certFile, keyFile = filepath.Join(dir, "tls-cert.pem"), filepath.Join(dir, "tls-key.pem")
+		made, err := selfSigned(certFile, keyFile)
+		if err != nil {
+			return fmt.Errorf("self-signed certificate: %w", err)
+		}
+		if made {
+			m.Announce.Info("created a self-signed TLS certificate for localhost", "cert", certFile)
+		}
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return fmt.Errorf("load TLS certificate: %w", err)
+	}
+	ln, err := net.Listen("tcp", c.TLSAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.TLSAddr, err)
+	}
+	m.tlsListener = tls.NewListener(limitListener(ln, maxConnections), &tls.Config{
+		Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
+	})
+	m.tlsServer = m.newServer(h)
+	return nil
+}
+
 // Serve serves until Close.
 func (m *Main) Serve() error {
+	errs := make(chan error, 2)
+	if m.tlsServer != nil {
+		go func() { errs <- m.tlsServer.Serve(m.tlsListener) }()
+	}
 	err := m.server.Serve(m.listener)
 	if errors.Is(err, http.ErrServerClosed) {
-		return nil
+		err = nil
+	}
+	if m.tlsServer != nil {
+		if terr := <-errs; !errors.Is(terr, http.ErrServerClosed) && err == nil {
+			err = terr
+		}
 	}
 	return err
 }
@@ -288,6 +415,11 @@ func (m *Main) Close() error {
 		if err := m.server.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("drain requests: %w", err))
 		}
+		if m.tlsServer != nil {
+			if err := m.tlsServer.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("drain TLS requests: %w", err))
+			}
+		}
 		cancel()
 	}
 	if m.debug != nil {
@@ -296,6 +428,9 @@ func (m *Main) Close() error {
 	if m.cancel != nil {
 		m.cancel()
 		m.engineWG.Wait()
+	}
+	if m.svc != nil {
+		m.svc.Close() // flushes the audit log
 	}
 	if m.store != nil {
 		if err := m.store.Close(); err != nil {

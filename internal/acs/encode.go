@@ -75,11 +75,12 @@ func HTTPStatus(e *moat.Error) int {
 // these keys with jmespath; darabonba and tea-rpc read Code/Message/
 // RequestId). It is always JSON: the v3 SDKs cannot parse an XML error.
 type errorBody struct {
-	RequestId string
-	HostId    string
-	Code      string
-	Message   string
-	Recommend string
+	RequestId          string
+	HostId             string
+	Code               string
+	Message            string
+	Recommend          string
+	AccessDeniedDetail *moat.AccessDeniedDetail `json:",omitempty"`
 }
 
 // WriteError writes the JSON error envelope with the status for e.
@@ -95,11 +96,12 @@ func writeError(w http.ResponseWriter, requestID, host, product string, e *moat.
 	}
 	status := HTTPStatus(e)
 	body, _ := marshalJSON(errorBody{
-		RequestId: requestID,
-		HostId:    host,
-		Code:      string(e.Code),
-		Message:   e.Message,
-		Recommend: "https://api.aliyun.com/troubleshoot?q=" + string(e.Code) + "&product=" + product + "&requestId=" + requestID,
+		RequestId:          requestID,
+		HostId:             host,
+		Code:               string(e.Code),
+		Message:            e.Message,
+		Recommend:          "https://api.aliyun.com/troubleshoot?q=" + string(e.Code) + "&product=" + product + "&requestId=" + requestID,
+		AccessDeniedDetail: e.AccessDenied,
 	})
 	h := w.Header()
 	h.Set("Content-Type", "application/json;charset=utf-8")

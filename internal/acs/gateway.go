@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"sort"
 	"strconv"
@@ -79,16 +80,69 @@ func Handle[Req any, Resp any](fn func(ctx context.Context, call *Call, req *Req
 type Product struct {
 	Name    string
 	Version string
-	Actions map[string]Handler
+	// RAMService is the product's prefix in RAM policy actions
+	// (yundun-ddoscoo, bss).
+	RAMService string
+	Actions    map[string]Handler
+	// Targets says, per action, which instances a call concerns, for
+	// authorization and the audit log. An action without one concerns
+	// "*" (BSS CreateInstance).
+	Targets map[string]Target
 }
 
-// Credentials is what the gateway needs to authenticate a request.
+// Target names the instances an action addresses.
+type Target struct {
+	// IDs are the parameters holding instance IDs: a single value
+	// ("InstanceId"), a list ("InstanceIds" for InstanceIds.1..N), or a
+	// comma-separated list ("InstanceIDs", BSS's spelling).
+	IDs []string
+	// List marks a listing: a RAM principal sees only what it may.
+	List bool
+	// Region is where the instances are; Call.Region when nil.
+	Region func(call *Call) (moat.Region, error)
+}
+
+// ids collects the instance IDs a call names.
+func (t *Target) ids(params map[string]string) []string {
+	var out []string
+	for _, name := range t.IDs {
+		if v, ok := params[name]; ok && v != "" {
+			if name == "InstanceIDs" {
+				for _, id := range strings.Split(v, ",") {
+					if id = strings.TrimSpace(id); id != "" {
+						out = append(out, id)
+					}
+				}
+			} else {
+				out = append(out, v)
+			}
+		}
+		if idx, err := listIndexes(params, name); err == nil {
+			for _, n := range idx {
+				if v := params[name+"."+strconv.Itoa(n)]; v != "" {
+					out = append(out, v)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Credentials is what the gateway needs to authenticate and authorize a
+// request, and to audit it (moat.Service implements it).
 type Credentials interface {
 	// AccessKey returns the key or a *moat.Error with
 	// InvalidAccessKeyId.NotFound.
 	AccessKey(ctx context.Context, id string) (moat.AccessKey, error)
 	// UseNonce records the nonce durably, or fails with SignatureNonceUsed.
 	UseNonce(ctx context.Context, keyID, nonce string) error
+	// CheckSecurityToken verifies an STS token against its key.
+	CheckSecurityToken(k moat.AccessKey, token string) error
+	// Authorize and ListAccess decide what a RAM principal may do.
+	Authorize(ctx context.Context, c *moat.Caller, action string, region moat.Region, ids []string) error
+	ListAccess(ctx context.Context, c *moat.Caller, action string, region moat.Region) (*moat.Access, error)
+	// RecordAudit queues an audit record.
+	RecordAudit(rec moat.AuditRecord)
 }
 
 // Config configures a Gateway.
@@ -98,7 +152,11 @@ type Config struct {
 	// RealNow is the wall clock for timestamp checks (never the movable
 	// server clock). time.Now when nil.
 	RealNow func() time.Time
-	Logger  *slog.Logger
+	// ServerNow stamps audit records (the server clock). RealNow when nil.
+	ServerNow func() time.Time
+	Logger    *slog.Logger
+	// Limiter throttles calls per principal and action (nil: none).
+	Limiter *Limiter
 }
 
 // Gateway is the http.Handler for the RPC endpoint.
@@ -106,14 +164,19 @@ type Gateway struct {
 	products map[string]*Product
 	creds    Credentials
 	now      func() time.Time
+	server   func() time.Time
 	log      *slog.Logger
+	limiter  *Limiter
 }
 
 // NewGateway returns a Gateway.
 func NewGateway(c Config) *Gateway {
-	g := &Gateway{products: map[string]*Product{}, creds: c.Credentials, now: c.RealNow, log: c.Logger}
+	g := &Gateway{products: map[string]*Product{}, creds: c.Credentials, now: c.RealNow, server: c.ServerNow, log: c.Logger, limiter: c.Limiter}
 	if g.now == nil {
 		g.now = time.Now
+	}
+	if g.server == nil {
+		g.server = g.now
 	}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -129,6 +192,9 @@ type outcome struct {
 	requestID, keyID, action, version, product, code string
 	status                                           int
 	cause                                            error
+	// caller and resources, once authenticated, for the audit record.
+	caller    *moat.Caller
+	resources []string
 }
 
 // served names the products and versions, for an InvalidVersion message.
@@ -151,6 +217,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			o.code, o.status = string(e.Code), writeError(w, o.requestID, r.Host, o.product, e)
 		}
 		g.logRequest(r.Context(), &o, time.Since(start))
+		g.audit(&o)
 	}()
 	status, err := g.serve(w, r, &o)
 	if err != nil && r.Context().Err() != nil && errors.Is(err, context.Canceled) {
@@ -168,6 +235,25 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o.status = status
+}
+
+// audit records an authenticated call.
+func (g *Gateway) audit(o *outcome) {
+	if o.caller == nil {
+		return
+	}
+	g.creds.RecordAudit(moat.AuditRecord{
+		Time: g.server(), AccountID: o.caller.AccountID, Principal: o.caller.Principal(),
+		SourceIP: addrString(o.caller.Env.SourceIP), Action: o.product + ":" + o.action,
+		Resources: o.resources, Code: auditCode(o.code), RequestID: o.requestID,
+	})
+}
+
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
 }
 
 func (g *Gateway) logRequest(ctx context.Context, o *outcome, d time.Duration) {
@@ -246,8 +332,21 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *outcome) (int
 	if err != nil {
 		return 0, err
 	}
+	caller.Env = envOf(r)
+	o.caller = &caller
 
 	call := &Call{RequestID: o.requestID, Action: action, Caller: caller, Params: req.Params, Host: r.Host}
+	if g.limiter != nil {
+		if err := g.limiter.Allow(caller.AccountID+"/"+caller.Principal(), action); err != nil {
+			if e := moat.AsError(err); e.RetryAfter > 0 {
+				setRateLimitHeader(w, e.RetryAfter)
+			}
+			return 0, err
+		}
+	}
+	if err := g.authorize(r.Context(), product, action, call, o); err != nil {
+		return 0, err
+	}
 	resp, err := handler(r.Context(), call)
 	if err != nil {
 		return 0, err
@@ -266,6 +365,49 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *outcome) (int
 	w.WriteHeader(http.StatusOK)
 	w.Write(body)
 	return http.StatusOK, nil
+}
+
+// envOf is what a request carries for policy conditions: the peer's
+// address (the connection's, never a header a client could forge) and
+// whether it came over TLS.
+func envOf(r *http.Request) moat.Env {
+	var env moat.Env
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		env.SourceIP = ap.Addr().Unmap()
+	}
+	env.SecureTransport = r.TLS != nil
+	return env
+}
+
+// authorize applies RAM: the account's own keys may do everything; a RAM
+// user or STS session must be allowed the action on the instances the
+// call names (or, for a listing, sees only those it may).
+func (g *Gateway) authorize(ctx context.Context, p *Product, action string, call *Call, o *outcome) error {
+	t := p.Targets[action]
+	o.resources = t.ids(call.Params)
+	if call.Caller.Type == moat.PrincipalAccount {
+		return nil
+	}
+	region := moat.DefaultRegion
+	var err error
+	if t.Region != nil {
+		region, err = t.Region(call)
+	} else {
+		region, err = call.Region()
+	}
+	if err != nil {
+		return err
+	}
+	ramAction := p.RAMService + ":" + action
+	if t.List {
+		access, err := g.creds.ListAccess(ctx, &call.Caller, ramAction, region)
+		if err != nil {
+			return err
+		}
+		call.Caller.Access = access
+		return nil
+	}
+	return g.creds.Authorize(ctx, &call.Caller, ramAction, region, o.resources)
 }
 
 // responseFormat applies the Format rules: the parameter, case-insensitive,
@@ -354,10 +496,13 @@ func (g *Gateway) authV1(ctx context.Context, req *Request, o *outcome) (moat.Ca
 	if !equal(SignV1(k.Secret, sts), p["Signature"]) {
 		return moat.Caller{}, moat.Errorf(moat.CodeSignatureDoesNotMatch, "%s", signatureMismatch+sts)
 	}
+	if err := g.creds.CheckSecurityToken(k, p["SecurityToken"]); err != nil {
+		return moat.Caller{}, err
+	}
 	if err := g.creds.UseNonce(ctx, k.ID, p["SignatureNonce"]); err != nil {
 		return moat.Caller{}, err
 	}
-	return moat.Caller{AccountID: k.AccountID, AccessKeyID: k.ID}, nil
+	return moat.CallerOf(k, moat.Env{}), nil
 }
 
 // requiredV3 are the headers a v3 signature must cover: without them a
@@ -415,8 +560,24 @@ func (g *Gateway) authV3(ctx context.Context, req *Request, authz string, o *out
 	if !equal(hashed, HashPayload(req.Body)) {
 		return moat.Caller{}, moat.Errorf(moat.CodeSignatureDoesNotMatch, "The x-acs-content-sha256 header does not match the SHA-256 of the request body.")
 	}
+	// An STS token travels in x-acs-security-token, which the SDKs sign.
+	token := hd.Get("x-acs-security-token")
+	if token != "" && !signed["x-acs-security-token"] {
+		return moat.Caller{}, moat.Errorf(moat.CodeIncompleteSignature, "SignedHeaders must include x-acs-security-token when it is sent.")
+	}
+	if err := g.creds.CheckSecurityToken(k, token); err != nil {
+		return moat.Caller{}, err
+	}
 	if err := g.creds.UseNonce(ctx, k.ID, nonce); err != nil {
 		return moat.Caller{}, err
 	}
-	return moat.Caller{AccountID: k.AccountID, AccessKeyID: k.ID}, nil
+	return moat.CallerOf(k, moat.Env{}), nil
+}
+
+// auditCode is the result an audit record shows: the error code, or "OK".
+func auditCode(code string) string {
+	if code == "" {
+		return "OK"
+	}
+	return code
 }

@@ -47,6 +47,23 @@ func (f *fakeCreds) AccessKey(_ context.Context, id string) (moat.AccessKey, err
 	return k, nil
 }
 
+func (f *fakeCreds) CheckSecurityToken(k moat.AccessKey, token string) error {
+	if token != "" {
+		return moat.Errorf(moat.CodeInvalidSecurityTokenMalformed, "no tokens here")
+	}
+	return nil
+}
+
+func (f *fakeCreds) Authorize(context.Context, *moat.Caller, string, moat.Region, []string) error {
+	return nil
+}
+
+func (f *fakeCreds) ListAccess(context.Context, *moat.Caller, string, moat.Region) (*moat.Access, error) {
+	return nil, nil
+}
+
+func (f *fakeCreds) RecordAudit(moat.AuditRecord) {}
+
 func (f *fakeCreds) UseNonce(_ context.Context, keyID, nonce string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

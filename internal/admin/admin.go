@@ -48,6 +48,14 @@ func New(svc *moat.Service, engine Kicker, token string, log *slog.Logger) *Serv
 	s.mux.HandleFunc("GET /_moat/v1/clock", s.getClock)
 	s.mux.HandleFunc("POST /_moat/v1/clock", s.setClock)
 	s.mux.HandleFunc("GET /_moat/v1/events", s.events)
+	s.mux.HandleFunc("POST /_moat/v1/accounts/{AccountId}/users", s.createUser)
+	s.mux.HandleFunc("POST /_moat/v1/accounts/{AccountId}/users/{UserName}/access-keys", s.createUserKey)
+	s.mux.HandleFunc("PUT /_moat/v1/accounts/{AccountId}/users/{UserName}/policies/{PolicyName}", s.putPolicy)
+	s.mux.HandleFunc("DELETE /_moat/v1/accounts/{AccountId}/users/{UserName}/policies/{PolicyName}", s.deletePolicy)
+	s.mux.HandleFunc("POST /_moat/v1/accounts/{AccountId}/users/{UserName}/sts", s.issueSTS)
+	s.mux.HandleFunc("PATCH /_moat/v1/access-keys/{AccessKeyId}", s.setKeyStatus)
+	s.mux.HandleFunc("DELETE /_moat/v1/access-keys/{AccessKeyId}", s.deleteKey)
+	s.mux.HandleFunc("GET /_moat/v1/audit", s.audit)
 	return s
 }
 
@@ -448,3 +456,206 @@ const (
 	maxEvents  = 100000
 	eventChunk = 1000
 )
+
+// ---- RAM users, keys, policies, STS (issue 4) ----
+
+// UserRequest creates a RAM user.
+type UserRequest struct {
+	UserName string
+}
+
+// UserResponse is a created RAM user.
+type UserResponse struct {
+	AccountId string
+	UserName  string
+	UserId    string
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
+	var req UserRequest
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	u, err := s.svc.CreateUser(r.Context(), r.PathValue("AccountId"), req.UserName)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, UserResponse{AccountId: u.AccountID, UserName: u.Name, UserId: u.ID})
+}
+
+// KeyResponse is a new AccessKey pair; the secret is shown only here.
+type KeyResponse struct {
+	AccessKeyId     string
+	AccessKeySecret string
+}
+
+func (s *Server) createUserKey(w http.ResponseWriter, r *http.Request) {
+	k, err := s.svc.CreateAccessKey(r.Context(), r.PathValue("AccountId"), r.PathValue("UserName"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, KeyResponse{AccessKeyId: k.ID, AccessKeySecret: k.Secret})
+}
+
+// PolicyResponse acknowledges a policy change.
+type PolicyResponse struct {
+	AccountId  string
+	UserName   string
+	PolicyName string
+}
+
+func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request) {
+	doc, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if err != nil {
+		writeError(w, moat.Errorf(moat.CodeInvalidParameter, "The policy document could not be read."))
+		return
+	}
+	if len(doc) > MaxBody {
+		writeError(w, moat.Errorf(moat.CodeRequestTooLarge, "The policy document is larger than %d bytes.", MaxBody))
+		return
+	}
+	acct, user, name := r.PathValue("AccountId"), r.PathValue("UserName"), r.PathValue("PolicyName")
+	if err := s.svc.PutUserPolicy(r.Context(), acct, user, name, string(doc)); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, PolicyResponse{AccountId: acct, UserName: user, PolicyName: name})
+}
+
+func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request) {
+	acct, user, name := r.PathValue("AccountId"), r.PathValue("UserName"), r.PathValue("PolicyName")
+	if err := s.svc.DeleteUserPolicy(r.Context(), acct, user, name); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, PolicyResponse{AccountId: acct, UserName: user, PolicyName: name})
+}
+
+// STSRequest asks for temporary credentials of a RAM user.
+type STSRequest struct {
+	DurationSeconds int64
+	Policy          string // an inline policy document narrowing the user's
+}
+
+// STSResponse are temporary credentials.
+type STSResponse struct {
+	AccessKeyId     string
+	AccessKeySecret string
+	SecurityToken   string
+	Expiration      string // RFC 3339, UTC
+}
+
+func (s *Server) issueSTS(w http.ResponseWriter, r *http.Request) {
+	var req STSRequest
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if req.DurationSeconds == 0 {
+		req.DurationSeconds = 3600
+	}
+	c, err := s.svc.IssueSTS(r.Context(), r.PathValue("AccountId"), r.PathValue("UserName"), time.Duration(req.DurationSeconds)*time.Second, req.Policy)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, STSResponse{AccessKeyId: c.AccessKeyID, AccessKeySecret: c.AccessKeySecret,
+		SecurityToken: c.SecurityToken, Expiration: c.Expiration.UTC().Format(time.RFC3339)})
+}
+
+// KeyStatusRequest enables or disables a key.
+type KeyStatusRequest struct {
+	Status string // Active or Inactive
+}
+
+// KeyStatusResponse is a key's new state.
+type KeyStatusResponse struct {
+	AccessKeyId string
+	Status      string
+}
+
+func (s *Server) setKeyStatus(w http.ResponseWriter, r *http.Request) {
+	var req KeyStatusRequest
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	id := r.PathValue("AccessKeyId")
+	if err := s.svc.SetAccessKeyStatus(r.Context(), id, moat.KeyStatus(req.Status)); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, KeyStatusResponse{AccessKeyId: id, Status: req.Status})
+}
+
+func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("AccessKeyId")
+	if err := s.svc.DeleteAccessKey(r.Context(), id); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, KeyStatusResponse{AccessKeyId: id, Status: "Deleted"})
+}
+
+// AuditRecord is one authenticated call.
+type AuditRecord struct {
+	Seq       int64
+	Time      string
+	AccountId string
+	Principal string
+	SourceIp  string
+	Action    string
+	Resources []string
+	Code      string
+	RequestId string
+}
+
+// AuditResponse lists audit records, newest last.
+type AuditResponse struct {
+	Records []AuditRecord
+}
+
+func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := moat.AuditFilter{AccountID: q.Get("AccountId"), Action: q.Get("Action"), InstanceID: q.Get("InstanceId")}
+	if v := q.Get("After"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			writeError(w, moat.InvalidParam("After", "a Seq number from an earlier answer"))
+			return
+		}
+		f.AfterSeq = n
+	}
+	if v := q.Get("Limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxEvents {
+			writeError(w, moat.InvalidParam("Limit", fmt.Sprintf("between 1 and %d", maxEvents)))
+			return
+		}
+		f.Limit = n
+	}
+	// Records of calls answered just now may still be queued.
+	if err := s.svc.FlushAudit(r.Context()); err != nil {
+		writeError(w, err)
+		return
+	}
+	recs, err := s.svc.Audit(r.Context(), f)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	const layout = "2006-01-02T15:04:05.000Z07:00"
+	resp := AuditResponse{Records: make([]AuditRecord, 0, len(recs))}
+	for _, a := range recs {
+		res := a.Resources
+		if res == nil {
+			res = []string{}
+		}
+		resp.Records = append(resp.Records, AuditRecord{Seq: a.Seq, Time: a.Time.UTC().Format(layout), AccountId: a.AccountID,
+			Principal: a.Principal, SourceIp: a.SourceIP, Action: a.Action, Resources: res, Code: a.Code, RequestId: a.RequestID})
+	}
+	writeJSON(w, http.StatusOK, resp)
+}

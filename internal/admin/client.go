@@ -47,31 +47,12 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) ([]by
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
+	raw, err := c.send(req)
+	if err != nil || out == nil {
+		return raw, err
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode >= 300 {
-		e := &Error{Status: resp.StatusCode}
-		if json.Unmarshal(raw, &e.ErrorBody) != nil {
-			e.Message = strings.TrimSpace(string(raw))
-		}
-		return raw, e
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return raw, fmt.Errorf("admin API: decode answer: %w", err)
-		}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return raw, fmt.Errorf("admin API: decode answer: %w", err)
 	}
 	return raw, nil
 }
@@ -121,4 +102,95 @@ func (c *Client) Events(ctx context.Context, instanceID, typ string) ([]Event, e
 	var out EventsResponse
 	_, err := c.Do(ctx, http.MethodGet, path, nil, &out)
 	return out.Events, err
+}
+
+// CreateUser adds a RAM user.
+func (c *Client) CreateUser(ctx context.Context, account, name string) (UserResponse, error) {
+	var out UserResponse
+	_, err := c.Do(ctx, http.MethodPost, "/_moat/v1/accounts/"+url.PathEscape(account)+"/users", UserRequest{UserName: name}, &out)
+	return out, err
+}
+
+// CreateUserKey makes an AccessKey pair for a RAM user.
+func (c *Client) CreateUserKey(ctx context.Context, account, user string) (KeyResponse, error) {
+	var out KeyResponse
+	_, err := c.Do(ctx, http.MethodPost, "/_moat/v1/accounts/"+url.PathEscape(account)+"/users/"+url.PathEscape(user)+"/access-keys", nil, &out)
+	return out, err
+}
+
+// PutPolicy attaches a policy document to a RAM user.
+func (c *Client) PutPolicy(ctx context.Context, account, user, name, doc string) error {
+	_, err := c.DoRaw(ctx, http.MethodPut, "/_moat/v1/accounts/"+url.PathEscape(account)+"/users/"+url.PathEscape(user)+"/policies/"+url.PathEscape(name), doc)
+	return err
+}
+
+// DoRaw sends a body as it is (a policy document) and returns the answer.
+func (c *Client) DoRaw(ctx context.Context, method, path, body string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.Endpoint, "/")+path, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return c.send(req)
+}
+
+// DeletePolicy detaches a policy.
+func (c *Client) DeletePolicy(ctx context.Context, account, user, name string) error {
+	_, err := c.Do(ctx, http.MethodDelete, "/_moat/v1/accounts/"+url.PathEscape(account)+"/users/"+url.PathEscape(user)+"/policies/"+url.PathEscape(name), nil, nil)
+	return err
+}
+
+// IssueSTS issues temporary credentials for a RAM user.
+func (c *Client) IssueSTS(ctx context.Context, account, user string, req STSRequest) (STSResponse, error) {
+	var out STSResponse
+	_, err := c.Do(ctx, http.MethodPost, "/_moat/v1/accounts/"+url.PathEscape(account)+"/users/"+url.PathEscape(user)+"/sts", req, &out)
+	return out, err
+}
+
+// SetKeyStatus enables or disables a key.
+func (c *Client) SetKeyStatus(ctx context.Context, id, status string) error {
+	_, err := c.Do(ctx, http.MethodPatch, "/_moat/v1/access-keys/"+url.PathEscape(id), KeyStatusRequest{Status: status}, nil)
+	return err
+}
+
+// DeleteKey deletes a key.
+func (c *Client) DeleteKey(ctx context.Context, id string) error {
+	_, err := c.Do(ctx, http.MethodDelete, "/_moat/v1/access-keys/"+url.PathEscape(id), nil, nil)
+	return err
+}
+
+// Audit lists audit records.
+func (c *Client) Audit(ctx context.Context, q url.Values) ([]AuditRecord, error) {
+	path := "/_moat/v1/audit"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out AuditResponse
+	_, err := c.Do(ctx, http.MethodGet, path, nil, &out)
+	return out.Records, err
+}
+
+func (c *Client) send(req *http.Request) ([]byte, error) {
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		e := &Error{Status: resp.StatusCode}
+		if json.Unmarshal(raw, &e.ErrorBody) != nil {
+			e.Message = strings.TrimSpace(string(raw))
+		}
+		return raw, e
+	}
+	return raw, nil
 }

@@ -31,8 +31,16 @@ const (
 func Product(svc *moat.Service) *acs.Product {
 	h := &handlers{svc: svc}
 	return &acs.Product{
-		Name:    "BssOpenApi",
-		Version: Version,
+		Name:       "BssOpenApi",
+		Version:    Version,
+		RAMService: moat.RAMServiceBSS,
+		Targets: map[string]acs.Target{
+			"CreateInstance":          {Region: productRegion},
+			"RenewInstance":           {IDs: []string{"InstanceId"}, Region: productRegion},
+			"ModifyInstance":          {IDs: []string{"InstanceId"}, Region: productRegion},
+			"SetRenewal":              {IDs: []string{"InstanceIDs"}, Region: productRegion},
+			"QueryAvailableInstances": {IDs: []string{"InstanceIDs"}, List: true, Region: queryRegion},
+		},
 		Actions: map[string]acs.Handler{
 			"CreateInstance":          acs.Handle(h.CreateInstance),
 			"RenewInstance":           acs.Handle(h.RenewInstance),
@@ -45,6 +53,35 @@ func Product(svc *moat.Service) *acs.Product {
 
 type handlers struct {
 	svc *moat.Service
+}
+
+// productRegion is the region of the ProductType parameter.
+func productRegion(call *acs.Call) (moat.Region, error) {
+	if call.Params["ProductType"] == "" {
+		return "", moat.MissingParam("ProductType")
+	}
+	p, err := moat.ParseProductType(call.Params["ProductType"])
+	if err != nil {
+		return "", err
+	}
+	return p.Region(), nil
+}
+
+// queryRegion is QueryAvailableInstances' region for RAM: its Region
+// parameter, else its ProductType's, else "" (a listing across both
+// regions, which RAM then judges instance by instance unless a policy
+// covers every region).
+func queryRegion(call *acs.Call) (moat.Region, error) {
+	if r := call.Params["Region"]; r != "" {
+		if reg, err := moat.ParseRegion(r); err == nil {
+			return reg, nil
+		}
+		return "", nil
+	}
+	if call.Params["ProductType"] != "" {
+		return productRegion(call)
+	}
+	return "", nil
 }
 
 // Envelope leads every BSS answer: Code "Success", Message "Successful!"

@@ -5,6 +5,7 @@
 package ddoscoo
 
 import (
+	"strconv"
 	"time"
 
 	"moat/internal/acs"
@@ -18,8 +19,10 @@ const Version = "2020-01-01"
 func Product(svc *moat.Service) *acs.Product {
 	h := &handlers{svc: svc}
 	return &acs.Product{
-		Name:    "ddoscoo",
-		Version: Version,
+		Name:       "ddoscoo",
+		Version:    Version,
+		RAMService: moat.RAMServiceDdoscoo,
+		Targets:    targets,
 		Actions: map[string]acs.Handler{
 			"DescribeInstances":      acs.Handle(h.DescribeInstances),
 			"DescribeInstanceIds":    acs.Handle(h.DescribeInstanceIds),
@@ -43,6 +46,49 @@ func Product(svc *moat.Service) *acs.Product {
 
 type handlers struct {
 	svc *moat.Service
+}
+
+// targets names, per action, the instances a call addresses (for RAM and
+// the audit log).
+var targets = map[string]acs.Target{
+	"DescribeInstances":          {IDs: []string{"InstanceIds"}, List: true},
+	"DescribeInstanceIds":        {IDs: []string{"InstanceIds"}, List: true},
+	"DescribeInstanceExt":        {IDs: []string{"InstanceId"}, List: true},
+	"DescribeTagResources":       {IDs: []string{"ResourceIds"}, List: true},
+	"DescribeTagKeys":            {List: true},
+	"DescribeInstanceStatus":     {IDs: []string{"InstanceId"}, Region: statusRegion},
+	"ModifyInstanceRemark":       {IDs: []string{"InstanceId"}},
+	"ReleaseInstance":            {IDs: []string{"InstanceId"}},
+	"ModifyInstance":             {IDs: []string{"InstanceId"}, Region: productRegion},
+	"DescribeInstanceDetails":    {IDs: []string{"InstanceIds"}},
+	"DescribeInstanceSpecs":      {IDs: []string{"InstanceIds"}},
+	"DescribeInstanceStatistics": {IDs: []string{"InstanceIds"}},
+	"CreateTagResources":         {IDs: []string{"ResourceIds"}},
+	"DeleteTagResources":         {IDs: []string{"ResourceIds"}},
+}
+
+// statusRegion is DescribeInstanceStatus' region: its ProductType (1, 2).
+func statusRegion(call *acs.Call) (moat.Region, error) {
+	pt, err := strconv.Atoi(call.Params["ProductType"])
+	if err != nil {
+		if call.Params["ProductType"] == "" {
+			return "", moat.MissingParam("ProductType")
+		}
+		return "", moat.InvalidParam("ProductType", "it must be an integer")
+	}
+	return moat.RegionForProductType(pt)
+}
+
+// productRegion is the region of the ProductType parameter.
+func productRegion(call *acs.Call) (moat.Region, error) {
+	if call.Params["ProductType"] == "" {
+		return "", moat.MissingParam("ProductType")
+	}
+	p, err := moat.ParseProductType(call.Params["ProductType"])
+	if err != nil {
+		return "", err
+	}
+	return p.Region(), nil
 }
 
 // Instance is an item of DescribeInstances' Instances list.

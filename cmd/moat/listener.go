@@ -1,0 +1,100 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// limitListener accepts at most n connections at once; further ones wait
+// in the kernel's backlog until one closes.
+func limitListener(l net.Listener, n int) net.Listener {
+	return &limited{Listener: l, sem: make(chan struct{}, n)}
+}
+
+type limited struct {
+	net.Listener
+	sem chan struct{}
+}
+
+func (l *limited) Accept() (net.Conn, error) {
+	l.sem <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &limitedConn{Conn: c, release: func() { <-l.sem }}, nil
+}
+
+type limitedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
+
+// selfSigned makes a self-signed certificate for localhost, 127.0.0.1 and
+// ::1 (ECDSA P-256, valid ten years) unless certFile and keyFile exist,
+// and reports whether it made one.
+func selfSigned(certFile, keyFile string) (bool, error) {
+	_, cerr := os.Stat(certFile)
+	_, kerr := os.Stat(keyFile)
+	if cerr == nil && kerr == nil {
+		return false, nil
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return false, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return false, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "moat (self-signed)", Organization: []string{"moat"}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(10, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return false, err
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return false, err
+	}
+	if err := writePEM(keyFile, "EC PRIVATE KEY", kder, 0o600); err != nil {
+		return false, err
+	}
+	return true, writePEM(certFile, "CERTIFICATE", der, 0o644)
+}
+
+func writePEM(path, typ string, der []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	werr := pem.Encode(f, &pem.Block{Type: typ, Bytes: der})
+	return errors.Join(werr, f.Sync(), f.Close())
+}
