@@ -26,6 +26,8 @@ Scenarios (--scenarios, comma-separated, default all):
   create      BSS CreateInstance of --create-count instances (durable, with IPs)
   tags        DescribeInstances with a Tag filter on an account of
               --tag-instances instances, one in ten tagged
+  ram         the describe load as the root account, then as a RAM user
+              with a 10-statement policy (the cost of policy evaluation)
   lifecycle   --lifecycle-count instances fall due at once (clock advance)
               while a describe load runs
   memory      moat's VmRSS/VmHWM after seeding and at the end
@@ -67,7 +69,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.CreateCount, "create-count", 10000, "instances bought through BSS CreateInstance in the create scenario")
 	fs.IntVar(&cfg.TagInstances, "tag-instances", 100000, "instances of the tags scenario's account (created once, kept in a reused store)")
 	fs.IntVar(&cfg.EventsPage, "events-page", 10000, "Limit of each GET /_moat/v1/events page in the lifecycle cross-check (max 100000; large pages inflate moat's RSS)")
-	fs.StringVar(&scenarios, "scenarios", "all", "comma-separated subset of describe,baseline,release,create,tags,lifecycle,memory")
+	fs.StringVar(&scenarios, "scenarios", "all", "comma-separated subset of describe,baseline,release,create,tags,ram,lifecycle,memory")
 	fs.StringVar(&cfg.DB, "db", "", "store path; an existing seeded store is reused (default: a fresh temporary file, removed at the end)")
 	fs.BoolVar(&cfg.KeepDB, "keep-db", false, "keep the temporary store (reuse it later with --db)")
 	fs.StringVar(&cfg.ServerLogLevel, "server-log-level", "info", "moat serve --log-level; info logs a line per request, as deployed")

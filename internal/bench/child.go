@@ -23,6 +23,9 @@ import (
 type Child struct {
 	Name string
 	Addr string // host:port it listens on
+	// Ready is the ready line's match: Ready[1] is Addr, later groups
+	// whatever else the spec's pattern captures.
+	Ready []string
 
 	cmd      *exec.Cmd
 	exited   chan struct{}
@@ -67,7 +70,7 @@ func StartChild(ctx context.Context, spec ChildSpec) (*Child, error) {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
 	c := &Child{Name: spec.Name, cmd: cmd, exited: make(chan struct{}), tail: make([]string, tailLines)}
-	ready := make(chan string, 1)
+	ready := make(chan []string, 1)
 	go func() {
 		c.drain(stderr, spec.Ready, ready)
 		cmd.Wait()
@@ -80,8 +83,8 @@ func StartChild(ctx context.Context, spec ChildSpec) (*Child, error) {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	select {
-	case addr := <-ready:
-		c.Addr = addr
+	case m := <-ready:
+		c.Addr, c.Ready = m[1], m
 		return c, nil
 	case <-c.exited:
 		return nil, fmt.Errorf("%s exited before it was ready:\n%s", spec.Name, c.Tail())
@@ -94,7 +97,7 @@ func StartChild(ctx context.Context, spec ChildSpec) (*Child, error) {
 	}
 }
 
-func (c *Child) drain(r io.Reader, readyRE *regexp.Regexp, ready chan<- string) {
+func (c *Child) drain(r io.Reader, readyRE *regexp.Regexp, ready chan<- []string) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	announced := readyRE == nil
 	for {
@@ -112,7 +115,7 @@ func (c *Child) drain(r io.Reader, readyRE *regexp.Regexp, ready chan<- string) 
 			if !announced {
 				if m := readyRE.FindStringSubmatch(text); m != nil {
 					announced = true
-					ready <- m[1]
+					ready <- m
 				}
 			}
 		}

@@ -109,6 +109,13 @@ func Evaluate(res *Results) []Row {
 			check(scn, "errors", fmt.Sprintf("%d of %d", l.Errors, l.Requests), "", float64(l.Errors), "0", l.Errors == 0)
 		}
 	}
+	if rr := res.RAM; rr != nil && len(rr.Rounds) > 0 {
+		scn := fmt.Sprintf("ram (%d conns)", rr.Rounds[0].Root.Connections)
+		add(scn, "root account requests/s", fmt.Sprintf("%.0f, p99 %.2f ms", rr.RootPerSec, rr.RootP99Ms), "")
+		check(scn, fmt.Sprintf("RAM user (%d statements) requests/s", rr.Statements), fmt.Sprintf("%.0f, p99 %.2f ms", rr.UserPerSec, rr.UserP99Ms),
+			fmt.Sprintf("%.3f of root", rr.Ratio), rr.Ratio, fmt.Sprintf(">= %.2f of root", TargetRAMRatio), rr.Ratio >= TargetRAMRatio)
+		check(scn, "errors", fmt.Sprintf("%d of %d", rr.Errors, rr.Requests), "", float64(rr.Errors), "0", rr.Errors == 0)
+	}
 	if lr := res.Lifecycle; lr != nil {
 		scn := "lifecycle"
 		if lr.CatchUpSeconds > 0 {

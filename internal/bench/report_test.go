@@ -49,3 +49,23 @@ func TestEvaluateMarksTargets(t *testing.T) {
 		}
 	}
 }
+
+func TestEvaluateRAMRatio(t *testing.T) {
+	for _, tc := range []struct {
+		ratio float64
+		pass  bool
+	}{{0.95, true}, {0.90, true}, {0.899, false}} {
+		res := &Results{RAM: &RAMResult{Statements: 10, Rounds: []RAMRound{{Root: &LoadResult{Connections: 64}, User: &LoadResult{Connections: 64}}},
+			RootPerSec: 10000, UserPerSec: 10000 * tc.ratio, Ratio: tc.ratio, Requests: 10}}
+		Evaluate(res)
+		var got *Check
+		for i := range res.Checks {
+			if strings.HasPrefix(res.Checks[i].Figure, "RAM user (10 statements)") {
+				got = &res.Checks[i]
+			}
+		}
+		if got == nil || got.Pass != tc.pass || got.Value != tc.ratio {
+			t.Errorf("ratio %v: check %+v, want pass=%v", tc.ratio, got, tc.pass)
+		}
+	}
+}

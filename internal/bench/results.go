@@ -24,6 +24,7 @@ type Results struct {
 	Release     *ReleaseResult   `json:",omitempty"`
 	Create      *CreateResult    `json:",omitempty"`
 	Tags        *TagsResult      `json:",omitempty"`
+	RAM         *RAMResult       `json:",omitempty"`
 	Lifecycle   *LifecycleResult `json:",omitempty"`
 	Memory      *MemoryResult    `json:",omitempty"`
 	Checks      []Check

@@ -35,7 +35,7 @@ const (
 )
 
 // AllScenarios is the default selection, in run order.
-var AllScenarios = []string{ScenarioDescribe, ScenarioBaseline, ScenarioRelease, ScenarioCreate, ScenarioTags, ScenarioLifecycle, ScenarioMemory}
+var AllScenarios = []string{ScenarioDescribe, ScenarioBaseline, ScenarioRelease, ScenarioCreate, ScenarioTags, ScenarioRAM, ScenarioLifecycle, ScenarioMemory}
 
 // Fixed credentials. The bootstrap account owns the seeded instances (so
 // its TotalCount is exactly --instances and a seeded store can be reused);
@@ -142,6 +142,8 @@ type runner struct {
 	aux  *acs.Client // bench-aux: release
 	ep   string
 	log  io.Writer
+	// account is the bootstrap account's ID (from moat's ready line).
+	account string
 }
 
 // Run runs the selected scenarios, prints the table to cfg.Stdout and
@@ -237,7 +239,7 @@ func (r *runner) logf(format string, args ...any) {
 
 func (r *runner) run(ctx context.Context) error {
 	cfg := r.cfg
-	needMoat := cfg.has(ScenarioDescribe) || cfg.has(ScenarioRelease) || cfg.has(ScenarioCreate) || cfg.has(ScenarioTags) ||
+	needMoat := cfg.has(ScenarioDescribe) || cfg.has(ScenarioRelease) || cfg.has(ScenarioCreate) || cfg.has(ScenarioTags) || cfg.has(ScenarioRAM) ||
 		cfg.has(ScenarioLifecycle) || cfg.has(ScenarioMemory)
 	var errs []error
 	fail := func(scenario string, err error) error {
@@ -301,7 +303,7 @@ func (r *runner) run(ctx context.Context) error {
 	for _, s := range []struct {
 		name string
 		run  func(context.Context) error
-	}{{ScenarioCreate, r.create}, {ScenarioTags, r.tags}} {
+	}{{ScenarioCreate, r.create}, {ScenarioTags, r.tags}, {ScenarioRAM, r.ramUser}} {
 		if !cfg.has(s.name) {
 			continue
 		}
@@ -335,7 +337,7 @@ func randomToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-var moatReadyRE = regexp.MustCompile(`msg="moat ready" addr=(\S+)`)
+var moatReadyRE = regexp.MustCompile(`msg="moat ready" addr=(\S+).* account=(\S+)`)
 
 // startMoat starts moat serve and returns the function that stops it.
 func (r *runner) startMoat(ctx context.Context) (func(), error) {
@@ -370,6 +372,7 @@ func (r *runner) startMoat(ctx context.Context) (func(), error) {
 	}
 	r.moat = child
 	r.ep = "http://" + child.Addr
+	r.account = child.Ready[2]
 	hc := &http.Client{Timeout: 10 * time.Minute, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4}}
 	r.adm = &admin.Client{Endpoint: r.ep, Token: token, HTTP: hc}
 	r.boot = &acs.Client{Endpoint: r.ep, AccessKeyID: BootstrapKeyID, AccessKeySecret: BootstrapSecret, HTTP: hc}
