@@ -1,0 +1,479 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"moat/internal/moat"
+)
+
+// Reads run outside any transaction, each statement on its own snapshot of
+// committed state; the ones that need two statements send them together
+// (one round trip).
+
+// rowOnce runs a one-row read; no row is ErrNotFound.
+func (s *Store) rowOnce(ctx context.Context, op, q string, args []any, dest ...any) error {
+	return s.read(ctx, op, func(ctx context.Context, c *pgxpool.Conn) error {
+		err := c.QueryRow(ctx, q, args...).Scan(dest...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return moat.ErrNotFound
+		}
+		return err
+	})
+}
+
+// AccessKey implements moat.Reader.
+func (s *Store) AccessKey(ctx context.Context, id string) (moat.AccessKey, error) {
+	var k moat.AccessKey
+	dest, done := keyDest(&k)
+	if err := s.rowOnce(ctx, "access key", `SELECT `+keyCols+` FROM access_keys WHERE access_key_id = $1`, []any{id}, dest...); err != nil {
+		return moat.AccessKey{}, err
+	}
+	done()
+	return k, nil
+}
+
+// Account implements moat.Reader.
+func (s *Store) Account(ctx context.Context, id string) (moat.Account, error) {
+	var a moat.Account
+	var created int64
+	err := s.rowOnce(ctx, "account", `SELECT account_id, created_ms, resource_group_id FROM accounts WHERE account_id = $1`, []any{id},
+		&a.ID, &created, &a.ResourceGroupID)
+	if err != nil {
+		return moat.Account{}, err
+	}
+	a.CreatedAt = fromMS(created)
+	return a, nil
+}
+
+// Instance implements moat.Reader.
+func (s *Store) Instance(ctx context.Context, id string) (moat.Instance, error) {
+	var in moat.Instance
+	dest, done := instanceDest(&in)
+	if err := s.rowOnce(ctx, "instance", `SELECT `+instanceCols+` FROM instances WHERE instance_id = $1`, []any{id}, dest...); err != nil {
+		return moat.Instance{}, err
+	}
+	return in, done()
+}
+
+// params collects positional arguments while SQL text is written.
+type params []any
+
+func (p *params) add(v any) string {
+	*p = append(*p, v)
+	return "$" + strconv.Itoa(len(*p))
+}
+
+// filterSQL renders an instance filter, as the SQLite store does. With tag
+// filters and a region the query is driven from the first tag's index
+// range: tags carry their instance's account, region and seq, so matches
+// come in listing order and a count is an index count. Further tags are
+// matched by seq in their own index ranges. When nothing else filters on the
+// instances themselves, neither the count nor the skipped rows of a page
+// touch the instances table.
+type filterSQL struct {
+	tagDriven bool
+	tagWhere  string // conditions on instance_tags t0
+	instWhere string // conditions on instances i ("" when none)
+}
+
+// buildFilter renders f, appending its arguments to p.
+func buildFilter(f *moat.InstanceFilter, p *params) filterSQL {
+	var q filterSQL
+	var inst []string
+	// tagCond probes a further tag of instance i (by primary key).
+	tagCond := func(tg moat.TagFilter) string {
+		if tg.HasValue {
+			return "EXISTS (SELECT 1 FROM instance_tags t WHERE t.instance_id = i.instance_id AND t.key = " + p.add(tg.Key) +
+				" AND t.value = " + p.add(tg.Value) + ")"
+		}
+		return "EXISTS (SELECT 1 FROM instance_tags t WHERE t.instance_id = i.instance_id AND t.key = " + p.add(tg.Key) + ")"
+	}
+	// tagCondSeq probes a further tag of the instance of t0 through the
+	// same (account, region, key[, value], seq) index as t0's range: both
+	// are in seq order, so PostgreSQL can merge them instead of probing
+	// row by row.
+	tagCondSeq := func(tg moat.TagFilter) string {
+		c := "EXISTS (SELECT 1 FROM instance_tags t WHERE t.account_id = t0.account_id AND t.region = t0.region AND t.key = " + p.add(tg.Key)
+		if tg.HasValue {
+			c += " AND t.value = " + p.add(tg.Value)
+		}
+		return c + " AND t.seq = t0.seq)"
+	}
+	tags := f.Tags
+	if len(tags) > 0 && f.Region != "" {
+		q.tagDriven = true
+		t0 := tags[0]
+		tw := []string{"t0.account_id = " + p.add(f.AccountID), "t0.region = " + p.add(string(f.Region)), "t0.key = " + p.add(t0.Key)}
+		if t0.HasValue {
+			tw = append(tw, "t0.value = "+p.add(t0.Value))
+		}
+		for _, tg := range tags[1:] {
+			tw = append(tw, tagCondSeq(tg))
+		}
+		q.tagWhere = strings.Join(tw, " AND ")
+	} else {
+		inst = append(inst, "i.account_id = "+p.add(f.AccountID))
+		if f.Region != "" {
+			inst = append(inst, "i.region = "+p.add(string(f.Region)))
+		}
+		for _, tg := range tags { // tags without a region
+			inst = append(inst, tagCond(tg))
+		}
+	}
+	add := func(cond string, arg any) {
+		inst = append(inst, cond+p.add(arg))
+	}
+	if f.IDs != nil {
+		inst = append(inst, "i.instance_id = ANY("+p.add(f.IDs)+"::text[])")
+	}
+	if f.IP != "" {
+		add("i.ip = ", f.IP)
+	}
+	if f.RemarkContains != "" {
+		// Case-sensitive literal substring, identical on every store.
+		inst = append(inst, "strpos(i.remark, "+p.add(f.RemarkContains)+") > 0")
+	}
+	if f.Edition != nil {
+		add("i.edition = ", *f.Edition)
+	}
+	if f.ExpireFrom != nil {
+		add("i.expire_ms >= ", ms(*f.ExpireFrom))
+	}
+	if f.ExpireBefore != nil {
+		add("i.expire_ms < ", ms(*f.ExpireBefore))
+	}
+	if f.ResourceGroupID != "" {
+		add("i.resource_group_id = ", f.ResourceGroupID)
+	}
+	if f.CreateFrom != nil {
+		add("i.create_ms >= ", ms(*f.CreateFrom))
+	}
+	if f.CreateBefore != nil {
+		add("i.create_ms < ", ms(*f.CreateBefore))
+	}
+	if f.RenewalStatus != "" {
+		add("i.renewal_status = ", string(f.RenewalStatus))
+	}
+	if f.ProductType != "" {
+		add("i.product_type = ", string(f.ProductType))
+	}
+	q.instWhere = strings.Join(inst, " AND ")
+	return q
+}
+
+// countSQL renders the count of f's matches.
+func countSQL(f *moat.InstanceFilter) (string, []any) {
+	var p params
+	q := buildFilter(f, &p)
+	switch {
+	case q.tagDriven && q.instWhere == "":
+		return `SELECT COUNT(*) FROM instance_tags t0 WHERE ` + q.tagWhere, p
+	case q.tagDriven:
+		return `SELECT COUNT(*) FROM instance_tags t0 JOIN instances i ON i.seq = t0.seq WHERE ` + q.tagWhere + ` AND ` + q.instWhere, p
+	}
+	return `SELECT COUNT(*) FROM instances i WHERE ` + q.instWhere, p
+}
+
+// listSQL renders a page of f's matches (listCols) in listing order.
+func listSQL(f *moat.InstanceFilter) (string, []any) {
+	var p params
+	q := buildFilter(f, &p)
+	page := func() string {
+		return ` LIMIT ` + p.add(limitArg(f.Limit)) + ` OFFSET ` + p.add(int64(max(f.Offset, 0)))
+	}
+	switch {
+	case q.tagDriven && q.instWhere == "":
+		// The page is chosen from the tag index alone; only its rows are
+		// read from instances.
+		sub := `SELECT t0.seq FROM instance_tags t0 WHERE ` + q.tagWhere + ` ORDER BY t0.seq` + page()
+		return `SELECT ` + listCols + ` FROM (` + sub + `) pg JOIN instances i ON i.seq = pg.seq ORDER BY i.seq`, p
+	case q.tagDriven:
+		return `SELECT ` + listCols + ` FROM instance_tags t0 JOIN instances i ON i.seq = t0.seq WHERE ` + q.tagWhere + ` AND ` + q.instWhere +
+			` ORDER BY t0.seq` + page(), p
+	}
+	return `SELECT ` + listCols + ` FROM instances i WHERE ` + q.instWhere + ` ORDER BY i.seq` + page(), p
+}
+
+// listCols are the columns a listing reads (instances is i): the account
+// is the filter's, so it is not read back.
+const listCols = `i.instance_id, i.region, i.ip, i.remark, i.edition, i.resource_group_id, i.create_ms, i.expire_ms, i.phase, i.product_type, i.spec, i.renewal_status, i.renew_period`
+
+// collectListed reads listCols rows, after any leading columns in pre
+// (scanned from every row; the last row's values remain).
+func collectListed(rows pgx.Rows, f *moat.InstanceFilter, pre ...any) ([]moat.Instance, error) {
+	defer rows.Close()
+	var out []moat.Instance
+	var region, product, spec, renewal string
+	var created, expire int64
+	var phase int16
+	for rows.Next() {
+		var in moat.Instance
+		dest := append(pre[:len(pre):len(pre)], &in.ID, &region, &in.IP, &in.Remark, &in.Edition, &in.ResourceGroupID, &created, &expire, &phase,
+			&product, &spec, &renewal, &in.RenewPeriod)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		in.AccountID = f.AccountID
+		in.Region, in.ProductType, in.RenewalStatus = moat.Region(region), moat.ProductType(product), moat.RenewalStatus(renewal)
+		in.CreateTime, in.ExpireTime, in.Phase = fromMS(created), fromMS(expire), moat.Phase(phase)
+		if err := decodeSpec(spec, &in.Spec); err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// Instances implements moat.Reader.
+func (s *Store) Instances(ctx context.Context, f moat.InstanceFilter) ([]moat.Instance, error) {
+	q, args := listSQL(&f)
+	var out []moat.Instance
+	err := s.read(ctx, "instances", func(ctx context.Context, c *pgxpool.Conn) error {
+		rows, err := c.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		out, err = collectListed(rows, &f)
+		return err
+	})
+	return out, err
+}
+
+// CountInstances implements moat.Reader. Without filters the count is the
+// sum of the counter rows of the account and region.
+func (s *Store) CountInstances(ctx context.Context, f moat.InstanceFilter) (int64, error) {
+	var n int64
+	var err error
+	if f.Unfiltered() {
+		err = s.rowOnce(ctx, "count instances", `SELECT `+sumN+` FROM instance_counts WHERE account_id = $1 AND region = $2`,
+			[]any{f.AccountID, string(f.Region)}, &n)
+		return n, err
+	}
+	q, args := countSQL(&f)
+	err = s.rowOnce(ctx, "count instances", q, args, &n)
+	return n, err
+}
+
+// InstancePage implements moat.Reader: one round trip. Without filters the
+// count comes from the counter rows in the same statement (and snapshot) as
+// the page; with filters the count and the page are sent together.
+func (s *Store) InstancePage(ctx context.Context, f moat.InstanceFilter) ([]moat.Instance, int64, error) {
+	var out []moat.Instance
+	var n int64
+	if f.Unfiltered() && f.Limit > 0 {
+		err := s.read(ctx, "instance page", func(ctx context.Context, c *pgxpool.Conn) error {
+			rows, err := c.Query(ctx, `SELECT (SELECT `+sumN+` FROM instance_counts WHERE account_id = $1 AND region = $2), `+listCols+`
+				FROM instances i WHERE i.account_id = $1 AND i.region = $2 ORDER BY i.seq LIMIT $3 OFFSET $4`,
+				f.AccountID, string(f.Region), int64(f.Limit), int64(max(f.Offset, 0)))
+			if err != nil {
+				return err
+			}
+			out, err = collectListed(rows, &f, &n)
+			return err
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(out) == 0 { // past the end, or no instances: the count alone
+			n, err = s.CountInstances(ctx, f)
+		}
+		return out, n, err
+	}
+	cq, cargs := countSQL(&f)
+	lq, largs := listSQL(&f)
+	err := s.read(ctx, "instance page", func(ctx context.Context, c *pgxpool.Conn) error {
+		b := &pgx.Batch{}
+		b.Queue(cq, cargs...)
+		b.Queue(lq, largs...)
+		br := c.SendBatch(ctx, b)
+		defer br.Close()
+		if err := br.QueryRow().Scan(&n); err != nil {
+			return err
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		out, err = collectListed(rows, &f)
+		if err != nil {
+			return err
+		}
+		return br.Close()
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, n, nil
+}
+
+// sumN is the live instance count over an account and region's shards.
+const sumN = `COALESCE(sum(n), 0)::bigint`
+
+// ListingVersion implements moat.Reader: the sums over the shards, read in
+// one snapshot.
+func (s *Store) ListingVersion(ctx context.Context, accountID string, region moat.Region) (int64, int64, error) {
+	var n, v int64
+	err := s.rowOnce(ctx, "listing version", `SELECT `+sumN+`, COALESCE(sum(version), 0)::bigint FROM instance_counts
+		WHERE account_id = $1 AND region = $2`, []any{accountID, string(region)}, &n, &v)
+	return n, v, err
+}
+
+// TagsOf implements moat.Reader.
+func (s *Store) TagsOf(ctx context.Context, ids []string) (map[string][]moat.Tag, error) {
+	out := make(map[string][]moat.Tag, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := s.read(ctx, "tags of", func(ctx context.Context, c *pgxpool.Conn) error {
+		rows, err := c.Query(ctx, `SELECT instance_id, key, value FROM instance_tags WHERE instance_id = ANY($1::text[]) ORDER BY instance_id, key`, ids)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var t moat.Tag
+			if err := rows.Scan(&id, &t.Key, &t.Value); err != nil {
+				return err
+			}
+			out[id] = append(out[id], t)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// TagKeys implements moat.Reader.
+func (s *Store) TagKeys(ctx context.Context, accountID string, region moat.Region, resourceGroup string, offset, n int) ([]moat.TagKeyCount, int64, error) {
+	from := ` FROM instance_tags t WHERE t.account_id = $1 AND t.region = $2`
+	args := []any{accountID, string(region)}
+	if resourceGroup != "" {
+		from = ` FROM instance_tags t JOIN instances i ON i.seq = t.seq WHERE t.account_id = $1 AND t.region = $2 AND i.resource_group_id = $3`
+		args = append(args, resourceGroup)
+	}
+	page := ` GROUP BY t.key ORDER BY t.key LIMIT $` + strconv.Itoa(len(args)+1) + ` OFFSET $` + strconv.Itoa(len(args)+2)
+	pargs := append(append([]any{}, args...), limitArg(n), int64(max(offset, 0)))
+	out := []moat.TagKeyCount{}
+	var total int64
+	err := s.read(ctx, "tag keys", func(ctx context.Context, c *pgxpool.Conn) error {
+		out = out[:0]
+		b := &pgx.Batch{}
+		b.Queue(`SELECT COUNT(DISTINCT t.key)`+from, args...)
+		b.Queue(`SELECT t.key, COUNT(*)`+from+page, pargs...)
+		br := c.SendBatch(ctx, b)
+		defer br.Close()
+		if err := br.QueryRow().Scan(&total); err != nil {
+			return err
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k moat.TagKeyCount
+			if err := rows.Scan(&k.Key, &k.Count); err != nil {
+				return err
+			}
+			out = append(out, k)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		return br.Close()
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, total, nil
+}
+
+// Tombstone implements moat.Reader.
+func (s *Store) Tombstone(ctx context.Context, id string) (moat.Tombstone, error) {
+	var t moat.Tombstone
+	var region string
+	var released int64
+	err := s.rowOnce(ctx, "tombstone", `SELECT instance_id, account_id, region, released_ms FROM tombstones WHERE instance_id = $1`, []any{id},
+		&t.InstanceID, &t.AccountID, &region, &released)
+	if err != nil {
+		return moat.Tombstone{}, err
+	}
+	t.Region, t.ReleasedAt = moat.Region(region), fromMS(released)
+	return t, nil
+}
+
+// Events implements moat.Reader, in Seq order. Seq is drawn from an
+// identity when an event is appended, not when its transaction commits,
+// so with writers in several transactions at once an event can become
+// visible after one with a higher Seq: a reader that tails the log by
+// AfterSeq while writes are in flight may step past it (the SQLite
+// store's single writer commits in Seq order).
+func (s *Store) Events(ctx context.Context, f moat.EventFilter) ([]moat.Event, error) {
+	var p params
+	q := `SELECT seq, time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason FROM events WHERE seq > ` + p.add(f.AfterSeq)
+	if f.InstanceID != "" {
+		// Events are indexed by their instance's seq; a released
+		// instance's tombstone keeps it.
+		id := p.add(f.InstanceID)
+		q += ` AND instance_seq = COALESCE((SELECT seq FROM instances WHERE instance_id = ` + id + `), (SELECT seq FROM tombstones WHERE instance_id = ` + id + `), 0)` +
+			` AND instance_id = ` + id
+	}
+	if f.Type != "" {
+		q += ` AND type = ` + p.add(string(f.Type))
+	}
+	q += ` ORDER BY seq`
+	if f.Limit > 0 {
+		q += ` LIMIT ` + p.add(int64(f.Limit))
+	}
+	out := []moat.Event{}
+	err := s.read(ctx, "events", func(ctx context.Context, c *pgxpool.Conn) error {
+		out = out[:0]
+		rows, err := c.Query(ctx, q, p...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e moat.Event
+			var at, rec int64
+			var region, typ string
+			if err := rows.Scan(&e.Seq, &at, &rec, &e.InstanceID, &e.AccountID, &region, &typ, &e.RequestID, &e.Reason); err != nil {
+				return err
+			}
+			e.Time, e.RecordedAt, e.Region, e.Type = fromMS(at), fromMS(rec), moat.Region(region), moat.EventType(typ)
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Setting implements moat.Reader.
+func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.rowOnce(ctx, "setting", `SELECT value FROM settings WHERE key = $1`, []any{key}, &v)
+	return v, err
+}
+
+// EarliestExpiry implements moat.Reader.
+func (s *Store) EarliestExpiry(ctx context.Context, phase moat.Phase) (time.Time, bool, error) {
+	var v *int64
+	if err := s.rowOnce(ctx, "earliest expiry", `SELECT MIN(expire_ms) FROM instances WHERE phase = $1`, []any{int16(phase)}, &v); err != nil {
+		return time.Time{}, false, err
+	}
+	if v == nil {
+		return time.Time{}, false, nil
+	}
+	return fromMS(*v), true, nil
+}

@@ -1,0 +1,528 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"moat/internal/moat"
+)
+
+// tx is the write side handed to Update's function: one READ COMMITTED
+// transaction on one connection.
+//
+// Any statement error aborts a PostgreSQL transaction, so the first one is
+// kept in err and every later call returns at once; Update then rolls back
+// (and retries the whole function after a deadlock). Expected outcomes are
+// never statement errors: a missing row is ErrNotFound, and a taken unique
+// key is ErrConflict from INSERT … ON CONFLICT DO NOTHING, which leaves the
+// transaction usable.
+type tx struct {
+	s    *Store
+	ctx  context.Context // the caller's, to tell its cancellation apart
+	octx context.Context // the attempt's, with its deadline
+	tx   pgx.Tx
+	err  error
+	// shard is the instance_counts row this transaction updates for any
+	// listing it changes (see the schema).
+	shard int16
+	// deleted remembers the seq of instances deleted in this transaction,
+	// for their tombstones (see InsertTombstone).
+	deleted map[string]int64
+}
+
+var _ moat.Tx = (*tx)(nil)
+
+// wrap records a statement error and classifies it for the caller.
+func (t *tx) wrap(op string, err error) error {
+	if t.err == nil {
+		t.err = err
+	}
+	return t.s.wrap(t.ctx, op, err)
+}
+
+// aborted returns the recorded failure, if any.
+func (t *tx) aborted(op string) error {
+	if t.err != nil {
+		return t.s.wrap(t.ctx, op, fmt.Errorf("transaction aborted by an earlier error: %w", t.err))
+	}
+	return nil
+}
+
+func (t *tx) exec(op, q string, args ...any) (int64, error) {
+	if err := t.aborted(op); err != nil {
+		return 0, err
+	}
+	tag, err := t.tx.Exec(t.octx, q, args...)
+	if err != nil {
+		return 0, t.wrap(op, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// row runs a query for at most one row; no row is ErrNotFound.
+func (t *tx) row(op, q string, args []any, dest ...any) error {
+	if err := t.aborted(op); err != nil {
+		return err
+	}
+	err := t.tx.QueryRow(t.octx, q, args...).Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return moat.ErrNotFound
+	}
+	if err != nil {
+		return t.wrap(op, err)
+	}
+	return nil
+}
+
+// lock takes a transaction-scoped advisory lock on a logical key.
+func (t *tx) lock(op string, parts ...string) error {
+	_, err := t.exec(op, `SELECT pg_advisory_xact_lock($1)`, lockKey(parts...))
+	return err
+}
+
+// lockedRead reads a row FOR UPDATE. When it does not exist, it takes the
+// advisory lock of its key and reads again: a concurrent transaction that
+// inserts it after the same miss holds that lock until it commits, so the
+// second reader waits and then sees the row instead of inserting a
+// duplicate (e.g. two PutAccount calls for one new key).
+func (t *tx) lockedRead(op string, key []string, read func() error) error {
+	err := read()
+	if !errors.Is(err, moat.ErrNotFound) {
+		return err
+	}
+	if err := t.lock(op, key...); err != nil {
+		return err
+	}
+	return read()
+}
+
+func (t *tx) Account(id string) (moat.Account, error) {
+	var a moat.Account
+	var created int64
+	err := t.lockedRead("account", []string{"account", id}, func() error {
+		return t.row("account", `SELECT account_id, created_ms, resource_group_id FROM accounts WHERE account_id = $1 FOR UPDATE`,
+			[]any{id}, &a.ID, &created, &a.ResourceGroupID)
+	})
+	if err != nil {
+		return moat.Account{}, err
+	}
+	a.CreatedAt = fromMS(created)
+	return a, nil
+}
+
+func (t *tx) InsertAccount(a moat.Account) error {
+	n, err := t.exec("insert account", `INSERT INTO accounts (account_id, created_ms, resource_group_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		a.ID, ms(a.CreatedAt), a.ResourceGroupID)
+	return conflictIfNone(n, err)
+}
+
+func conflictIfNone(n int64, err error) error {
+	if err == nil && n == 0 {
+		return moat.ErrConflict
+	}
+	return err
+}
+
+func notFoundIfNone(n int64, err error) error {
+	if err == nil && n == 0 {
+		return moat.ErrNotFound
+	}
+	return err
+}
+
+const keyCols = `access_key_id, secret, account_id, active, created_ms, user_name, token_hash, expires_ms, session_policy`
+
+// keyDest returns scan destinations for keyCols and a function that
+// completes the key once scanned.
+func keyDest(k *moat.AccessKey) ([]any, func()) {
+	var created, expires int64
+	return []any{&k.ID, &k.Secret, &k.AccountID, &k.Active, &created, &k.UserName, &k.TokenHash, &expires, &k.SessionPolicy}, func() {
+		k.CreatedAt = fromMS(created)
+		if expires != 0 {
+			k.Expires = fromMS(expires)
+		}
+	}
+}
+
+func (t *tx) AccessKey(id string) (moat.AccessKey, error) {
+	var k moat.AccessKey
+	dest, done := keyDest(&k)
+	err := t.lockedRead("access key", []string{"access_key", id}, func() error {
+		return t.row("access key", `SELECT `+keyCols+` FROM access_keys WHERE access_key_id = $1 FOR UPDATE`, []any{id}, dest...)
+	})
+	if err != nil {
+		return moat.AccessKey{}, err
+	}
+	done()
+	return k, nil
+}
+
+func (t *tx) InsertAccessKey(k moat.AccessKey) error {
+	var expires int64
+	if !k.Expires.IsZero() {
+		expires = ms(k.Expires)
+	}
+	n, err := t.exec("insert access key", `INSERT INTO access_keys (`+keyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+		k.ID, k.Secret, k.AccountID, k.Active, ms(k.CreatedAt), k.UserName, k.TokenHash, expires, k.SessionPolicy)
+	return conflictIfNone(n, err)
+}
+
+func (t *tx) UpdateAccessKey(k moat.AccessKey) error {
+	return notFoundIfNone(t.exec("update access key", `UPDATE access_keys SET secret = $1, active = $2 WHERE access_key_id = $3`, k.Secret, k.Active, k.ID))
+}
+
+func (t *tx) DeleteAccessKey(id string) error {
+	return notFoundIfNone(t.exec("delete access key", `DELETE FROM access_keys WHERE access_key_id = $1`, id))
+}
+
+const instanceCols = `instance_id, account_id, region, ip, remark, edition, resource_group_id, create_ms, expire_ms, phase, product_type, spec, renewal_status, renew_period`
+
+// instanceDest returns scan destinations for instanceCols and a function
+// that completes the instance once scanned.
+func instanceDest(in *moat.Instance) ([]any, func() error) {
+	var region, product, spec, renewal string
+	var created, expire int64
+	var phase int16
+	dest := []any{&in.ID, &in.AccountID, &region, &in.IP, &in.Remark, &in.Edition, &in.ResourceGroupID, &created, &expire, &phase,
+		&product, &spec, &renewal, &in.RenewPeriod}
+	return dest, func() error {
+		in.Region, in.ProductType, in.RenewalStatus = moat.Region(region), moat.ProductType(product), moat.RenewalStatus(renewal)
+		in.CreateTime, in.ExpireTime = fromMS(created), fromMS(expire)
+		in.Phase = moat.Phase(phase)
+		return decodeSpec(spec, &in.Spec)
+	}
+}
+
+func encodeSpec(s moat.Spec) string {
+	b, _ := json.Marshal(s) // a struct of ints and strings always encodes
+	return string(b)
+}
+
+func decodeSpec(v string, s *moat.Spec) error {
+	if err := json.Unmarshal([]byte(v), s); err != nil {
+		return fmt.Errorf("postgres: stored spec %q: %w", v, err)
+	}
+	return nil
+}
+
+// Instance locks the instance for the rest of the transaction: whatever
+// the domain decides from it (release, renew, modify) holds when it
+// commits.
+func (t *tx) Instance(id string) (moat.Instance, error) {
+	var in moat.Instance
+	dest, done := instanceDest(&in)
+	if err := t.row("instance", `SELECT `+instanceCols+` FROM instances WHERE instance_id = $1 FOR UPDATE`, []any{id}, dest...); err != nil {
+		return moat.Instance{}, err
+	}
+	return in, done()
+}
+
+// InsertInstance inserts the instance and counts it in one statement; a
+// taken ID or (region, IP) inserts nothing and is ErrConflict.
+func (t *tx) InsertInstance(in *moat.Instance) error {
+	var n int64
+	err := t.row("insert instance", `WITH ins AS (
+			INSERT INTO instances (`+instanceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+			ON CONFLICT DO NOTHING
+			RETURNING account_id, region)
+		INSERT INTO instance_counts AS c (account_id, region, shard, n, version) SELECT account_id, region, $15, 1, 1 FROM ins
+		ON CONFLICT (account_id, region, shard) DO UPDATE SET n = c.n + 1, version = c.version + 1
+		RETURNING c.n`,
+		[]any{in.ID, in.AccountID, string(in.Region), in.IP, in.Remark, in.Edition, in.ResourceGroupID, ms(in.CreateTime), ms(in.ExpireTime),
+			int16(in.Phase), string(in.ProductType), encodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod, t.shard}, &n)
+	if errors.Is(err, moat.ErrNotFound) {
+		return moat.ErrConflict
+	}
+	return err
+}
+
+func (t *tx) UpdatePhase(id string, phase moat.Phase) error {
+	return notFoundIfNone(t.exec("update phase", `UPDATE instances SET phase = $1 WHERE instance_id = $2`, int16(phase), id))
+}
+
+// bumpSQL bumps the listing version of the (account_id, region) rows of
+// src, in shard $S.
+func bumpSQL(src, shard string) string {
+	return `INSERT INTO instance_counts AS c (account_id, region, shard, n, version) SELECT account_id, region, ` + shard + `, 0, 1 FROM ` + src + `
+		ON CONFLICT (account_id, region, shard) DO UPDATE SET version = c.version + 1`
+}
+
+func (t *tx) UpdateInstance(in *moat.Instance) error {
+	var n int64
+	err := t.row("update instance", `WITH u AS (
+			UPDATE instances SET remark = $1, edition = $2, resource_group_id = $3, expire_ms = $4, phase = $5,
+				spec = $6, renewal_status = $7, renew_period = $8
+			WHERE instance_id = $9
+			RETURNING account_id, region),
+		v AS (`+bumpSQL("u", "$10")+`)
+		SELECT count(*) FROM u`,
+		[]any{in.Remark, in.Edition, in.ResourceGroupID, ms(in.ExpireTime), int16(in.Phase),
+			encodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod, in.ID, t.shard}, &n)
+	if err == nil && n == 0 {
+		return moat.ErrNotFound
+	}
+	return err
+}
+
+func (t *tx) DeleteInstance(id string) error {
+	var seq int64
+	err := t.row("delete instance", `WITH d AS (
+			DELETE FROM instances WHERE instance_id = $1 RETURNING account_id, region, seq),
+		tags AS (
+			DELETE FROM instance_tags WHERE instance_id = $1),
+		cnt AS (
+			INSERT INTO instance_counts AS c (account_id, region, shard, n, version) SELECT account_id, region, $2, -1, 1 FROM d
+			ON CONFLICT (account_id, region, shard) DO UPDATE SET n = c.n - 1, version = c.version + 1)
+		SELECT seq FROM d`, []any{id, t.shard}, &seq)
+	if err != nil {
+		return err
+	}
+	if t.deleted == nil {
+		t.deleted = map[string]int64{}
+	}
+	t.deleted[id] = seq
+	return nil
+}
+
+// DueInstances claims the due instances: rows another transaction holds
+// (another replica's engine, or a release in progress) are skipped, not
+// waited for, and a row changed by a transaction that committed meanwhile
+// is checked again against the conditions before it is returned.
+func (t *tx) DueInstances(phase moat.Phase, at time.Time, n int) ([]moat.Instance, error) {
+	if err := t.aborted("due instances"); err != nil {
+		return nil, err
+	}
+	rows, err := t.tx.Query(t.octx, `SELECT `+instanceCols+` FROM instances WHERE phase = $1 AND expire_ms <= $2
+		ORDER BY expire_ms LIMIT $3 FOR UPDATE SKIP LOCKED`, int16(phase), ms(at), limitArg(n))
+	if err != nil {
+		return nil, t.wrap("due instances", err)
+	}
+	out, err := collectInstances(rows)
+	if err != nil {
+		return nil, t.wrap("due instances", err)
+	}
+	return out, nil
+}
+
+func collectInstances(rows pgx.Rows) ([]moat.Instance, error) {
+	defer rows.Close()
+	var out []moat.Instance
+	for rows.Next() {
+		var in moat.Instance
+		dest, done := instanceDest(&in)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		if err := done(); err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// limitArg is a LIMIT parameter: NULL (no limit) for n <= 0.
+func limitArg(n int) any {
+	if n <= 0 {
+		return nil
+	}
+	return int64(n)
+}
+
+// touchSQL bumps the listing version of instance $1's account and region,
+// in shard $2.
+var touchSQL = bumpSQL("instances WHERE instance_id = $1", "$2")
+
+func (t *tx) SetTags(instanceID string, tags []moat.Tag) error {
+	// One statement per call: a key given twice keeps its last value, as
+	// consecutive upserts would.
+	keys := make([]string, 0, len(tags))
+	values := make([]string, 0, len(tags))
+	at := make(map[string]int, len(tags))
+	for _, tg := range tags {
+		if i, ok := at[tg.Key]; ok {
+			values[i] = tg.Value
+			continue
+		}
+		at[tg.Key] = len(keys)
+		keys = append(keys, tg.Key)
+		values = append(values, tg.Value)
+	}
+	var n int64
+	err := t.row("set tags", `WITH i AS (
+			SELECT instance_id, account_id, region, seq FROM instances WHERE instance_id = $1),
+		v AS (`+bumpSQL("i", "$4")+`),
+		t AS (
+			INSERT INTO instance_tags (instance_id, key, value, account_id, region, seq)
+			SELECT i.instance_id, kv.k, kv.v, i.account_id, i.region, i.seq FROM i, unnest($2::text[], $3::text[]) AS kv (k, v)
+			ON CONFLICT (instance_id, key) DO UPDATE SET value = excluded.value)
+		SELECT count(*) FROM i`, []any{instanceID, keys, values, t.shard}, &n)
+	if err == nil && n == 0 && len(tags) > 0 {
+		return moat.ErrNotFound
+	}
+	return err
+}
+
+func (t *tx) Tags(instanceID string) ([]moat.Tag, error) {
+	if err := t.aborted("tags"); err != nil {
+		return nil, err
+	}
+	rows, err := t.tx.Query(t.octx, `SELECT key, value FROM instance_tags WHERE instance_id = $1 ORDER BY key`, instanceID)
+	if err != nil {
+		return nil, t.wrap("tags", err)
+	}
+	out, err := collectTags(rows)
+	if err != nil {
+		return nil, t.wrap("tags", err)
+	}
+	return out, nil
+}
+
+func collectTags(rows pgx.Rows) ([]moat.Tag, error) {
+	defer rows.Close()
+	var out []moat.Tag
+	for rows.Next() {
+		var tg moat.Tag
+		if err := rows.Scan(&tg.Key, &tg.Value); err != nil {
+			return nil, err
+		}
+		out = append(out, tg)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) DeleteTags(instanceID string, keys []string) error {
+	if keys == nil {
+		_, err := t.exec("delete tags", `WITH v AS (`+touchSQL+`) DELETE FROM instance_tags WHERE instance_id = $1`, instanceID, t.shard)
+		return err
+	}
+	_, err := t.exec("delete tags", `WITH v AS (`+touchSQL+`) DELETE FROM instance_tags WHERE instance_id = $1 AND key = ANY($3::text[])`,
+		instanceID, t.shard, keys)
+	return err
+}
+
+// ClientToken serialises the calls made with one token: it takes the
+// token's advisory lock before reading, so of two concurrent purchases
+// with the same token the second waits until the first commits and then
+// finds its record.
+func (t *tx) ClientToken(accountID, action, token string) (moat.ClientToken, error) {
+	c := moat.ClientToken{AccountID: accountID, Action: action, Token: token}
+	if err := t.lock("client token", "client_token", accountID, action, token); err != nil {
+		return c, err
+	}
+	var created int64
+	err := t.row("client token", `SELECT params_hash, instance_id, order_id, created_ms FROM client_tokens
+		WHERE account_id = $1 AND action = $2 AND token = $3`, []any{accountID, action, token}, &c.ParamsHash, &c.InstanceID, &c.OrderID, &created)
+	c.CreatedAt = fromMS(created)
+	return c, err
+}
+
+func (t *tx) PutClientToken(c moat.ClientToken) error {
+	_, err := t.exec("put client token", `INSERT INTO client_tokens (account_id, action, token, params_hash, instance_id, order_id, created_ms)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (account_id, action, token) DO UPDATE SET params_hash = excluded.params_hash, instance_id = excluded.instance_id,
+			order_id = excluded.order_id, created_ms = excluded.created_ms`,
+		c.AccountID, c.Action, c.Token, c.ParamsHash, c.InstanceID, c.OrderID, ms(c.CreatedAt))
+	return err
+}
+
+func (t *tx) TombstoneExists(id string) (bool, error) {
+	var ok bool
+	err := t.row("tombstone exists", `SELECT EXISTS (SELECT 1 FROM tombstones WHERE instance_id = $1)`, []any{id}, &ok)
+	return ok, err
+}
+
+// InsertTombstone keeps the seq of the instance when it was deleted in the
+// same transaction (the usual release), or still exists.
+func (t *tx) InsertTombstone(ts moat.Tombstone) error {
+	var seq any
+	if v, ok := t.deleted[ts.InstanceID]; ok {
+		seq = v
+	}
+	n, err := t.exec("insert tombstone", `INSERT INTO tombstones (instance_id, account_id, region, released_ms, seq)
+		VALUES ($1, $2, $3, $4, COALESCE($5::bigint, (SELECT seq FROM instances WHERE instance_id = $1), 0))
+		ON CONFLICT DO NOTHING`, ts.InstanceID, ts.AccountID, string(ts.Region), ms(ts.ReleasedAt), seq)
+	return conflictIfNone(n, err)
+}
+
+func (t *tx) AppendEvent(e *moat.Event) error {
+	return t.row("append event", `INSERT INTO events (time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, instance_seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+			COALESCE((SELECT seq FROM instances WHERE instance_id = $3), (SELECT seq FROM tombstones WHERE instance_id = $3), 0))
+		RETURNING seq`,
+		[]any{ms(e.Time), ms(e.RecordedAt), e.InstanceID, e.AccountID, string(e.Region), string(e.Type), e.RequestID, e.Reason}, &e.Seq)
+}
+
+// PopFreeIP skips addresses that a concurrent transaction is taking, so
+// concurrent purchases get different addresses without waiting.
+func (t *tx) PopFreeIP(region moat.Region, lo, hi uint32) (uint32, bool, error) {
+	var ip int64
+	err := t.row("pop free ip", `DELETE FROM ip_free WHERE region = $1 AND ip = (
+			SELECT ip FROM ip_free WHERE region = $1 AND ip BETWEEN $2 AND $3 ORDER BY ip LIMIT 1 FOR UPDATE SKIP LOCKED)
+		RETURNING ip`, []any{string(region), int64(lo), int64(hi)}, &ip)
+	if errors.Is(err, moat.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return uint32(ip), true, nil
+}
+
+func (t *tx) PushFreeIP(region moat.Region, ip uint32) error {
+	_, err := t.exec("push free ip", `INSERT INTO ip_free (region, ip) VALUES ($1, $2) ON CONFLICT DO NOTHING`, string(region), int64(ip))
+	return err
+}
+
+// IPCursor locks the cursor row (creating it at 0 when missing), so that
+// concurrent allocations in a pool take turns on it.
+func (t *tx) IPCursor(region moat.Region, pool string) (uint32, error) {
+	var next int64
+	read := func() error {
+		return t.row("ip cursor", `SELECT next FROM ip_cursor WHERE region = $1 AND pool = $2 FOR UPDATE`, []any{string(region), pool}, &next)
+	}
+	err := read()
+	if errors.Is(err, moat.ErrNotFound) {
+		if _, err = t.exec("ip cursor", `INSERT INTO ip_cursor (region, pool, next) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING`, string(region), pool); err != nil {
+			return 0, err
+		}
+		err = read()
+	}
+	if err != nil {
+		return 0, err
+	}
+	if next < 0 || next > 1<<32 {
+		return 0, fmt.Errorf("postgres: ip cursor %d out of range", next)
+	}
+	return uint32(next), nil
+}
+
+func (t *tx) SetIPCursor(region moat.Region, pool string, next uint32) error {
+	_, err := t.exec("set ip cursor", `INSERT INTO ip_cursor (region, pool, next) VALUES ($1, $2, $3)
+		ON CONFLICT (region, pool) DO UPDATE SET next = excluded.next`, string(region), pool, int64(next))
+	return err
+}
+
+func (t *tx) IPInUse(region moat.Region, ip string) (bool, error) {
+	var used bool
+	err := t.row("ip in use", `SELECT EXISTS (SELECT 1 FROM instances WHERE region = $1 AND ip = $2)`, []any{string(region), ip}, &used)
+	return used, err
+}
+
+func (t *tx) Setting(key string) (string, error) {
+	var v string
+	err := t.lockedRead("setting", []string{"setting", key}, func() error {
+		return t.row("setting", `SELECT value FROM settings WHERE key = $1 FOR UPDATE`, []any{key}, &v)
+	})
+	return v, err
+}
+
+func (t *tx) SetSetting(key, value string) error {
+	_, err := t.exec("set setting", `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}

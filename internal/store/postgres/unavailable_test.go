@@ -1,0 +1,297 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"moat/internal/moat"
+	"moat/internal/store/postgres"
+)
+
+// The shared PostgreSQL server is never stopped by these tests: a store
+// reaches it through a TCP proxy that the test takes down, black-holes
+// and brings back.
+
+// proxy forwards a local port to the database server.
+type proxy struct {
+	t      *testing.T
+	target string
+	addr   string // 127.0.0.1:port, kept across restarts
+
+	mu        sync.Mutex
+	ln        net.Listener
+	conns     map[net.Conn]bool
+	blackhole bool // accept, then never answer
+}
+
+func startProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	p := &proxy{t: t, target: target, conns: map[net.Conn]bool{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.addr = ln.Addr().String()
+	p.serve(ln)
+	t.Cleanup(p.down)
+	return p
+}
+
+func (p *proxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.conns[c] = true
+			hole := p.blackhole
+			p.mu.Unlock()
+			if hole {
+				continue // held open, never answered, closed by down
+			}
+			go p.forward(c)
+		}
+	}()
+}
+
+func (p *proxy) forward(c net.Conn) {
+	s, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	p.conns[s] = true
+	p.mu.Unlock()
+	go func() { io.Copy(s, c); s.Close() }()
+	io.Copy(c, s)
+	c.Close()
+}
+
+// down closes the listener and every connection: the database looks gone
+// (connection refused).
+func (p *proxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+		delete(p.conns, c)
+	}
+}
+
+// up listens again on the same address.
+func (p *proxy) up(blackhole bool) {
+	p.t.Helper()
+	p.mu.Lock()
+	p.blackhole = blackhole
+	p.mu.Unlock()
+	var ln net.Listener
+	var err error
+	for range 50 { // the port was just released
+		if ln, err = net.Listen("tcp", p.addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		p.t.Fatalf("proxy listen again on %s: %v", p.addr, err)
+	}
+	p.serve(ln)
+}
+
+// viaAddr is dsn with its host and port replaced by addr.
+func viaAddr(t *testing.T, dsn, addr string) string {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(addr)
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Host = addr
+		return u.String()
+	}
+	return dsn + " host=" + host + " port=" + port
+}
+
+// serverAddr is the database server's host:port from a DSN.
+func serverAddr(t *testing.T, dsn string) string {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
+}
+
+// maxWait is how long any call may take while the database is
+// unreachable: the connect timeout used below plus scheduling slack.
+const maxWait = 2500 * time.Millisecond
+
+// wantUnavailable runs each call and checks that it fails fast with an
+// unavailable error.
+func wantUnavailable(t *testing.T, s *postgres.Store, when string) {
+	t.Helper()
+	ctx := context.Background()
+	calls := []struct {
+		name string
+		fn   func() error
+	}{
+		{"Update", func() error {
+			return s.Update(ctx, func(tx moat.Tx) error { return tx.SetSetting("k", "during") })
+		}},
+		{"Instance", func() error { _, err := s.Instance(ctx, "ddoscoo-cn-any"); return err }},
+		{"InstancePage", func() error {
+			_, _, err := s.InstancePage(ctx, moat.InstanceFilter{AccountID: acct, Region: moat.RegionMainland, Limit: 10})
+			return err
+		}},
+		{"Events", func() error { _, err := s.Events(ctx, moat.EventFilter{}); return err }},
+		{"UseNonce", func() error { _, err := s.UseNonce(ctx, "LTAIk", "n-"+when, time.Now().Add(time.Hour)); return err }},
+		{"Setting", func() error { _, err := s.Setting(ctx, "k"); return err }},
+	}
+	for _, c := range calls {
+		start := time.Now()
+		err := c.fn()
+		took := time.Since(start)
+		if err == nil {
+			t.Errorf("%s: %s succeeded", when, c.name)
+			continue
+		}
+		if k := moat.ErrorKind(err); k != moat.KindUnavailable {
+			t.Errorf("%s: %s = %v (kind %v), want kind unavailable", when, c.name, err, k)
+		}
+		if took > maxWait {
+			t.Errorf("%s: %s took %v, want at most %v", when, c.name, took, maxWait)
+		}
+	}
+}
+
+// TestOpenUnreachable: Open of a database nothing listens for fails fast,
+// as unavailable.
+func TestOpenUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	start := time.Now()
+	s, err := postgres.Open(t.Context(), viaAddr(t, baseDSN(), addr), postgres.Options{})
+	if err == nil {
+		s.Close()
+		t.Fatal("Open of an unreachable database succeeded")
+	}
+	if k := moat.ErrorKind(err); k != moat.KindUnavailable {
+		t.Errorf("Open = %v (kind %v), want unavailable", err, k)
+	}
+	if took := time.Since(start); took > maxWait {
+		t.Errorf("Open took %v", took)
+	}
+}
+
+// TestDatabaseOutage: while the database cannot be reached every call
+// fails fast as unavailable; when it is back the same store works again
+// by itself, with everything committed before the outage.
+func TestDatabaseOutage(t *testing.T) {
+	dsn := freshDB(t, false)
+	p := startProxy(t, serverAddr(t, dsn))
+	s := open(t, viaAddr(t, dsn, p.addr), postgres.Options{MaxConns: 4, ConnectTimeout: 500 * time.Millisecond, AcquireTimeout: time.Second})
+	ctx := context.Background()
+	in := moat.Instance{ID: "ddoscoo-cn-outage0001", AccountID: acct, Region: moat.RegionMainland, IP: "100.64.0.1",
+		CreateTime: time.UnixMilli(1e12).UTC(), ExpireTime: time.UnixMilli(2e12).UTC()}
+	if err := s.Update(ctx, func(tx moat.Tx) error { return tx.InsertInstance(&in) }); err != nil {
+		t.Fatal(err)
+	}
+	if fresh, err := s.UseNonce(ctx, "LTAIk", "before", time.Now().Add(time.Hour)); err != nil || !fresh {
+		t.Fatalf("UseNonce = %v, %v", fresh, err)
+	}
+
+	// Refused: the server is gone, and so is every pooled connection.
+	p.down()
+	wantUnavailable(t, s, "refused")
+
+	// Lost in the middle of a transaction.
+	p.up(false)
+	err := s.Update(ctx, func(tx moat.Tx) error {
+		if err := tx.SetSetting("k", "lost"); err != nil {
+			return err
+		}
+		p.down()
+		return tx.SetSetting("k2", "lost")
+	})
+	if moat.ErrorKind(err) != moat.KindUnavailable {
+		t.Errorf("Update that lost its connection = %v, want unavailable", err)
+	}
+
+	// Black-holed: connections are accepted and never answered.
+	p.up(true)
+	wantUnavailable(t, s, "black-holed")
+	// A burst of signed requests: every nonce call fails fast, not one
+	// batch after another.
+	var slow atomic.Int64
+	var wrong atomic.Int64
+	together(200, func(i int) {
+		start := time.Now()
+		_, err := s.UseNonce(ctx, "LTAIk", fmt.Sprint("burst-", i), time.Now().Add(time.Hour))
+		if moat.ErrorKind(err) != moat.KindUnavailable {
+			wrong.Add(1)
+		}
+		if time.Since(start) > maxWait {
+			slow.Add(1)
+		}
+	})
+	if slow.Load() > 0 || wrong.Load() > 0 {
+		t.Errorf("burst of 200 UseNonce while black-holed: %d slower than %v, %d not unavailable", slow.Load(), maxWait, wrong.Load())
+	}
+
+	// Back: the pool dials anew; nothing committed was lost and nothing
+	// uncommitted was kept.
+	p.down()
+	p.up(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := s.Update(ctx, func(tx moat.Tx) error { return tx.SetSetting("k", "after") })
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the store did not recover: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got, err := s.Instance(ctx, in.ID); err != nil || got != in {
+		t.Errorf("Instance after the outage = %+v, %v; want %+v", got, err, in)
+	}
+	if v, err := s.Setting(ctx, "k2"); !errors.Is(err, moat.ErrNotFound) {
+		t.Errorf("Setting(k2) = %q, %v; the interrupted transaction was kept", v, err)
+	}
+	if fresh, err := s.UseNonce(ctx, "LTAIk", "before", time.Now().Add(time.Hour)); err != nil || fresh {
+		t.Errorf("UseNonce of a nonce used before the outage = %v, %v; want used", fresh, err)
+	}
+	for i := range 20 { // every pooled connection works
+		if _, err := s.Setting(ctx, "k"); err != nil {
+			t.Fatalf("read %d after recovery: %v", i, err)
+		}
+	}
+}
