@@ -157,6 +157,11 @@ type Config struct {
 	Logger    *slog.Logger
 	// Limiter throttles calls per principal and action (nil: none).
 	Limiter *Limiter
+	// Observe, when set, is told of every answered request: the route
+	// ("ddoscoo:DescribeInstances", or "unknown" for an action moat does
+	// not serve, so clients cannot grow the set), the error code ("" on
+	// success), the HTTP status and the time taken.
+	Observe func(route, code string, status int, d time.Duration)
 }
 
 // Gateway is the http.Handler for the RPC endpoint.
@@ -167,11 +172,12 @@ type Gateway struct {
 	server   func() time.Time
 	log      *slog.Logger
 	limiter  *Limiter
+	observe  func(route, code string, status int, d time.Duration)
 }
 
 // NewGateway returns a Gateway.
 func NewGateway(c Config) *Gateway {
-	g := &Gateway{products: map[string]*Product{}, creds: c.Credentials, now: c.RealNow, server: c.ServerNow, log: c.Logger, limiter: c.Limiter}
+	g := &Gateway{products: map[string]*Product{}, creds: c.Credentials, now: c.RealNow, server: c.ServerNow, log: c.Logger, limiter: c.Limiter, observe: c.Observe}
 	if g.now == nil {
 		g.now = time.Now
 	}
@@ -191,7 +197,9 @@ func NewGateway(c Config) *Gateway {
 type outcome struct {
 	requestID, keyID, action, version, product, code string
 	status                                           int
-	cause                                            error
+	// route is product:Action once the action is known to be served.
+	route string
+	cause error
 	// caller and resources, once authenticated, for the audit record.
 	caller    *moat.Caller
 	resources []string
@@ -216,7 +224,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			e := moat.Internal("serve", o.cause)
 			o.code, o.status = string(e.Code), writeError(w, o.requestID, r.Host, o.product, e)
 		}
-		g.logRequest(r.Context(), &o, time.Since(start))
+		d := time.Since(start)
+		g.logRequest(r.Context(), &o, d)
+		if g.observe != nil {
+			route := o.route
+			if route == "" {
+				route = "unknown"
+			}
+			g.observe(route, o.code, o.status, d)
+		}
 		g.audit(&o)
 	}()
 	status, err := g.serve(w, r, &o)
@@ -289,6 +305,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *outcome) (int
 	}
 	authz := r.Header.Get("Authorization")
 	v3 := strings.HasPrefix(authz, "ACS3-")
+	if v3 {
+		if err := singleV3Headers(r.Header); err != nil {
+			return 0, err
+		}
+	}
 
 	format, err := responseFormat(req, v3)
 	if err != nil {
@@ -322,6 +343,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *outcome) (int
 	if !ok {
 		return 0, moat.Errorf(moat.CodeInvalidActionNotFound, "Specified api is not found, please check your url and method: %s has no action %q at version %s.", product.Name, printable(action), version)
 	}
+	o.route = product.Name + ":" + action
 
 	var caller moat.Caller
 	if v3 {
@@ -337,7 +359,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *outcome) (int
 
 	call := &Call{RequestID: o.requestID, Action: action, Caller: caller, Params: req.Params, Host: r.Host}
 	if g.limiter != nil {
-		if err := g.limiter.Allow(caller.AccountID+"/"+caller.Principal(), action); err != nil {
+		if err := g.limiter.Allow(throttleKey(&caller), action); err != nil {
 			if e := moat.AsError(err); e.RetryAfter > 0 {
 				setRateLimitHeader(w, e.RetryAfter)
 			}
@@ -375,7 +397,7 @@ func envOf(r *http.Request) moat.Env {
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		env.SourceIP = ap.Addr().Unmap()
 	}
-	env.SecureTransport = r.TLS != nil
+	env.SecureTransport = r.TLS != nil || forwardedSecure(r)
 	return env
 }
 
@@ -533,6 +555,15 @@ func (g *Gateway) authV3(ctx context.Context, req *Request, authz string, o *out
 		}
 	}
 	hd := req.Header
+	// Content-Type decides whether the body is read as parameters, so an
+	// unsigned one would let a captured request's body be dropped or
+	// reinterpreted (the SDKs sign it whenever they send a body).
+	if len(req.Body) > 0 && hd.Get("Content-Type") != "" && !signed["content-type"] {
+		return moat.Caller{}, moat.Errorf(moat.CodeIncompleteSignature, "SignedHeaders must include content-type when the request has a body.")
+	}
+	if err := checkV3QueryNames(req.Query); err != nil {
+		return moat.Caller{}, err
+	}
 	nonce, date := hd.Get("x-acs-signature-nonce"), hd.Get("x-acs-date")
 	if nonce == "" {
 		return moat.Caller{}, moat.MissingParam("SignatureNonce")
@@ -574,10 +605,51 @@ func (g *Gateway) authV3(ctx context.Context, req *Request, authz string, o *out
 	return moat.CallerOf(k, moat.Env{}), nil
 }
 
+// v3Headers are the headers a v3 request is routed and verified by.
+var v3Headers = []string{"Authorization", "Content-Type", "x-acs-action", "x-acs-version", "x-acs-date",
+	"x-acs-signature-nonce", "x-acs-content-sha256", "x-acs-security-token"}
+
+// singleV3Headers refuses a v3 request that repeats one of v3Headers: the
+// canonical request joins a header's values, but routing reads only the
+// first, so a client that signed two values could see them reordered into
+// another request (the same reason a repeated parameter is refused).
+func singleV3Headers(h http.Header) error {
+	for _, name := range v3Headers {
+		if len(h.Values(name)) > 1 {
+			return moat.Errorf(moat.CodeInvalidParameter, "The header %s appears more than once in the request; give it once.", name)
+		}
+	}
+	return nil
+}
+
+// checkV3QueryNames refuses v3 query parameter names that percent-encoding
+// would change. The v3 canonical query writes names unencoded (as the SDKs
+// do), so a name holding '=' or '&' would make two different queries
+// canonicalize, and verify, alike ("a=1&b=2" and a single name "a=1&b"
+// with value "2"); the SDKs' names are letters, digits and dots.
+func checkV3QueryNames(q map[string]string) error {
+	for k := range q {
+		if PercentEncode(k) != k {
+			return moat.Errorf(moat.CodeInvalidParameter, "The query parameter name %s is not valid in a signature v3 request: use letters, digits, '-', '_', '.' and '~'.", printable(k))
+		}
+	}
+	return nil
+}
+
 // auditCode is the result an audit record shows: the error code, or "OK".
 func auditCode(code string) string {
 	if code == "" {
 		return "OK"
 	}
 	return code
+}
+
+// throttleKey is whose budget a call spends: the account's own keys share
+// one, and a RAM user's keys and the STS sessions issued for that user
+// share the user's (temporary credentials must not multiply a limit).
+func throttleKey(c *moat.Caller) string {
+	if c.UserName != "" {
+		return c.AccountID + "/user/" + c.UserName
+	}
+	return c.AccountID + "/root"
 }

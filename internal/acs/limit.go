@@ -11,8 +11,8 @@ import (
 )
 
 // Limiter throttles calls per principal and action with token buckets
-// (a burst of one second's worth, refilled continuously). An action
-// without a rate is not limited.
+// (a burst of one second's worth, at least one call, refilled
+// continuously). An action without a rate is not limited.
 type Limiter struct {
 	rates   map[string]float64 // action -> calls per second ("*": any action)
 	mu      sync.Mutex
@@ -71,6 +71,9 @@ func (l *Limiter) Allow(principal, action string) error {
 			return nil
 		}
 	}
+	// The burst is one second's worth, but at least one call: a rate below
+	// 1/s (Action=0.1, one call per 10 s) must still let a call through.
+	burst := max(rate, 1)
 	now := l.now()
 	key := principal + "\x00" + action
 	l.mu.Lock()
@@ -80,10 +83,10 @@ func (l *Limiter) Allow(principal, action string) error {
 		if len(l.buckets) > 1<<16 {
 			l.buckets = map[string]*bucket{} // bound the memory a flood can take
 		}
-		b = &bucket{tokens: rate, last: now}
+		b = &bucket{tokens: burst, last: now}
 		l.buckets[key] = b
 	}
-	b.tokens = min(rate, b.tokens+now.Sub(b.last).Seconds()*rate)
+	b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*rate)
 	b.last = now
 	if b.tokens >= 1 {
 		b.tokens--

@@ -84,7 +84,28 @@ func ReadRequest(r *http.Request) (*Request, error) {
 		}
 		req.Params[k] = v
 	}
+	if err := caseVariants(req.Params); err != nil {
+		return nil, err
+	}
 	return req, nil
+}
+
+// caseVariants refuses two names that differ only in case (Action and
+// action, Signature and signature). moat reads names case-sensitively, as
+// the SDKs send them, but a proxy or a log reader that folds case would
+// see a different request than the handler: like a repeated name, the
+// ambiguity is refused rather than resolved.
+func caseVariants(params map[string]string) error {
+	folded := make(map[string]string, len(params))
+	for k := range params {
+		lk := strings.ToLower(k)
+		if other, dup := folded[lk]; dup {
+			a, b := min(k, other), max(k, other)
+			return moat.Errorf(moat.CodeInvalidParameter, "The parameters %s and %s differ only in case; give each parameter once, spelled as documented.", printable(a), printable(b))
+		}
+		folded[lk] = k
+	}
+	return nil
 }
 
 func isForm(ct string) bool {
