@@ -89,7 +89,7 @@ func templateDB() (string, error) {
 			return
 		}
 		template.name = name
-		if err := postgres.Migrate(ctx, dsnFor(name)); err != nil {
+		if _, _, err := postgres.Migrate(ctx, dsnFor(name)); err != nil {
 			template.err = fmt.Errorf("migrate template database: %w", err)
 		}
 	})

@@ -62,45 +62,47 @@ func SchemaVersion() int {
 var migrationLock = lockKey("moat", "schema_migrations")
 
 // Migrate brings the database at dsn to the newest schema this binary
-// knows, and does nothing else (`moat migrate`). Each migration is applied
-// in a transaction of its own and recorded in schema_migrations. It
-// refuses a database whose schema is newer than this binary knows.
-func Migrate(ctx context.Context, dsn string) error {
+// knows, and does nothing else (`moat migrate`); it reports the schema
+// version before and after. Each migration is applied in a transaction of
+// its own and recorded in schema_migrations. It refuses a database whose
+// schema is newer than this binary knows.
+func Migrate(ctx context.Context, dsn string) (from, to int, err error) {
 	cfg, err := poolConfig(dsn, Options{}.withDefaults())
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
-	return migrateConfig(ctx, cfg.ConnConfig)
+	from, err = migrateConfig(ctx, cfg.ConnConfig)
+	return from, SchemaVersion(), err
 }
 
 // migrateConfig migrates over a connection of its own, closed at the end:
 // the advisory lock dies with it whatever happens.
-func migrateConfig(ctx context.Context, cc *pgx.ConnConfig) error {
+func migrateConfig(ctx context.Context, cc *pgx.ConnConfig) (int, error) {
 	conn, err := connect(ctx, cc)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
-		return dbErr(ctx, "migrate: lock", err)
+		return 0, dbErr(ctx, "migrate: lock", err)
 	}
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
 		applied_ms BIGINT NOT NULL)`); err != nil {
-		return dbErr(ctx, "migrate: schema_migrations", err)
+		return 0, dbErr(ctx, "migrate: schema_migrations", err)
 	}
 	cur, err := schemaVersion(ctx, conn)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	latest := SchemaVersion()
 	if cur > latest {
-		return newerSchema(cur, latest)
+		return cur, newerSchema(cur, latest)
 	}
 	ms, err := migrations()
 	if err != nil {
-		return err
+		return cur, err
 	}
 	for _, m := range ms {
 		if m.version <= cur {
@@ -115,11 +117,11 @@ func migrateConfig(ctx context.Context, cc *pgx.ConnConfig) error {
 			return err
 		})
 		if err != nil {
-			return dbErr(ctx, "migration "+m.name, err)
+			return cur, dbErr(ctx, "migration "+m.name, err)
 		}
 	}
 	_, err = conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, migrationLock)
-	return dbErr(ctx, "migrate: unlock", err)
+	return cur, dbErr(ctx, "migrate: unlock", err)
 }
 
 // checkSchema is Open's check with NoMigrate: the database must be at
@@ -144,7 +146,7 @@ func checkSchema(ctx context.Context, cc *pgx.ConnConfig) error {
 	case cur > latest:
 		return newerSchema(cur, latest)
 	case cur < latest:
-		return fmt.Errorf("postgres: database schema version %d is older than this moat needs (%d); run `moat migrate` first", cur, latest)
+		return fmt.Errorf("postgres: database schema version %d is older than this moat needs (%d); run `moat migrate` with the same --db first (or start without --no-migrate)", cur, latest)
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ func TestSchemaVersion(t *testing.T) {
 func TestMigrateConcurrently(t *testing.T) {
 	dsn := freshDB(t, true)
 	errs := make([]error, 4)
-	together(len(errs), func(i int) { errs[i] = postgres.Migrate(context.Background(), dsn) })
+	together(len(errs), func(i int) { _, _, errs[i] = postgres.Migrate(context.Background(), dsn) })
 	if err := errors.Join(errs...); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
@@ -57,7 +57,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 			}
 		}
 	}
-	if err := postgres.Migrate(t.Context(), dsn); err == nil || !strings.Contains(err.Error(), strconv.Itoa(future)) {
+	if _, _, err := postgres.Migrate(t.Context(), dsn); err == nil || !strings.Contains(err.Error(), strconv.Itoa(future)) {
 		t.Errorf("Migrate of a newer schema = %v, want an error naming %d", err, future)
 	}
 }
@@ -82,7 +82,7 @@ func TestNoMigrate(t *testing.T) {
 	if n := queryInt(t, dsn, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`); n != 0 {
 		t.Errorf("Open with NoMigrate created %d tables", n)
 	}
-	if err := postgres.Migrate(t.Context(), dsn); err != nil {
+	if _, _, err := postgres.Migrate(t.Context(), dsn); err != nil {
 		t.Fatal(err)
 	}
 	// One migration behind.

@@ -12,7 +12,12 @@
 // transition twice and never wait for each other. Inserts that may collide
 // use INSERT … ON CONFLICT DO NOTHING, so ErrConflict leaves the transaction
 // usable, as the domain expects when it retries with another ID. Deadlocks
-// and serialisation failures retry the whole function.
+// and serialisation failures retry the whole function. A transaction's
+// listing counters, IP cursor moves and events are written once, just
+// before COMMIT (tx.flush): one row updated per instance of a 10,000-instance
+// batch would be quadratic, and events inserted last, under a lock that
+// Events waits for, keep Seq order and commit order the same for readers
+// (see eventHorizonLock).
 //
 // Availability: a connection is acquired within a short timeout (and dialled
 // within a shorter one), and every operation has an overall deadline, so
@@ -108,7 +113,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	if opt.NoMigrate {
 		err = checkSchema(ctx, cfg.ConnConfig)
 	} else {
-		err = migrateConfig(ctx, cfg.ConnConfig)
+		_, err = migrateConfig(ctx, cfg.ConnConfig)
 	}
 	if err != nil {
 		return nil, err
@@ -222,6 +227,9 @@ func (s *Store) updateOnce(ctx context.Context, fn func(moat.Tx) error) (retry b
 	}
 	t := &tx{s: s, ctx: ctx, octx: octx, tx: ptx, shard: int16(rand.N(countShards))}
 	ferr := call(fn, t)
+	if ferr == nil {
+		ferr = t.flush()
+	}
 	if ferr == nil && t.err != nil {
 		// fn ignored a failed statement; PostgreSQL has aborted the
 		// transaction, so it cannot commit.
@@ -378,3 +386,9 @@ func lockKey(parts ...string) int64 {
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// PoolStats reports the connection pool (for metrics).
+func (s *Store) PoolStats() (inUse, idle, maxOpen int) {
+	st := s.pool.Stat()
+	return int(st.AcquiredConns()), int(st.IdleConns()), int(st.MaxConns())
+}

@@ -410,12 +410,11 @@ func (s *Store) Tombstone(ctx context.Context, id string) (moat.Tombstone, error
 	return t, nil
 }
 
-// Events implements moat.Reader, in Seq order. Seq is drawn from an
-// identity when an event is appended, not when its transaction commits,
-// so with writers in several transactions at once an event can become
-// visible after one with a higher Seq: a reader that tails the log by
-// AfterSeq while writes are in flight may step past it (the SQLite
-// store's single writer commits in Seq order).
+// Events implements moat.Reader, in Seq order. It first waits for the
+// transactions that are inserting events to end (eventHorizonLock), so no
+// event with a lower Seq than one it returns can become visible later: a
+// reader that tails the log by AfterSeq sees every event, as with the
+// SQLite store's single writer.
 func (s *Store) Events(ctx context.Context, f moat.EventFilter) ([]moat.Event, error) {
 	var p params
 	q := `SELECT seq, time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason FROM events WHERE seq > ` + p.add(f.AfterSeq)
@@ -436,7 +435,17 @@ func (s *Store) Events(ctx context.Context, f moat.EventFilter) ([]moat.Event, e
 	out := []moat.Event{}
 	err := s.read(ctx, "events", func(ctx context.Context, c *pgxpool.Conn) error {
 		out = out[:0]
-		rows, err := c.Query(ctx, q, p...)
+		// Under READ COMMITTED the SELECT's snapshot is taken after the
+		// lock is granted; the lock is released with the transaction.
+		ptx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadOnly})
+		if err != nil {
+			return err
+		}
+		defer ptx.Rollback(ctx)
+		if _, err := ptx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, eventHorizonLock); err != nil {
+			return err
+		}
+		rows, err := ptx.Query(ctx, q, p...)
 		if err != nil {
 			return err
 		}

@@ -1,10 +1,14 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,6 +37,70 @@ type tx struct {
 	// deleted remembers the seq of instances deleted in this transaction,
 	// for their tombstones (see InsertTombstone).
 	deleted map[string]int64
+	// counts and cursors are this transaction's changes to instance_counts
+	// and ip_cursor, written once, just before COMMIT (flush). PostgreSQL
+	// keeps every version of a row that one transaction writes until it
+	// ends, and each later access to the row walks them: updating one
+	// counter and one cursor row per instance made an admin creation of
+	// 10,000 instances quadratic (about ten seconds, past OpTimeout).
+	counts  map[countKey]countDelta
+	cursors map[cursorKey]*cursorState
+	// events are appended at flush, last (see eventHorizonLock).
+	events []*moat.Event
+}
+
+type countKey struct{ account, region string }
+
+type countDelta struct{ n, version int64 }
+
+type cursorKey struct{ region, pool string }
+
+type cursorState struct {
+	next  int64
+	dirty bool
+}
+
+// count records a change to the live instances of an account and region:
+// n instances more (or fewer), and a new listing version.
+func (t *tx) count(account, region string, n int64) {
+	if t.counts == nil {
+		t.counts = map[countKey]countDelta{}
+	}
+	k := countKey{account, region}
+	d := t.counts[k]
+	d.n += n
+	d.version++
+	t.counts[k] = d
+}
+
+// flush writes the deferred counter and cursor changes, in key order, so
+// two transactions that flush the same rows lock them in the same order,
+// then the transaction's events.
+func (t *tx) flush() error {
+	counts := slices.SortedFunc(maps.Keys(t.counts), func(a, b countKey) int {
+		return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.region, b.region))
+	})
+	for _, k := range counts {
+		d := t.counts[k]
+		if _, err := t.exec("count instances", `INSERT INTO instance_counts AS c (account_id, region, shard, n, version) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (account_id, region, shard) DO UPDATE SET n = c.n + excluded.n, version = c.version + excluded.version`,
+			k.account, k.region, t.shard, d.n, d.version); err != nil {
+			return err
+		}
+	}
+	cursors := slices.SortedFunc(maps.Keys(t.cursors), func(a, b cursorKey) int {
+		return cmp.Or(strings.Compare(a.region, b.region), strings.Compare(a.pool, b.pool))
+	})
+	for _, k := range cursors {
+		if c := t.cursors[k]; c.dirty {
+			if err := t.writeIPCursor(k.region, k.pool, c.next); err != nil {
+				return err
+			}
+		}
+	}
+	// Last: from here to COMMIT the transaction holds the event horizon
+	// lock, which should not wait on row locks meanwhile.
+	return t.insertEvents()
 }
 
 var _ moat.Tx = (*tx)(nil)
@@ -222,66 +290,58 @@ func (t *tx) Instance(id string) (moat.Instance, error) {
 	return in, done()
 }
 
-// InsertInstance inserts the instance and counts it in one statement; a
-// taken ID or (region, IP) inserts nothing and is ErrConflict.
+// InsertInstance inserts the instance and counts it (at flush); a taken ID
+// or (region, IP) inserts nothing and is ErrConflict.
 func (t *tx) InsertInstance(in *moat.Instance) error {
-	var n int64
-	err := t.row("insert instance", `WITH ins AS (
-			INSERT INTO instances (`+instanceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-			ON CONFLICT DO NOTHING
-			RETURNING account_id, region)
-		INSERT INTO instance_counts AS c (account_id, region, shard, n, version) SELECT account_id, region, $15, 1, 1 FROM ins
-		ON CONFLICT (account_id, region, shard) DO UPDATE SET n = c.n + 1, version = c.version + 1
-		RETURNING c.n`,
+	var seq int64
+	err := t.row("insert instance", `INSERT INTO instances (`+instanceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		ON CONFLICT DO NOTHING
+		RETURNING seq`,
 		[]any{in.ID, in.AccountID, string(in.Region), in.IP, in.Remark, in.Edition, in.ResourceGroupID, ms(in.CreateTime), ms(in.ExpireTime),
-			int16(in.Phase), string(in.ProductType), encodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod, t.shard}, &n)
+			int16(in.Phase), string(in.ProductType), encodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod}, &seq)
 	if errors.Is(err, moat.ErrNotFound) {
 		return moat.ErrConflict
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	t.count(in.AccountID, string(in.Region), 1)
+	return nil
 }
 
 func (t *tx) UpdatePhase(id string, phase moat.Phase) error {
 	return notFoundIfNone(t.exec("update phase", `UPDATE instances SET phase = $1 WHERE instance_id = $2`, int16(phase), id))
 }
 
-// bumpSQL bumps the listing version of the (account_id, region) rows of
-// src, in shard $S.
-func bumpSQL(src, shard string) string {
-	return `INSERT INTO instance_counts AS c (account_id, region, shard, n, version) SELECT account_id, region, ` + shard + `, 0, 1 FROM ` + src + `
-		ON CONFLICT (account_id, region, shard) DO UPDATE SET version = c.version + 1`
-}
-
+// UpdateInstance writes the instance and bumps its listing's version (at
+// flush).
 func (t *tx) UpdateInstance(in *moat.Instance) error {
-	var n int64
-	err := t.row("update instance", `WITH u AS (
-			UPDATE instances SET remark = $1, edition = $2, resource_group_id = $3, expire_ms = $4, phase = $5,
+	var account, region string
+	err := t.row("update instance", `UPDATE instances SET remark = $1, edition = $2, resource_group_id = $3, expire_ms = $4, phase = $5,
 				spec = $6, renewal_status = $7, renew_period = $8
 			WHERE instance_id = $9
-			RETURNING account_id, region),
-		v AS (`+bumpSQL("u", "$10")+`)
-		SELECT count(*) FROM u`,
+			RETURNING account_id, region`,
 		[]any{in.Remark, in.Edition, in.ResourceGroupID, ms(in.ExpireTime), int16(in.Phase),
-			encodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod, in.ID, t.shard}, &n)
-	if err == nil && n == 0 {
-		return moat.ErrNotFound
+			encodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod, in.ID}, &account, &region)
+	if err != nil {
+		return err
 	}
-	return err
+	t.count(account, region, 0)
+	return nil
 }
 
 func (t *tx) DeleteInstance(id string) error {
 	var seq int64
+	var account, region string
 	err := t.row("delete instance", `WITH d AS (
 			DELETE FROM instances WHERE instance_id = $1 RETURNING account_id, region, seq),
 		tags AS (
-			DELETE FROM instance_tags WHERE instance_id = $1),
-		cnt AS (
-			INSERT INTO instance_counts AS c (account_id, region, shard, n, version) SELECT account_id, region, $2, -1, 1 FROM d
-			ON CONFLICT (account_id, region, shard) DO UPDATE SET n = c.n - 1, version = c.version + 1)
-		SELECT seq FROM d`, []any{id, t.shard}, &seq)
+			DELETE FROM instance_tags WHERE instance_id = $1)
+		SELECT account_id, region, seq FROM d`, []any{id}, &account, &region, &seq)
 	if err != nil {
 		return err
 	}
+	t.count(account, region, -1)
 	if t.deleted == nil {
 		t.deleted = map[string]int64{}
 	}
@@ -334,10 +394,6 @@ func limitArg(n int) any {
 	return int64(n)
 }
 
-// touchSQL bumps the listing version of instance $1's account and region,
-// in shard $2.
-var touchSQL = bumpSQL("instances WHERE instance_id = $1", "$2")
-
 func (t *tx) SetTags(instanceID string, tags []moat.Tag) error {
 	// One statement per call: a key given twice keeps its last value, as
 	// consecutive upserts would.
@@ -353,19 +409,25 @@ func (t *tx) SetTags(instanceID string, tags []moat.Tag) error {
 		keys = append(keys, tg.Key)
 		values = append(values, tg.Value)
 	}
-	var n int64
+	var account, region string
 	err := t.row("set tags", `WITH i AS (
 			SELECT instance_id, account_id, region, seq FROM instances WHERE instance_id = $1),
-		v AS (`+bumpSQL("i", "$4")+`),
 		t AS (
 			INSERT INTO instance_tags (instance_id, key, value, account_id, region, seq)
 			SELECT i.instance_id, kv.k, kv.v, i.account_id, i.region, i.seq FROM i, unnest($2::text[], $3::text[]) AS kv (k, v)
 			ON CONFLICT (instance_id, key) DO UPDATE SET value = excluded.value)
-		SELECT count(*) FROM i`, []any{instanceID, keys, values, t.shard}, &n)
-	if err == nil && n == 0 && len(tags) > 0 {
-		return moat.ErrNotFound
+		SELECT account_id, region FROM i`, []any{instanceID, keys, values}, &account, &region)
+	if errors.Is(err, moat.ErrNotFound) {
+		if len(tags) > 0 {
+			return moat.ErrNotFound
+		}
+		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	t.count(account, region, 0)
+	return nil
 }
 
 func (t *tx) Tags(instanceID string) ([]moat.Tag, error) {
@@ -396,14 +458,29 @@ func collectTags(rows pgx.Rows) ([]moat.Tag, error) {
 	return out, rows.Err()
 }
 
+// DeleteTags deletes the keys' tags (every tag when keys is nil) and bumps
+// the instance's listing version (at flush), if the instance exists.
 func (t *tx) DeleteTags(instanceID string, keys []string) error {
-	if keys == nil {
-		_, err := t.exec("delete tags", `WITH v AS (`+touchSQL+`) DELETE FROM instance_tags WHERE instance_id = $1`, instanceID, t.shard)
+	q := `WITH i AS (SELECT account_id, region FROM instances WHERE instance_id = $1),
+		d AS (DELETE FROM instance_tags WHERE instance_id = $1)
+		SELECT account_id, region FROM i`
+	args := []any{instanceID}
+	if keys != nil {
+		q = `WITH i AS (SELECT account_id, region FROM instances WHERE instance_id = $1),
+		d AS (DELETE FROM instance_tags WHERE instance_id = $1 AND key = ANY($2::text[]))
+		SELECT account_id, region FROM i`
+		args = append(args, keys)
+	}
+	var account, region string
+	err := t.row("delete tags", q, args, &account, &region)
+	if errors.Is(err, moat.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
 		return err
 	}
-	_, err := t.exec("delete tags", `WITH v AS (`+touchSQL+`) DELETE FROM instance_tags WHERE instance_id = $1 AND key = ANY($3::text[])`,
-		instanceID, t.shard, keys)
-	return err
+	t.count(account, region, 0)
+	return nil
 }
 
 // ClientToken serialises the calls made with one token: it takes the
@@ -450,12 +527,83 @@ func (t *tx) InsertTombstone(ts moat.Tombstone) error {
 	return conflictIfNone(n, err)
 }
 
+// AppendEvent queues e; flush inserts the transaction's events together
+// just before COMMIT and sets their Seq (see eventHorizonLock).
 func (t *tx) AppendEvent(e *moat.Event) error {
-	return t.row("append event", `INSERT INTO events (time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, instance_seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
-			COALESCE((SELECT seq FROM instances WHERE instance_id = $3), (SELECT seq FROM tombstones WHERE instance_id = $3), 0))
-		RETURNING seq`,
-		[]any{ms(e.Time), ms(e.RecordedAt), e.InstanceID, e.AccountID, string(e.Region), string(e.Type), e.RequestID, e.Reason}, &e.Seq)
+	if err := t.aborted("append event"); err != nil {
+		return err
+	}
+	t.events = append(t.events, e)
+	return nil
+}
+
+// eventHorizonLock orders event Seqs with commits. An event's Seq is drawn
+// from an identity as it is inserted, not as its transaction commits, so
+// with several writers (replicas, or API calls beside the lifecycle
+// engine) an event could become visible after one with a higher Seq, and a
+// reader tailing the log by AfterSeq would step past it for good. So a
+// transaction inserts its events only at the end (flush), holding this
+// advisory lock in shared mode from the insert until it commits, and
+// Events takes it exclusively before it reads: once granted, every Seq
+// drawn so far is committed or rolled back, and every later one is drawn
+// after it, so higher than any Seq the read returns. Writers hold it for
+// one statement and the COMMIT; they never wait for each other.
+var eventHorizonLock = lockKey("events", "horizon")
+
+// insertEvents writes the queued events in one statement, in the order
+// they were appended, and sets their Seq.
+func (t *tx) insertEvents() error {
+	if len(t.events) == 0 {
+		return nil
+	}
+	if err := t.aborted("append events"); err != nil {
+		return err
+	}
+	n := len(t.events)
+	times, recorded := make([]int64, n), make([]int64, n)
+	ids, accounts, regions, types, requests, reasons := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, e := range t.events {
+		times[i], recorded[i] = ms(e.Time), ms(e.RecordedAt)
+		ids[i], accounts[i], regions[i], types[i], requests[i], reasons[i] = e.InstanceID, e.AccountID, string(e.Region), string(e.Type), e.RequestID, e.Reason
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, eventHorizonLock)
+	// Rows are inserted, and their Seqs drawn, in ORDER BY order, which
+	// RETURNING follows.
+	b.Queue(`INSERT INTO events (time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, instance_seq)
+		SELECT e.t, e.r, e.id, e.acct, e.region, e.typ, e.req, e.reason,
+			COALESCE((SELECT seq FROM instances WHERE instance_id = e.id), (SELECT seq FROM tombstones WHERE instance_id = e.id), 0)
+		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+			WITH ORDINALITY AS e (t, r, id, acct, region, typ, req, reason, ord)
+		ORDER BY e.ord
+		RETURNING seq`, times, recorded, ids, accounts, regions, types, requests, reasons)
+	br := t.tx.SendBatch(t.octx, b)
+	seqs, err := func() ([]int64, error) {
+		if _, err := br.Exec(); err != nil {
+			return nil, err
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, pgx.RowTo[int64])
+	}()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return t.wrap("append events", err)
+	}
+	if len(seqs) != n {
+		return t.wrap("append events", fmt.Errorf("postgres: %d events inserted, %d returned", n, len(seqs)))
+	}
+	for i, e := range t.events {
+		if i > 0 && seqs[i] <= seqs[i-1] {
+			return t.wrap("append events", fmt.Errorf("postgres: event seqs returned out of order: %d after %d", seqs[i], seqs[i-1]))
+		}
+		e.Seq = seqs[i]
+	}
+	return nil
 }
 
 // PopFreeIP skips addresses that a concurrent transaction is taking, so
@@ -480,8 +628,13 @@ func (t *tx) PushFreeIP(region moat.Region, ip uint32) error {
 }
 
 // IPCursor locks the cursor row (creating it at 0 when missing), so that
-// concurrent allocations in a pool take turns on it.
+// concurrent allocations in a pool take turns on it. The transaction keeps
+// the row locked and the value in memory from then on (see flush).
 func (t *tx) IPCursor(region moat.Region, pool string) (uint32, error) {
+	k := cursorKey{string(region), pool}
+	if c, ok := t.cursors[k]; ok {
+		return uint32(c.next), nil
+	}
 	var next int64
 	read := func() error {
 		return t.row("ip cursor", `SELECT next FROM ip_cursor WHERE region = $1 AND pool = $2 FOR UPDATE`, []any{string(region), pool}, &next)
@@ -499,12 +652,26 @@ func (t *tx) IPCursor(region moat.Region, pool string) (uint32, error) {
 	if next < 0 || next > 1<<32 {
 		return 0, fmt.Errorf("postgres: ip cursor %d out of range", next)
 	}
+	if t.cursors == nil {
+		t.cursors = map[cursorKey]*cursorState{}
+	}
+	t.cursors[k] = &cursorState{next: next}
 	return uint32(next), nil
 }
 
+// SetIPCursor moves a cursor this transaction has read (and locked) in
+// memory, written at flush; any other is written at once.
 func (t *tx) SetIPCursor(region moat.Region, pool string, next uint32) error {
+	if c, ok := t.cursors[cursorKey{string(region), pool}]; ok {
+		c.next, c.dirty = int64(next), true
+		return nil
+	}
+	return t.writeIPCursor(string(region), pool, int64(next))
+}
+
+func (t *tx) writeIPCursor(region, pool string, next int64) error {
 	_, err := t.exec("set ip cursor", `INSERT INTO ip_cursor (region, pool, next) VALUES ($1, $2, $3)
-		ON CONFLICT (region, pool) DO UPDATE SET next = excluded.next`, string(region), pool, int64(next))
+		ON CONFLICT (region, pool) DO UPDATE SET next = excluded.next`, region, pool, next)
 	return err
 }
 

@@ -181,3 +181,18 @@ func (s *Store) PurgeNonces(ctx context.Context, before time.Time, max int) (int
 	}
 	return len(gone), nil
 }
+
+// size counts the remembered nonces.
+func (s *nonceSet) size() int64 {
+	var n int64
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		n += int64(len(sh.m))
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// NonceCount is how many nonces the store remembers (for metrics).
+func (s *Store) NonceCount(context.Context) (int64, error) { return s.nonceSet.size(), nil }

@@ -72,6 +72,10 @@ type Store struct {
 type Options struct {
 	// Readers is the size of the read connection pool (default 4).
 	Readers int
+	// NoMigrate opens without migrating: Open fails unless the schema is
+	// exactly the one this binary knows (run Migrate, i.e. `moat migrate`,
+	// first).
+	NoMigrate bool
 }
 
 // dsn options shared by every connection. cache_size is per connection,
@@ -104,7 +108,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if s.main, err = openWriter(ctx, path, "file:"+path+"?"+dsnCommon+"&_txlock=immediate&_mutex=no"); err != nil {
 		return nil, err
 	}
-	if err := s.migrate(ctx); err != nil {
+	if _, err := migrate(ctx, s.main.conn, path, opt.NoMigrate); err != nil {
 		s.main.conn.Close()
 		s.main.db.Close()
 		return nil, err
@@ -192,35 +196,60 @@ func migrations() ([]migration, error) {
 	return out, nil
 }
 
-func (s *Store) migrate(ctx context.Context) error {
+// Migrate brings the database at path to the newest schema this binary
+// knows and does nothing else (`moat migrate`); it reports the schema
+// version before and after. It refuses a database whose schema is newer.
+func Migrate(ctx context.Context, path string) (from, to int, err error) {
+	if _, err := os.Stat(path); err != nil {
+		return 0, 0, fmt.Errorf("sqlite: %w", err)
+	}
+	db, err := sql.Open("sqlite3", "file:"+path+"?"+dsnCommon+"&_txlock=immediate")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer db.Close()
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	defer c.Close()
+	from, err = migrate(ctx, c, path, false)
+	return from, SchemaVersion(), err
+}
+
+// migrate applies the migrations newer than the database's schema, or with
+// noMigrate only checks that there are none; it returns the version found.
+func migrate(ctx context.Context, c *sql.Conn, path string, noMigrate bool) (int, error) {
 	ms, err := migrations()
 	if err != nil {
-		return err
+		return 0, err
 	}
-	c := s.main.conn
 	if _, err := c.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlite: migrations table: %w", err)
+		return 0, fmt.Errorf("sqlite: migrations table: %w", err)
 	}
 	var cur int
 	if err := c.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
-		return fmt.Errorf("sqlite: read schema version: %w", err)
+		return 0, fmt.Errorf("sqlite: read schema version: %w", err)
 	}
-	if latest := SchemaVersion(); cur > latest {
-		return fmt.Errorf("sqlite: database %s has schema version %d, newer than this moat knows (%d); upgrade moat", s.path, cur, latest)
+	latest := SchemaVersion()
+	switch {
+	case cur > latest:
+		return cur, fmt.Errorf("sqlite: database %s has schema version %d, newer than this moat knows (%d); upgrade moat", path, cur, latest)
+	case cur < latest && noMigrate:
+		return cur, fmt.Errorf("sqlite: database %s has schema version %d and this moat needs %d; run `moat migrate --db %s` first (or start without --no-migrate)", path, cur, latest, path)
 	}
 	for _, m := range ms {
 		if m.version <= cur {
 			continue
 		}
-		if err := s.applyMigration(ctx, m); err != nil {
-			return err
+		if err := applyMigration(ctx, c, m); err != nil {
+			return cur, err
 		}
 	}
-	return nil
+	return cur, nil
 }
 
-func (s *Store) applyMigration(ctx context.Context, m migration) error {
-	c := s.main.conn
+func applyMigration(ctx context.Context, c *sql.Conn, m migration) error {
 	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
 	}
@@ -543,3 +572,10 @@ func conflict(err error) bool {
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// PoolStats reports the read connection pool (for metrics); writes go
+// through one connection per database file.
+func (s *Store) PoolStats() (inUse, idle, maxOpen int) {
+	st := s.rdb.Stats()
+	return st.InUse, st.Idle, st.MaxOpenConnections
+}
