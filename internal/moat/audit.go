@@ -19,8 +19,11 @@ const (
 )
 
 type auditLog struct {
-	store   Store
-	ch      chan AuditRecord
+	store Store
+	ch    chan AuditRecord
+	// flushes asks the writer to store everything queued so far and to
+	// close the channel it is sent when that is done.
+	flushes chan chan struct{}
 	start   sync.Once
 	stop    chan struct{}
 	stopped chan struct{}
@@ -29,7 +32,8 @@ type auditLog struct {
 }
 
 func newAuditLog(s Store) *auditLog {
-	return &auditLog{store: s, ch: make(chan AuditRecord, auditQueue), stop: make(chan struct{}), stopped: make(chan struct{})}
+	return &auditLog{store: s, ch: make(chan AuditRecord, auditQueue), flushes: make(chan chan struct{}),
+		stop: make(chan struct{}), stopped: make(chan struct{})}
 }
 
 // RecordAudit queues a record (blocking only when the queue is full, so a
@@ -72,6 +76,17 @@ func (a *auditLog) run() {
 		case <-timer.C:
 			flush()
 			timer.Reset(auditFlushEvery)
+		case done := <-a.flushes:
+			// Every record queued before the flush was asked for is in
+			// the channel now (RecordAudit returns only once it is).
+			for n := len(a.ch); n > 0; n-- {
+				batch = append(batch, <-a.ch)
+				if len(batch) >= auditBatch {
+					flush()
+				}
+			}
+			flush()
+			close(done)
 		case <-a.stop:
 			for {
 				select {
@@ -99,26 +114,25 @@ func (s *Service) Close() {
 	})
 }
 
-// FlushAudit waits until every record queued before the call is stored.
+// FlushAudit waits until every record queued before the call is stored
+// (or the log is closed).
 func (s *Service) FlushAudit(ctx context.Context) error {
 	a := s.audit
 	a.start.Do(func() { go a.run() })
-	deadline := time.NewTicker(auditFlushEvery / 2)
-	defer deadline.Stop()
-	for len(a.ch) > 0 {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-deadline.C:
-		}
-	}
-	// One more flush interval covers the batch being written.
+	done := make(chan struct{})
 	select {
+	case a.flushes <- done:
+	case <-a.stopped:
+		return nil // Close flushed everything
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-time.After(3 * auditFlushEvery):
 	}
-	return nil
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Audit lists audit records (oldest first).

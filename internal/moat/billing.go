@@ -389,8 +389,7 @@ func (s *Service) QueryInstances(ctx context.Context, c Caller, q BillingQuery) 
 		narrowExpire(&f, nil, &t)
 	}
 	if q.PageNum-1 > maxOffset/q.PageSize {
-		n, err := s.store.CountInstances(ctx, f)
-		return Page{Total: n, Instances: []InstanceView{}}, err
+		return s.pastTheEnd(ctx, &c, f)
 	}
 	f.Offset, f.Limit = (q.PageNum-1)*q.PageSize, q.PageSize
 	list, total, err := s.visible(ctx, &c, f)
@@ -456,8 +455,7 @@ func (s *Service) InstancesPage(ctx context.Context, c Caller, region Region, id
 		f.IDs = []string{id}
 	}
 	if pageNumber-1 > maxOffset/pageSize {
-		n, err := s.store.CountInstances(ctx, f)
-		return Page{Total: n, Instances: []InstanceView{}}, err
+		return s.pastTheEnd(ctx, &c, f)
 	}
 	f.Offset, f.Limit = (pageNumber-1)*pageSize, pageSize
 	list, total, err := s.visible(ctx, &c, f)
@@ -470,4 +468,19 @@ func (s *Service) InstancesPage(ctx context.Context, c Caller, region Region, id
 		page.Instances = append(page.Instances, view(in, now))
 	}
 	return page, nil
+}
+
+// pastTheEnd answers a page beyond any possible count: no instances, and
+// the TotalCount of what the caller may see (for a RAM principal whose
+// policies admit instance by instance, not the whole account's).
+func (s *Service) pastTheEnd(ctx context.Context, c *Caller, f InstanceFilter) (Page, error) {
+	var n int64
+	var err error
+	if c.Access == nil {
+		n, err = s.store.CountInstances(ctx, f)
+	} else {
+		f.Offset, f.Limit = maxOffset+1, 0
+		_, n, err = s.visible(ctx, c, f)
+	}
+	return Page{Total: n, Instances: []InstanceView{}}, err
 }

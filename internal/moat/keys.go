@@ -294,3 +294,36 @@ func CallerOf(k AccessKey, env Env) Caller {
 	}
 	return c
 }
+
+// settingMasterKeyCheck holds a value sealed with the master key the store
+// was first used with, so that a process started with another key (a
+// replica given the wrong MOAT_MASTER_KEY, a restore without its key file)
+// is refused at start rather than failing every signature later.
+const settingMasterKeyCheck = "master_key_check"
+
+const masterKeyCanary = "moat master key check"
+
+// CheckMasterKey verifies that the Sealer is the one the store's secrets
+// were sealed with, recording a check value on first use.
+func (s *Service) CheckMasterKey(ctx context.Context) error {
+	if s.sealer == nil {
+		return nil
+	}
+	return s.store.Update(ctx, func(tx Tx) error {
+		sealed, err := tx.Setting(settingMasterKeyCheck)
+		if errors.Is(err, ErrNotFound) {
+			v, err := s.seal(masterKeyCanary)
+			if err != nil {
+				return err
+			}
+			return tx.SetSetting(settingMasterKeyCheck, v)
+		}
+		if err != nil {
+			return err
+		}
+		if plain, err := s.sealer.Open(sealed); err != nil || plain != masterKeyCanary {
+			return errors.New("the master key is not the one this store's AccessKey secrets were sealed with: give every process the same MOAT_MASTER_KEY or key file (a restored backup needs the key it was made with)")
+		}
+		return nil
+	})
+}

@@ -95,7 +95,7 @@ type AuditRecord struct {
 	SourceIP  string
 	Action    string // Product:Action, e.g. ddoscoo:ReleaseInstance
 	Resources []string
-	Code      string // "" for success
+	Code      string // "OK" on success, else the error code
 	RequestID string
 }
 

@@ -334,7 +334,12 @@ func (s *Service) DescribeInstances(ctx context.Context, c Caller, q DescribeQue
 	var list []Instance
 	var total int64
 	var err error
-	if c.Access != nil && !beyond {
+	if c.Access != nil {
+		// A page past the end is empty, but its TotalCount must still be
+		// the count of what the caller may see, not of the whole account.
+		if beyond {
+			f.Offset = maxOffset + 1
+		}
 		list, total, err = s.visible(ctx, &c, f)
 	} else {
 		list, total, err = s.instancePage(ctx, &f, &q, beyond)
@@ -1021,10 +1026,13 @@ func (s *Service) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 // ---- The clock ----
 
 // LoadClock reads the persisted offset into the clock.
+// Concurrent calls may finish in any order; the read that started last
+// decides.
 func (s *Service) LoadClock(ctx context.Context) error {
+	ticket := s.clock.Ticket()
 	v, err := s.store.Setting(ctx, SettingClockOffset)
 	if errors.Is(err, ErrNotFound) {
-		s.clock.SetOffset(0)
+		s.clock.SetOffsetFrom(ticket, 0)
 		return nil
 	}
 	if err != nil {
@@ -1034,7 +1042,7 @@ func (s *Service) LoadClock(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("stored clock offset %q: %w", v, err)
 	}
-	s.clock.SetOffset(time.Duration(ns))
+	s.clock.SetOffsetFrom(ticket, time.Duration(ns))
 	return nil
 }
 
