@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -56,6 +57,11 @@ func selfSigned(certFile, keyFile string) (bool, error) {
 	_, kerr := os.Stat(keyFile)
 	if cerr == nil && kerr == nil {
 		return false, nil
+	}
+	// The directory beside the store need not exist yet (a PostgreSQL
+	// store keeps nothing else there).
+	if err := os.MkdirAll(filepath.Dir(certFile), 0o700); err != nil {
+		return false, err
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

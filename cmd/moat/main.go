@@ -6,6 +6,8 @@
 //	moat call    call any action with a signature v1 request
 //	moat admin   create accounts and instances, move the clock, read events
 //	moat bench   reproduce docs/BENCHMARKS.md
+//	moat migrate apply schema migrations
+//	moat backup  copy a running SQLite store
 //
 // This package is the only place that wires concrete types together.
 package main
@@ -29,6 +31,8 @@ Usage:
                                            call an action, signed like the aliyun CLI
   moat admin COMMAND [flags]               admin API client (moat admin -h)
   moat bench [flags]                       reproduce docs/BENCHMARKS.md
+  moat migrate [--db DB]                   apply schema migrations and exit
+  moat backup --to PATH [--db FILE]        copy a running SQLite store
   moat version                             print the version
 
 Environment: MOAT_ADDR, MOAT_DB, MOAT_ADMIN_TOKEN, MOAT_ACCESS_KEY_ID,
@@ -68,6 +72,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runAdmin(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = runBench(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		err = runMigrate(ctx, args[1:], stdout, stderr)
+	case "backup":
+		err = runBackup(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "moat", Version)
 		return 0

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,10 +23,10 @@ import (
 	"moat/internal/acs/ddoscoo"
 	"moat/internal/admin"
 	"moat/internal/lifecycle"
+	"moat/internal/metrics"
 	"moat/internal/moat"
 	"moat/internal/ram"
 	"moat/internal/secrets"
-	"moat/internal/store/sqlite"
 )
 
 // Config is everything `moat serve` is configured with.
@@ -42,17 +43,26 @@ type Config struct {
 	DebugAddr        string // serves net/http/pprof when set
 	Pools            map[moat.Region]moat.Pool
 
-	MasterKey     string // MOAT_MASTER_KEY
-	MasterKeyFile string
-	TLSCert       string
-	TLSKey        string
-	TLSSelfSigned bool
-	TLSAddr       string
-	Throttle      map[string]float64
+	NoMigrate bool
+	// TrustedProxies are the load balancers whose forwarding headers
+	// name the client.
+	TrustedProxies []netip.Prefix
+	MasterKey      string // MOAT_MASTER_KEY
+	MasterKeyFile  string
+	TLSCert        string
+	TLSKey         string
+	TLSSelfSigned  bool
+	TLSAddr        string
+	Throttle       map[string]float64
 	// AuditRetention is how long audit records are kept; 0 keeps them.
 	AuditRetention time.Duration
 	// MaxClientRequests bounds one client address's requests in flight.
 	MaxClientRequests int
+	// ReadHeaderTimeout is how long a client may take to send its request
+	// line and headers (slowloris connections are closed after it).
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection with no request.
+	IdleTimeout time.Duration
 }
 
 // poolFlags collects repeated --ip-pool REGION=CIDR flags.
@@ -91,7 +101,8 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("moat serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Addr, "addr", envOr("MOAT_ADDR", "127.0.0.1:9180"), "listen address (env MOAT_ADDR)")
-	fs.StringVar(&c.DB, "db", envOr("MOAT_DB", "./moat-data/moat.db"), "store: a SQLite file path (env MOAT_DB)")
+	fs.StringVar(&c.DB, "db", envOr("MOAT_DB", "./moat-data/moat.db"), "store: a SQLite file path, or a postgres:// URL for a database several replicas share (env MOAT_DB)")
+	fs.BoolVar(&c.NoMigrate, "no-migrate", os.Getenv("MOAT_NO_MIGRATE") == "true", "refuse to start unless the store's schema is current, instead of migrating it (run moat migrate first; env MOAT_NO_MIGRATE=true)")
 	fs.StringVar(&c.AdminToken, "admin-token", envOr("MOAT_ADMIN_TOKEN", ""), "enables the admin API under /_moat/v1/ with this bearer token (env MOAT_ADMIN_TOKEN)")
 	autoRelease := envOr("MOAT_AUTO_RELEASE_AFTER", "0")
 	fs.StringVar(&autoRelease, "auto-release-after", autoRelease, "release instances this long after expiry, e.g. 720h; 0 is off (env MOAT_AUTO_RELEASE_AFTER)")
@@ -115,7 +126,11 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&throttle, "throttle", throttle, "rate limits per principal and action: off, real (10 calls/s per user and action, as documented for DescribeInstances), or Action=QPS[,…] with * for any other action (env MOAT_THROTTLE)")
 	auditRetention := envOr("MOAT_AUDIT_RETENTION", "168h")
 	fs.StringVar(&auditRetention, "audit-retention", auditRetention, "how long audit records are kept; 0 keeps them for ever (env MOAT_AUDIT_RETENTION)")
+	trusted := envOr("MOAT_TRUSTED_PROXIES", "")
+	fs.StringVar(&trusted, "trusted-proxies", trusted, "comma-separated addresses or CIDR blocks of load balancers whose X-Forwarded-For and X-Forwarded-Proto headers name the client (for acs:SourceIp, acs:SecureTransport, limits and audit); empty trusts none (env MOAT_TRUSTED_PROXIES)")
 	fs.IntVar(&c.MaxClientRequests, "max-client-requests", 256, "requests one client address may have in flight; more are refused with Throttling")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "how long a client may take to send its request headers before the connection is closed (tests shorten it)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 60*time.Second, "how long a keep-alive connection may wait for its next request before it is closed (tests shorten it)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", envOr("MOAT_DEBUG_ADDR", ""), "serve Go profiling (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty (env MOAT_DEBUG_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -135,14 +150,23 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	if c.AuditRetention, err = time.ParseDuration(auditRetention); err != nil || c.AuditRetention < 0 {
 		return c, fmt.Errorf("%w: --audit-retention %q must be a non-negative Go duration such as 168h", errUsage, auditRetention)
 	}
+	if c.TrustedProxies, err = acs.ParseCIDRs(trusted); err != nil {
+		return c, fmt.Errorf("%w: --trusted-proxies %q: %v", errUsage, trusted, err)
+	}
+	if c.ReadHeaderTimeout <= 0 || c.IdleTimeout <= 0 {
+		return c, fmt.Errorf("%w: --read-header-timeout and --idle-timeout must be positive durations such as 10s", errUsage)
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, fmt.Errorf("%w: give --tls-cert and --tls-key together", errUsage)
 	}
 	if c.TLSSelfSigned && c.TLSCert != "" {
 		return c, fmt.Errorf("%w: --tls-self-signed and --tls-cert exclude each other", errUsage)
 	}
+	if c.MasterKeyFile == "" && c.MasterKey == "" && isPostgres(c.DB) {
+		return c, fmt.Errorf("%w: with a PostgreSQL store every replica must seal and open AccessKey secrets with the same master key: set MOAT_MASTER_KEY (or --master-key-file) to one key for all of them", errUsage)
+	}
 	if c.MasterKeyFile == "" {
-		c.MasterKeyFile = filepath.Join(filepath.Dir(c.DB), "master.key")
+		c.MasterKeyFile = filepath.Join(dataDir(c.DB), "master.key")
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return c, fmt.Errorf("%w: --log-format must be text or json", errUsage)
@@ -200,7 +224,7 @@ type Main struct {
 	Announce *slog.Logger // the ready/stopped lines; Log when nil
 	Stdout   io.Writer
 
-	store *sqlite.Store
+	store store
 	debug *http.Server
 
 	tlsListener net.Listener
@@ -237,13 +261,14 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	store, err := sqlite.Open(ctx, c.DB, sqlite.Options{})
+	store, schema, err := openStore(ctx, c.DB, c.NoMigrate)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return fmt.Errorf("open store %s: %w", redactDB(c.DB), err)
 	}
 	m.store = store
 	clock := moat.NewServerClock(time.Now)
-	svc, err := moat.NewService(moat.Config{Store: store, Clock: clock, AutoReleaseAfter: c.AutoReleaseAfter, Pools: c.Pools,
+	met := metrics.New()
+	svc, err := moat.NewService(moat.Config{Store: met.Store(store), Clock: clock, AutoReleaseAfter: c.AutoReleaseAfter, Pools: c.Pools,
 		Sealer: sealer, Policies: ram.Compile})
 	if err != nil {
 		store.Close()
@@ -253,6 +278,10 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := svc.LoadClock(ctx); err != nil {
 		store.Close()
 		return fmt.Errorf("load clock: %w", err)
+	}
+	if err := svc.CheckMasterKey(ctx); err != nil {
+		store.Close()
+		return err
 	}
 	boot, err := svc.EnsureBootstrap(ctx, c.AccessKeyID, c.AccessKeySecret)
 	if err != nil {
@@ -272,6 +301,8 @@ export MOAT_ACCESS_KEY_SECRET=%s
 	svc.OnAuditError(func(err error) { m.Log.Error("audit log write failed", "err", err) })
 	m.engine = lifecycle.New(svc, clock, m.Log)
 	m.engine.AuditRetention = c.AuditRetention
+	met.Watch(metrics.Sources{NextDue: svc.NextDue, Now: clock.Now, Applied: func() int64 { return m.engine.Stats().Applied },
+		Pool: store.PoolStats, Nonces: store.NonceCount})
 	var limiter *acs.Limiter
 	if c.Throttle != nil {
 		limiter = acs.NewLimiter(c.Throttle, time.Now)
@@ -283,14 +314,17 @@ export MOAT_ACCESS_KEY_SECRET=%s
 		ServerNow:   clock.Now,
 		Logger:      m.Log,
 		Limiter:     limiter,
+		Observe:     met.ObserveRequest,
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_moat/health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"Status":"ok"}`)
 	})
-	mux.Handle("/_moat/", admin.New(svc, m.engine, c.AdminToken, m.Log))
-	mux.Handle("/", acs.PerClientLimit(gw, c.MaxClientRequests))
+	mux.Handle("GET /metrics", met.Handler())
+	shared := isPostgres(c.DB)
+	mux.Handle("/_moat/", sharedClock(shared, svc.LoadClock, admin.New(svc, m.engine, c.AdminToken, m.Log)))
+	mux.Handle("/", acs.TrustProxies(acs.PerClientLimit(sharedClock(shared, svc.LoadClock, gw), c.MaxClientRequests), c.TrustedProxies))
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -324,8 +358,8 @@ export MOAT_ACCESS_KEY_SECRET=%s
 	if m.tlsListener != nil {
 		tlsAddr = m.tlsListener.Addr().String()
 	}
-	m.Announce.Info("moat ready", "addr", ln.Addr().String(), "tls_addr", tlsAddr, "db", c.DB, "admin", c.AdminToken != "",
-		"account", boot.AccountID, "auto_release_after", c.AutoReleaseAfter.String(), "schema", sqlite.SchemaVersion())
+	m.Announce.Info("moat ready", "addr", ln.Addr().String(), "tls_addr", tlsAddr, "db", redactDB(c.DB), "admin", c.AdminToken != "",
+		"account", boot.AccountID, "auto_release_after", c.AutoReleaseAfter.String(), "schema", schema)
 	return nil
 }
 
@@ -340,15 +374,22 @@ func (m *Main) Service() *moat.Service { return m.svc }
 const maxConnections = 4096
 
 // newServer applies the bounds every listener has: a client must send its
-// headers within 10 s and its whole request within 60 s; idle connections
-// close after 60 s.
+// headers within --read-header-timeout (10 s) and its whole request within
+// 60 s; idle connections close after --idle-timeout (60 s).
 func (m *Main) newServer(h http.Handler) *http.Server {
+	rht, idle := m.Config.ReadHeaderTimeout, m.Config.IdleTimeout
+	if rht <= 0 {
+		rht = 10 * time.Second
+	}
+	if idle <= 0 {
+		idle = 60 * time.Second
+	}
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: rht,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       60 * time.Second,
+		IdleTimeout:       idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
 	}
@@ -360,7 +401,7 @@ func (m *Main) listenTLS(h http.Handler) error {
 	c := m.Config
 	certFile, keyFile := c.TLSCert, c.TLSKey
 	if c.TLSSelfSigned {
-		dir := filepath.Dir(c.DB)
+		dir := dataDir(c.DB)
 		certFile, keyFile = filepath.Join(dir, "tls-cert.pem"), filepath.Join(dir, "tls-key.pem")
 		made, err := selfSigned(certFile, keyFile)
 		if err != nil {

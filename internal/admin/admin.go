@@ -620,7 +620,9 @@ type AuditResponse struct {
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := moat.AuditFilter{AccountID: q.Get("AccountId"), Action: q.Get("Action"), InstanceID: q.Get("InstanceId")}
+	// At most maxEvents records per answer (page on with After), so that
+	// a long log never has to be held in memory at once.
+	f := moat.AuditFilter{AccountID: q.Get("AccountId"), Action: q.Get("Action"), InstanceID: q.Get("InstanceId"), Limit: maxEvents}
 	if v := q.Get("After"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
