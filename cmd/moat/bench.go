@@ -13,11 +13,19 @@ import (
 )
 
 const benchUsage = `Usage: moat bench [flags]
+       moat bench --summarize RESULT.json ...
 
 Reproduces docs/BENCHMARKS.md in one run: starts moat serve (this binary)
 and a bare net/http handler as child processes, seeds the store through the
 admin API, runs the scenarios with the same load generator, prints a table
 with the targets and writes the figures as JSON.
+
+Stores (--db): an SQLite file (default: a fresh temporary one), or a
+PostgreSQL server as postgres://user@host:port/db: the run creates a fresh
+database moat_bench_<random> there and drops it at the end (--keep-db keeps
+it); a URL naming a moat_bench_* database uses that one (created if
+missing) and keeps it. --replicas N starts N moat serve processes on one
+PostgreSQL database and spreads the signed loads over them.
 
 Scenarios (--scenarios, comma-separated, default all):
   describe    signed DescribeInstances PageSize=10, random PageNumber 1..100
@@ -28,6 +36,9 @@ Scenarios (--scenarios, comma-separated, default all):
               --tag-instances instances, one in ten tagged
   ram         the describe load as the root account, then as a RAM user
               with a 10-statement policy (the cost of policy evaluation)
+  mixed       signed describe/release/create/renew drawn by --mix weights,
+              for --duration or --count requests, flat out at
+              --connections or at a fixed --rate (open loop)
   lifecycle   --lifecycle-count instances fall due at once (clock advance)
               while a describe load runs
   memory      moat's VmRSS/VmHWM after seeding and at the end
@@ -55,12 +66,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var (
 		cfg       bench.Config
 		scenarios string
+		mix       string
+		summarize bool
 		baseline  bool
 		addr      string
 	)
-	fs.IntVar(&cfg.Instances, "instances", 1000000, "instances in the store (seeded through the admin API, 10000 per call)")
-	fs.IntVar(&cfg.Connections, "connections", 64, "concurrent connections of the describe, baseline and release loads")
-	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time of the describe and baseline loads")
+	fs.IntVar(&cfg.Instances, "instances", 1000000, "instances in the store (seeded through the admin API, 10000 per call; 2000 on PostgreSQL)")
+	fs.IntVar(&cfg.Connections, "connections", 64, "concurrent connections of the describe, baseline, release, create, tags, ram and mixed loads (with --rate: the most requests in flight)")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time of the describe, baseline, tags and mixed loads")
 	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unrecorded warm-up before each timed load")
 	fs.IntVar(&cfg.ReleaseCount, "release-count", 20000, "expired instances created, then released as fast as possible")
 	fs.IntVar(&cfg.LifecycleCount, "lifecycle-count", 100000, "instances that fall due at once in the lifecycle scenario")
@@ -69,15 +82,26 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.CreateCount, "create-count", 10000, "instances bought through BSS CreateInstance in the create scenario")
 	fs.IntVar(&cfg.TagInstances, "tag-instances", 100000, "instances of the tags scenario's account (created once, kept in a reused store)")
 	fs.IntVar(&cfg.EventsPage, "events-page", 10000, "Limit of each GET /_moat/v1/events page in the lifecycle cross-check (max 100000; large pages inflate moat's RSS)")
-	fs.StringVar(&scenarios, "scenarios", "all", "comma-separated subset of describe,baseline,release,create,tags,ram,lifecycle,memory")
-	fs.StringVar(&cfg.DB, "db", "", "store path; an existing seeded store is reused (default: a fresh temporary file, removed at the end)")
-	fs.BoolVar(&cfg.KeepDB, "keep-db", false, "keep the temporary store (reuse it later with --db)")
+	fs.StringVar(&mix, "mix", bench.DefaultMix, "the mixed scenario's action weights (describe, release, create, renew; a missing action weighs 0)")
+	fs.Int64Var(&cfg.Count, "count", 0, "the mixed scenario measures this many requests instead of --duration")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "the mixed scenario's fixed arrival rate in requests/s (open loop, latency from the scheduled time, at most --connections in flight); 0 is flat out")
+	fs.IntVar(&cfg.Replicas, "replicas", 1, "moat serve processes sharing the store (PostgreSQL only); the signed loads are spread over them")
+	fs.StringVar(&scenarios, "scenarios", "all", "comma-separated subset of describe,baseline,release,create,tags,ram,mixed,lifecycle,memory")
+	fs.StringVar(&cfg.DB, "db", "", "SQLite store path, reused if it exists (default: a fresh temporary file, removed at the end); or postgres://user@host:port/db: a fresh moat_bench_<random> database on that server, dropped at the end (a URL naming a moat_bench_* database uses and keeps it)")
+	fs.BoolVar(&cfg.KeepDB, "keep-db", false, "keep the temporary store or database (reuse it later with --db)")
 	fs.StringVar(&cfg.ServerLogLevel, "server-log-level", "info", "moat serve --log-level; info logs a line per request, as deployed")
 	fs.StringVar(&cfg.Out, "out", "", "JSON result file (default bench-results/bench-<timestamp>.json)")
+	fs.BoolVar(&summarize, "summarize", false, "print the Markdown tables of docs/BENCHMARKS.md from the result files given as arguments (e.g. bench-results/matrix-*/*.json), and run nothing")
 	fs.BoolVar(&baseline, "baseline-serve", false, "internal: serve the bare baseline handler on --addr")
 	fs.StringVar(&addr, "addr", "127.0.0.1:0", "internal: listen address of --baseline-serve")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if summarize {
+		if fs.NArg() == 0 {
+			return fmt.Errorf("%w: moat bench --summarize needs result files", errUsage)
+		}
+		return bench.Summarize(stdout, fs.Args())
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: moat bench takes no arguments, got %q", errUsage, fs.Args())
@@ -89,13 +113,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.Scenarios, err = bench.ParseScenarios(scenarios); err != nil {
 		return fmt.Errorf("%w: --scenarios: %v", errUsage, err)
 	}
+	if cfg.Mix, err = bench.ParseMix(mix); err != nil {
+		return fmt.Errorf("%w: --mix: %v", errUsage, err)
+	}
 	if cfg.Exe, err = os.Executable(); err != nil {
 		return fmt.Errorf("find the moat executable: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if cfg.Out == "" {
 		cfg.Out = filepath.Join("bench-results", "bench-"+time.Now().Format("20060102-150405")+".json")
 	}
-	cfg.Command = os.Args
+	cfg.Command = bench.RedactArgs(os.Args)
 	cfg.Version = Version
 	cfg.Stdout, cfg.Stderr = stdout, stderr
 	_, err = bench.Run(ctx, cfg)

@@ -60,8 +60,8 @@ type TagsResult struct {
 
 // createLoad buys one Anti-DDoS Pro instance per request, shaped like the
 // Terraform provider's purchase (the same Parameter items) but signed like
-// sdk-go (everything in the query).
-func createLoad(endpoint string, c *acs.Client, limit int64) RequestFunc {
+// sdk-go (everything in the query); worker i talks to eps[i mod len].
+func createLoad(eps []string, c *acs.Client, limit int64) RequestFunc {
 	var n atomic.Int64
 	return func(ctx context.Context, w *Worker) (*http.Request, bool, error) {
 		if n.Add(1) > limit {
@@ -69,23 +69,28 @@ func createLoad(endpoint string, c *acs.Client, limit int64) RequestFunc {
 		}
 		p := w.Params
 		clear(p)
-		p["Action"] = "CreateInstance"
-		p["Version"] = bssVersion
-		p["Format"] = "JSON"
-		p["RegionId"] = SeedRegion
-		p["ProductCode"] = "ddos"
-		p["ProductType"] = "ddoscoo"
-		p["SubscriptionType"] = "Subscription"
-		p["Period"] = "1"
-		for i, kv := range [][2]string{
-			{"ServicePartner", "coop-line-001"}, {"BaseBandwidth", "30"}, {"Bandwidth", "30"},
-			{"ServiceBandwidth", "100"}, {"PortCount", "50"}, {"DomainCount", "50"}, {"Edition", "coop"},
-		} {
-			p["Parameter."+strconv.Itoa(i+1)+".Code"] = kv[0]
-			p["Parameter."+strconv.Itoa(i+1)+".Value"] = kv[1]
-		}
-		req, err := signedRequest(ctx, endpoint, c, p)
+		createParams(p)
+		req, err := signedRequest(ctx, eps[w.ID%len(eps)], c, p)
 		return req, true, err
+	}
+}
+
+// createParams sets BSS CreateInstance's parameters in p.
+func createParams(p map[string]string) {
+	p["Action"] = "CreateInstance"
+	p["Version"] = bssVersion
+	p["Format"] = "JSON"
+	p["RegionId"] = SeedRegion
+	p["ProductCode"] = "ddos"
+	p["ProductType"] = "ddoscoo"
+	p["SubscriptionType"] = "Subscription"
+	p["Period"] = "1"
+	for i, kv := range [][2]string{
+		{"ServicePartner", "coop-line-001"}, {"BaseBandwidth", "30"}, {"Bandwidth", "30"},
+		{"ServiceBandwidth", "100"}, {"PortCount", "50"}, {"DomainCount", "50"}, {"Edition", "coop"},
+	} {
+		p["Parameter."+strconv.Itoa(i+1)+".Code"] = kv[0]
+		p["Parameter."+strconv.Itoa(i+1)+".Value"] = kv[1]
 	}
 }
 
@@ -97,7 +102,8 @@ func (r *runner) create(ctx context.Context) error {
 	cr := &CreateResult{Instances: c.CreateCount}
 	r.res.Create = cr
 	r.logf("create: buying %d instances through BSS CreateInstance at %d connections", c.CreateCount, c.Connections)
-	res, err := (&Load{Connections: c.Connections, Abort: r.moat.Exited(), Next: createLoad(r.ep, r.aux, int64(c.CreateCount))}).Run(ctx)
+	res, err := (&Load{Connections: c.Connections, Abort: r.exited, Next: createLoad(r.eps, r.aux, int64(c.CreateCount)),
+		Progress: newProgress(r.log, "create")}).Run(ctx)
 	if res != nil {
 		cr.Load = res
 		cr.CreatesPerSec = round1(res.OKPerSec)
@@ -140,9 +146,10 @@ func (r *runner) tags(ctx context.Context) error {
 		r.logf("tags: creating %d instances for %s, one in ten tagged team=blue", int64(c.TagInstances)-have, TagsAccountID)
 		t0 := time.Now()
 		for done := int(have); done < c.TagInstances; {
-			n := min(CreateBatch, c.TagInstances-done)
-			// Batches alternate so that the tagged tenth is spread through
-			// the account's listing order.
+			// Blocks of 10000 alternate so that the tagged tenth is spread
+			// through the account's listing order (a batch never spans
+			// two blocks: both batch sizes divide 10000).
+			n := min(r.batch(), c.TagInstances-done)
 			team := "red"
 			if (done/CreateBatch)%10 == 0 {
 				team = "blue"
@@ -167,7 +174,7 @@ func (r *runner) tags(ctx context.Context) error {
 		return fmt.Errorf("no instance carries team=blue")
 	}
 	r.logf("tags: DescribeInstances Tag team=blue (%d of %d instances), %d connections, %s warm-up + %s", tr.Tagged, tr.AccountInstances, c.Connections, c.Warmup, c.Duration)
-	res, err := (&Load{Connections: c.Connections, Warmup: c.Warmup, Duration: c.Duration, Abort: r.moat.Exited(),
+	res, err := (&Load{Connections: c.Connections, Warmup: c.Warmup, Duration: c.Duration, Abort: r.exited, Progress: newProgress(r.log, "tags"),
 		Next: func(ctx context.Context, w *Worker) (*http.Request, bool, error) {
 			p := w.Params
 			p["Action"] = "DescribeInstances"

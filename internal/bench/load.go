@@ -46,6 +46,8 @@ type Load struct {
 	Next  RequestFunc
 	// Timeout bounds one request (default 60s).
 	Timeout time.Duration
+	// Progress, when set, reports the load on stderr while it runs.
+	Progress *Progress
 }
 
 // ErrAborted is Run's error when Abort was closed during the load.
@@ -139,6 +141,8 @@ func (l *Load) Run(ctx context.Context) (*LoadResult, error) {
 		}()
 	}
 
+	l.Progress.Start()
+	defer l.Progress.Stop()
 	results := make([]workerResult, l.Connections)
 	var wg sync.WaitGroup
 	for i := range l.Connections {
@@ -165,6 +169,7 @@ func (l *Load) Run(ctx context.Context) (*LoadResult, error) {
 				if ctx.Err() != nil {
 					return // cut off by ctrl-C: neither a success nor an error
 				}
+				l.Progress.Add(err == nil && status >= 200 && status <= 299)
 				if t1.Before(from) || (!until.IsZero() && t1.After(until)) {
 					continue // warm-up, or finished after the window
 				}

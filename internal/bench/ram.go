@@ -113,7 +113,8 @@ func (r *runner) ramUser(ctx context.Context) error {
 			out  **LoadResult
 		}{{"root account", r.boot, &round.Root}, {fmt.Sprintf("RAM user (%d statements)", rr.Statements), user, &round.User}} {
 			r.logf("ram: round %d/%d: describe as the %s, %d connections, %s warm-up + %s", i+1, ramRounds, who.name, c.Connections, c.Warmup, d)
-			res, err := (&Load{Connections: c.Connections, Warmup: c.Warmup, Duration: d, Abort: r.moat.Exited(), Next: describeLoad(r.ep, who.cl)}).Run(ctx)
+			res, err := (&Load{Connections: c.Connections, Warmup: c.Warmup, Duration: d, Abort: r.exited, Next: describeLoad([]string{r.ep}, who.cl),
+				Progress: newProgress(r.log, "ram")}).Run(ctx)
 			if err != nil {
 				return err
 			}

@@ -25,6 +25,7 @@ type Results struct {
 	Create      *CreateResult    `json:",omitempty"`
 	Tags        *TagsResult      `json:",omitempty"`
 	RAM         *RAMResult       `json:",omitempty"`
+	Mixed       *MixedResult     `json:",omitempty"`
 	Lifecycle   *LifecycleResult `json:",omitempty"`
 	Memory      *MemoryResult    `json:",omitempty"`
 	Checks      []Check
@@ -47,19 +48,31 @@ type Settings struct {
 	TagInstances         int
 	Scenarios            []string
 	ServerLogLevel       string
+	Replicas             int
+	Mix                  string  `json:",omitempty"`
+	Count                int64   `json:",omitempty"` // the mixed scenario's; 0: Duration
+	Rate                 float64 `json:",omitempty"` // the mixed scenario's; 0: flat out
 }
 
-// ServerInfo describes the moat process measured.
+// ServerInfo describes the moat process(es) measured.
 type ServerInfo struct {
-	Pid          int
-	Addr         string
-	DB           string
-	DBFileSystem string `json:",omitempty"`
+	Store string // sqlite or postgres
+	Pid   int    // the first replica's
+	Addr  string
+	// Replicas is how many moat serve processes shared the store; Pids
+	// and Addrs list them all, the first one first.
+	Replicas     int
+	Pids         []int    `json:",omitempty"`
+	Addrs        []string `json:",omitempty"`
+	DB           string   // the file, or the URL without its password
+	DBFileSystem string   `json:",omitempty"`
 	DBReused     bool
-	LogLevel     string
-	LogLines     int64  // lines moat wrote to stderr during the run
-	FirstError   string `json:",omitempty"` // first level=ERROR line
-	StopError    string `json:",omitempty"`
+	// Postgres describes the database server of a PostgreSQL run.
+	Postgres   *PostgresInfo `json:",omitempty"`
+	LogLevel   string
+	LogLines   int64  // lines moat wrote to stderr during the run (all replicas)
+	FirstError string `json:",omitempty"` // first level=ERROR line
+	StopError  string `json:",omitempty"`
 }
 
 // SeedResult is the seeding step.
@@ -84,12 +97,32 @@ type ReleaseResult struct {
 
 // LifecycleResult is the lifecycle scenario.
 type LifecycleResult struct {
-	Instances      int
-	Region         string
-	Advance        string
-	CreateSeconds  float64
-	CatchUpSeconds float64 // the POST /_moat/v1/clock call's duration
-	ExpiriesPerSec float64
+	Instances     int
+	Region        string
+	Advance       string
+	CreateSeconds float64
+	// CatchUpSeconds is the time from the clock advance until every
+	// instance's expiry was applied. With one replica it is the POST
+	// /_moat/v1/clock call's duration (CatchUpMethod "clock call": the
+	// call returns when the engine has applied everything due). With
+	// several it is read from the events API (see watchExpiries):
+	// "events API" when reading on showed every expiry, "lag 0, events
+	// counted" when the advanced replica's moat_lifecycle_lag_seconds
+	// read 0 and a re-read of the events then counted every expiry.
+	CatchUpSeconds float64
+	CatchUpMethod  string
+	// ClockCallSeconds is the clock call's duration; with several
+	// replicas it waits only for the one it was sent to.
+	ClockCallSeconds float64 `json:",omitempty"`
+	// EventPolls and EventRescans count the events API reads of a
+	// multi-replica catch-up (a rescan re-reads from the start once the
+	// lag gauge reads 0, for events that committed behind the cursor).
+	EventPolls   int `json:",omitempty"`
+	EventRescans int `json:",omitempty"`
+	// AppliedByReplica is each replica's lifecycle transitions during the
+	// catch-up (moat_lifecycle_transitions_applied_total).
+	AppliedByReplica []int64 `json:",omitempty"`
+	ExpiriesPerSec   float64
 	// RatioToBaseline is ExpiriesPerSec over the baseline's requests/s.
 	RatioToBaseline float64 `json:",omitempty"`
 	// ExpiredEvents counts `expired` events recorded after the clock call
@@ -107,6 +140,11 @@ type MemoryResult struct {
 	AfterSeed *MemFigures `json:",omitempty"`
 	End       *MemFigures `json:",omitempty"`
 	Baseline  *MemFigures `json:",omitempty"` // the bare handler after its load
+	// Replicas are the other replicas' figures at the end (PostgreSQL,
+	// --replicas above 1).
+	Replicas []*MemFigures `json:",omitempty"`
+	// Note says what the figures cover.
+	Note string `json:",omitempty"`
 	// Points are moat's figures after each step, to tell which step
 	// raised the peak.
 	Points []MemFigures `json:",omitempty"`
@@ -145,6 +183,9 @@ func computeRatios(res *Results) {
 	}
 	if tr := res.Tags; tr != nil && tr.Load != nil {
 		tr.Load.RatioToBaseline = ratio(tr.Load.OKPerSec)
+	}
+	if mr := res.Mixed; mr != nil && mr.Load != nil {
+		mr.RatioToBaseline = ratio(mr.Load.Total.OKPerSec)
 	}
 	if lr := res.Lifecycle; lr != nil {
 		if lr.ExpiriesPerSec > 0 {

@@ -13,12 +13,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"moat/internal/acs"
@@ -35,7 +37,7 @@ const (
 )
 
 // AllScenarios is the default selection, in run order.
-var AllScenarios = []string{ScenarioDescribe, ScenarioBaseline, ScenarioRelease, ScenarioCreate, ScenarioTags, ScenarioRAM, ScenarioLifecycle, ScenarioMemory}
+var AllScenarios = []string{ScenarioDescribe, ScenarioBaseline, ScenarioRelease, ScenarioCreate, ScenarioTags, ScenarioRAM, ScenarioMixed, ScenarioLifecycle, ScenarioMemory}
 
 // Fixed credentials. The bootstrap account owns the seeded instances (so
 // its TotalCount is exactly --instances and a seeded store can be reused);
@@ -58,6 +60,12 @@ const (
 	LifecycleRegion = "ap-southeast-1"
 	// CreateBatch is the admin API's largest create call (one transaction).
 	CreateBatch = 10000
+	// PGCreateBatch is the bench's create call on a PostgreSQL store: one
+	// admin call is one transaction, which moat's PostgreSQL store bounds
+	// to 10 s, and a transaction creating instances there runs at about
+	// 1,000-2,000 instances/s on a 2-core machine (more connections do not
+	// help: IP allocation in a region is serialized).
+	PGCreateBatch = 2000
 	// describePages is how many pages of PageSize 10 the describe load
 	// picks from at random.
 	describePages = 100
@@ -69,8 +77,13 @@ type Config struct {
 	Command []string // this command line, for the record
 	Version string   // moat's version string
 
-	DB     string // store path; empty: a fresh temporary file
-	KeepDB bool   // keep the temporary store
+	// DB is the store: an SQLite file path (empty: a fresh temporary
+	// file) or a postgres:// URL (see pgdb.go).
+	DB     string
+	KeepDB bool // keep the temporary store (file or database)
+	// Replicas is how many moat serve processes share a PostgreSQL
+	// store; the signed loads are spread over them.
+	Replicas int
 
 	Instances            int
 	Connections          int
@@ -81,7 +94,13 @@ type Config struct {
 	LifecycleConnections int
 	LifecycleAdvance     time.Duration
 	CreateCount          int // BSS CreateInstance calls of the create scenario
-	TagInstances         int // instances of the tags scenario's account
+	// Mix, Count and Rate are the mixed scenario's: the action weights,
+	// the number of measured requests (0: --duration), and the open
+	// loop's arrival rate (0: flat out, closed loop).
+	Mix          Mix
+	Count        int64
+	Rate         float64
+	TagInstances int // instances of the tags scenario's account
 	// EventsPage is the Limit of each GET /_moat/v1/events page of the
 	// lifecycle cross-check. The server materializes a whole page (and
 	// its JSON) in memory, so a large page inflates the RSS measured
@@ -136,15 +155,32 @@ func (r *runner) memPoint(step string) {
 type runner struct {
 	cfg  Config
 	res  *Results
-	moat *Child
-	adm  *admin.Client
-	boot *acs.Client // the bootstrap account: seeding and describe
-	aux  *acs.Client // bench-aux: release
-	ep   string
-	log  io.Writer
+	moat *Child // the first replica: admin calls go to it
+	// moats are every replica (moat first), eps their endpoints; the
+	// signed loads spread their workers over eps.
+	moats []*Child
+	eps   []string
+	// exited is closed when any replica exits.
+	exited <-chan struct{}
+	adm    *admin.Client
+	boot   *acs.Client // the bootstrap account: seeding and describe
+	aux    *acs.Client // bench-aux: release, create, mixed writes, lifecycle
+	ep     string
+	log    io.Writer
 	// account is the bootstrap account's ID (from moat's ready line).
 	account string
 }
+
+// batch is the size of the bench's admin create calls.
+func (r *runner) batch() int {
+	if IsPostgresURL(r.cfg.DB) {
+		return PGCreateBatch
+	}
+	return CreateBatch
+}
+
+// epFor is the replica endpoint of load worker id.
+func (r *runner) epFor(id int) string { return r.eps[id%len(r.eps)] }
 
 // Run runs the selected scenarios, prints the table to cfg.Stdout and
 // writes the JSON file, also when interrupted or when a scenario failed
@@ -156,7 +192,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if cfg.Stderr == nil {
 		cfg.Stderr = io.Discard
 	}
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, log: cfg.Stderr, res: &Results{
@@ -171,8 +207,12 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			LifecycleConnections: cfg.LifecycleConnections, LifecycleAdvance: cfg.LifecycleAdvance.String(), EventsPage: cfg.EventsPage,
 			CreateCount: cfg.CreateCount, TagInstances: cfg.TagInstances,
 			Scenarios: cfg.Scenarios, ServerLogLevel: cfg.ServerLogLevel,
+			Replicas: cfg.Replicas, Count: cfg.Count, Rate: cfg.Rate,
 		},
 	}}
+	if cfg.has(ScenarioMixed) {
+		r.res.Settings.Mix = cfg.Mix.String()
+	}
 	runErr := r.run(ctx)
 	res := r.res
 	if ctx.Err() != nil {
@@ -202,7 +242,8 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	return res, nil
 }
 
-func (c *Config) validate() error {
+// Validate checks the settings; its errors are the user's to fix.
+func (c *Config) Validate() error {
 	switch {
 	case c.Exe == "":
 		return errors.New("no moat executable to start")
@@ -224,6 +265,16 @@ func (c *Config) validate() error {
 		return errors.New("--events-page must be between 1 and 100000 (the admin API's Limit)")
 	case len(c.Scenarios) == 0:
 		return errors.New("no scenario selected")
+	case c.Replicas < 1:
+		return errors.New("--replicas must be at least 1")
+	case c.Replicas > 1 && !IsPostgresURL(c.DB):
+		return errors.New("--replicas above 1 needs a PostgreSQL store (--db postgres://…): an SQLite file has one writer process")
+	case c.Count < 0:
+		return errors.New("--count must not be negative")
+	case c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) || c.Rate > 1e6:
+		return errors.New("--rate must be from 0 (flat out) to 1000000 requests/s")
+	case c.has(ScenarioMixed) && c.Mix.total == 0:
+		return errors.New("the mixed scenario needs --mix")
 	}
 	switch c.ServerLogLevel {
 	case "debug", "info", "warn", "error":
@@ -240,7 +291,7 @@ func (r *runner) logf(format string, args ...any) {
 func (r *runner) run(ctx context.Context) error {
 	cfg := r.cfg
 	needMoat := cfg.has(ScenarioDescribe) || cfg.has(ScenarioRelease) || cfg.has(ScenarioCreate) || cfg.has(ScenarioTags) || cfg.has(ScenarioRAM) ||
-		cfg.has(ScenarioLifecycle) || cfg.has(ScenarioMemory)
+		cfg.has(ScenarioMixed) || cfg.has(ScenarioLifecycle) || cfg.has(ScenarioMemory)
 	var errs []error
 	fail := func(scenario string, err error) error {
 		if ctx.Err() != nil {
@@ -251,7 +302,7 @@ func (r *runner) run(ctx context.Context) error {
 		errs = append(errs, err)
 		if r.moat != nil {
 			select {
-			case <-r.moat.Exited():
+			case <-r.exited:
 				// Every later scenario would fail the same way.
 				return errors.Join(errs...)
 			default:
@@ -274,6 +325,9 @@ func (r *runner) run(ctx context.Context) error {
 				return fmt.Errorf("memory: %w", err)
 			}
 			r.res.Memory = &MemoryResult{AfterSeed: memFigures(m)}
+			if r.res.Server.Store == "postgres" {
+				r.res.Memory.Note = "moat serve's own memory; PostgreSQL's is not counted"
+			}
 			r.memPoint("seed")
 		}
 	}
@@ -303,7 +357,7 @@ func (r *runner) run(ctx context.Context) error {
 	for _, s := range []struct {
 		name string
 		run  func(context.Context) error
-	}{{ScenarioCreate, r.create}, {ScenarioTags, r.tags}, {ScenarioRAM, r.ramUser}} {
+	}{{ScenarioCreate, r.create}, {ScenarioTags, r.tags}, {ScenarioRAM, r.ramUser}, {ScenarioMixed, r.mixed}} {
 		if !cfg.has(s.name) {
 			continue
 		}
@@ -327,6 +381,11 @@ func (r *runner) run(ctx context.Context) error {
 		} else {
 			r.res.Memory.End = memFigures(m)
 		}
+		for _, c := range r.moats[1:] {
+			if m, err := c.Mem(); err == nil {
+				r.res.Memory.Replicas = append(r.res.Memory.Replicas, memFigures(m))
+			}
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -339,61 +398,132 @@ func randomToken() string {
 
 var moatReadyRE = regexp.MustCompile(`msg="moat ready" addr=(\S+).* account=(\S+)`)
 
-// startMoat starts moat serve and returns the function that stops it.
+// startMoat starts moat serve (--replicas of them on a PostgreSQL store)
+// and returns the function that stops them.
 func (r *runner) startMoat(ctx context.Context) (func(), error) {
 	cfg := r.cfg
 	db := cfg.DB
 	var tmpDir string
-	if db == "" {
+	var pg *pgPlan
+	info := &ServerInfo{Store: "sqlite", LogLevel: cfg.ServerLogLevel, Replicas: cfg.Replicas}
+	env := ChildEnv("MOAT_ACCESS_KEY_ID="+BootstrapKeyID, "MOAT_ACCESS_KEY_SECRET="+BootstrapSecret)
+	switch {
+	case IsPostgresURL(db):
+		plan, err := planPostgres(db, randomToken()[:12])
+		if err != nil {
+			return nil, err
+		}
+		pi, err := preparePostgres(ctx, plan)
+		if err != nil {
+			return nil, err
+		}
+		pg, db = &plan, plan.URL
+		info.Store, info.Postgres, info.DBReused = "postgres", pi, !pi.Created
+		info.DB = redactURL(db)
+		// Every replica seals and opens AccessKey secrets with one key.
+		env = append(env, "MOAT_MASTER_KEY="+BenchMasterKey)
+	case db == "":
 		dir, err := os.MkdirTemp("", "moat-bench-")
 		if err != nil {
 			return nil, err
 		}
 		tmpDir, db = dir, filepath.Join(dir, "moat.db")
+		fallthrough
+	default:
+		_, statErr := os.Stat(db)
+		info.DBReused = statErr == nil
+		info.DB, info.DBFileSystem = db, FSType(filepath.Dir(db))
 	}
-	_, statErr := os.Stat(db)
-	reused := statErr == nil
+	// cleanup removes what this run created, unless asked to keep it.
+	cleanup := func() {
+		switch {
+		case tmpDir != "" && cfg.KeepDB:
+			r.logf("kept the store at %s", db)
+		case tmpDir != "":
+			os.RemoveAll(tmpDir)
+		case pg != nil && !pg.Reuse && !cfg.KeepDB:
+			if err := dropPostgres(context.WithoutCancel(ctx), *pg); err != nil {
+				r.logf("%v", err)
+			} else {
+				r.logf("dropped database %s", pg.Name)
+			}
+		case pg != nil:
+			info.Postgres.Kept = true
+			r.logf("kept the database: --db %s", redactURL(pg.URL))
+		}
+	}
 	token := randomToken()
 	spec := ChildSpec{
 		Name: "moat serve",
 		Path: cfg.Exe,
-		Env:  ChildEnv("MOAT_ACCESS_KEY_ID="+BootstrapKeyID, "MOAT_ACCESS_KEY_SECRET="+BootstrapSecret),
+		Env:  env,
+		// moat prints its ready line whatever the log level.
+		Ready: moatReadyRE,
+		Args:  []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--admin-token", token, "--log-level", cfg.ServerLogLevel},
 	}
-	// moat prints its ready line whatever the log level.
-	spec.Ready = moatReadyRE
-	spec.Args = []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--admin-token", token, "--log-level", cfg.ServerLogLevel}
-	r.logf("starting moat serve (db %s%s, log level %s)", db, map[bool]string{true: ", reused", false: ""}[reused], cfg.ServerLogLevel)
-	child, err := StartChild(ctx, spec)
-	if err != nil {
-		if tmpDir != "" && !cfg.KeepDB {
-			os.RemoveAll(tmpDir)
+	r.res.Server = info
+	stopAll := func() {
+		var lines int64
+		for i := len(r.moats) - 1; i >= 0; i-- {
+			child := r.moats[i]
+			r.logf("stopping %s (SIGTERM)", child.Name)
+			err := child.Stop(60 * time.Second)
+			n, firstErr := child.LogStats()
+			lines += n
+			if info.FirstError == "" {
+				info.FirstError = firstErr
+			}
+			if err != nil && info.StopError == "" {
+				info.StopError = err.Error()
+				r.logf("%v", err)
+			}
 		}
-		return nil, err
+		info.LogLines = lines
+		cleanup()
 	}
+	what := map[bool]string{true: ", reused", false: ""}[info.DBReused]
+	for i := range cfg.Replicas {
+		if cfg.Replicas > 1 {
+			spec.Name = fmt.Sprintf("moat serve #%d", i+1)
+		}
+		// The first replica migrates a fresh database; the others start
+		// once it is ready.
+		r.logf("starting %s (%s store %s%s, log level %s)", spec.Name, info.Store, info.DB, what, cfg.ServerLogLevel)
+		child, err := StartChild(ctx, spec)
+		if err != nil {
+			stopAll()
+			return nil, err
+		}
+		r.moats = append(r.moats, child)
+		r.eps = append(r.eps, "http://"+child.Addr)
+		info.Pids = append(info.Pids, child.Pid())
+		info.Addrs = append(info.Addrs, child.Addr)
+	}
+	child := r.moats[0]
 	r.moat = child
-	r.ep = "http://" + child.Addr
+	r.ep = r.eps[0]
 	r.account = child.Ready[2]
+	r.exited = anyExited(r.moats)
+	info.Pid, info.Addr = child.Pid(), child.Addr
 	hc := &http.Client{Timeout: 10 * time.Minute, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4}}
 	r.adm = &admin.Client{Endpoint: r.ep, Token: token, HTTP: hc}
 	r.boot = &acs.Client{Endpoint: r.ep, AccessKeyID: BootstrapKeyID, AccessKeySecret: BootstrapSecret, HTTP: hc}
 	r.aux = &acs.Client{Endpoint: r.ep, AccessKeyID: AuxKeyID, AccessKeySecret: AuxSecret, HTTP: hc}
-	r.res.Server = &ServerInfo{Pid: child.Pid(), Addr: child.Addr, DB: db,
-		DBFileSystem: FSType(filepath.Dir(db)), DBReused: reused, LogLevel: cfg.ServerLogLevel}
-	return func() {
-		r.logf("stopping moat serve (SIGTERM)")
-		err := child.Stop(60 * time.Second)
-		lines, firstErr := child.LogStats()
-		r.res.Server.LogLines, r.res.Server.FirstError = lines, firstErr
-		if err != nil {
-			r.res.Server.StopError = err.Error()
-			r.logf("%v", err)
-		}
-		if tmpDir != "" {
-			if cfg.KeepDB {
-				r.logf("kept the store at %s", db)
-			} else {
-				os.RemoveAll(tmpDir)
-			}
-		}
-	}, nil
+	return stopAll, nil
+}
+
+// anyExited is closed when one of the children exits.
+func anyExited(children []*Child) <-chan struct{} {
+	if len(children) == 1 {
+		return children[0].Exited()
+	}
+	out := make(chan struct{})
+	var once sync.Once
+	for _, c := range children {
+		go func() {
+			<-c.Exited()
+			once.Do(func() { close(out) })
+		}()
+	}
+	return out
 }
