@@ -31,7 +31,7 @@ func runMoat(t *testing.T, env map[string]string, args ...string) cliResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, moatBin, args...)
+	cmd := moatCommand(ctx, t, args...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "MOAT_") {
 			cmd.Env = append(cmd.Env, kv)

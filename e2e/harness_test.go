@@ -2,13 +2,13 @@
 // official Alibaba Cloud clients (see ../../shared/reference/real-clients.md
 // in the steering repo, and docs/TESTING.md): sdk-go v1, the generated v3
 // client, darabonba with signature v2, tea-rpc (the Terraform provider's
-// client), Node's @alicloud/pop-core, and raw HTTP.
+// client), Node's @alicloud/pop-core, and raw HTTP. The suite runs twice,
+// on the SQLite store and on PostgreSQL (stores_test.go).
 package e2e
 
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -33,31 +33,28 @@ const (
 
 var moatBin string
 
+// TestMain builds the binary and runs the suite on SQLite, then on
+// PostgreSQL (stores_test.go).
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "moat-e2e-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		os.Exit(1)
-	}
-	moatBin = filepath.Join(dir, "moat")
-	build := exec.Command("go", "build", "-o", moatBin, "moat/cmd/moat")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: building moat:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testMain(m))
 }
 
 // Server is a moat serve process.
 type Server struct {
-	t        testing.TB
-	DBPath   string
-	Addr     string // host:port
-	Endpoint string // http://host:port
+	t testing.TB
+	// Store is the store it runs on: "sqlite" or "postgres".
+	Store string
+	// DB is its --db: the SQLite file, or the PostgreSQL database's URL.
+	DB string
+	// Dir is where it keeps the files beside its store (master.key, the
+	// self-signed certificate): the SQLite file's directory, or ./moat-data
+	// in the temporary working directory of a PostgreSQL server.
+	Dir      string
+	workDir  string
+	sqlite   bool     // WithSQLite
+	without  []string // WithoutEnv
+	Addr     string   // host:port
+	Endpoint string   // http://host:port
 	Admin    *admin.Client
 	args     []string
 	env      []string
@@ -95,9 +92,16 @@ func WithArgs(args ...string) ServerOption {
 	return func(s *Server) { s.args = append(s.args, args...) }
 }
 
-// WithDB uses an existing database path (for restarts).
-func WithDB(path string) ServerOption {
-	return func(s *Server) { s.DBPath = path }
+// WithStore starts the server on a store the test made with NewStore.
+func WithStore(db string) ServerOption {
+	return func(s *Server) { s.DB = db }
+}
+
+// WithSQLite starts the server on the SQLite file at path (it need not
+// exist), in both passes. Only a SQLite-specific test, named TestSQLite…,
+// may use it: such a test runs once, in the SQLite pass.
+func WithSQLite(path string) ServerOption {
+	return func(s *Server) { s.DB, s.sqlite = path, true }
 }
 
 // WithoutEnv removes variables from the server's environment, e.g.
@@ -105,6 +109,7 @@ func WithDB(path string) ServerOption {
 // to make the server generate one.
 func WithoutEnv(names ...string) ServerOption {
 	return func(s *Server) {
+		s.without = append(s.without, names...)
 		kept := s.env[:0:0]
 		for _, kv := range s.env {
 			name, _, _ := strings.Cut(kv, "=")
@@ -116,11 +121,13 @@ func WithoutEnv(names ...string) ServerOption {
 	}
 }
 
-// StartServer starts moat serve on a free port with a fresh database and
-// the test credentials, and stops it when the test ends.
+// StartServer starts moat serve on a free port with a fresh store of this
+// pass (a SQLite file, or a PostgreSQL database of its own with the fixed
+// MOAT_MASTER_KEY) and the test credentials, and stops it when the test
+// ends.
 func StartServer(t testing.TB, opts ...ServerOption) *Server {
 	t.Helper()
-	s := &Server{t: t, DBPath: filepath.Join(t.TempDir(), "moat.db")}
+	s := &Server{t: t}
 	s.env = append(os.Environ(),
 		"MOAT_ACCESS_KEY_ID="+testKeyID,
 		"MOAT_ACCESS_KEY_SECRET="+testKeySecret,
@@ -128,6 +135,28 @@ func StartServer(t testing.TB, opts ...ServerOption) *Server {
 	)
 	for _, o := range opts {
 		o(s)
+	}
+	want := testStore(t)
+	switch {
+	case s.sqlite && !strings.HasPrefix(t.Name(), sqliteOnlyPrefix):
+		t.Fatalf("WithSQLite in %s: a test that needs SQLite is named %s… and runs once, in the SQLite pass (docs/TESTING.md)", t.Name(), sqliteOnlyPrefix)
+	case s.DB == "":
+		s.DB = newDB(t)
+	case storeOf(s.DB) != want:
+		t.Fatalf("%s starts a server on a %s store in the %s pass: use NewStore, or WithSQLite in a %s… test (docs/TESTING.md)", t.Name(), storeOf(s.DB), want, sqliteOnlyPrefix)
+	}
+	s.Store = storeOf(s.DB)
+	if s.Store == storePostgres {
+		// A PostgreSQL store keeps nothing beside it but what serve
+		// writes to ./moat-data: keep that out of the source tree.
+		s.workDir = t.TempDir()
+		s.Dir = filepath.Join(s.workDir, "moat-data")
+		if !slices.Contains(s.without, "MOAT_MASTER_KEY") {
+			// First, so that an option's own MOAT_MASTER_KEY wins.
+			s.env = append([]string{"MOAT_MASTER_KEY=" + e2eMasterKey}, s.env...)
+		}
+	} else {
+		s.Dir = filepath.Dir(s.DB)
 	}
 	s.start()
 	t.Cleanup(s.Stop)
@@ -138,9 +167,10 @@ var readyRE = regexp.MustCompile(`msg="moat ready" addr=(\S+)`)
 
 func (s *Server) start() {
 	s.t.Helper()
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", s.DBPath}, s.args...)
-	cmd := exec.Command(moatBin, args...)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", s.DB}, s.args...)
+	cmd := moatCommand(context.Background(), s.t, args...)
 	cmd.Env = s.env
+	cmd.Dir = s.workDir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		s.t.Fatal(err)
@@ -242,7 +272,7 @@ func (s *Server) Kill() {
 	<-exited
 }
 
-// Restart starts a new process on the same database (after Stop or Kill).
+// Restart starts a new process on the same store (after Stop or Kill).
 // The address changes.
 func (s *Server) Restart() {
 	s.t.Helper()
