@@ -1,0 +1,180 @@
+package e2e
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alibabacloud-go/tea/tea"
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ddoscoo"
+
+	"moat/internal/admin"
+)
+
+// burst sends n DescribeInstances at once through sdk-go v1 and returns
+// how many succeeded and the Throttling.User errors; any other error
+// fails the test.
+func burst(t *testing.T, c *ddoscoo.Client, n int) (ok int, throttled []*sdkerrors.ServerError) {
+	t.Helper()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var other []error
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.DescribeInstances(describeRequestV1())
+			mu.Lock()
+			defer mu.Unlock()
+			var se *sdkerrors.ServerError
+			switch {
+			case err == nil:
+				ok++
+			case errors.As(err, &se) && se.ErrorCode() == "Throttling.User" && se.HttpStatus() == 400:
+				throttled = append(throttled, se)
+			default:
+				other = append(other, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(other) > 0 {
+		t.Fatalf("burst of %d: %d unexpected errors, first: %v", n, len(other), other[0])
+	}
+	return ok, throttled
+}
+
+// TestThrottleOffByDefault pins that a server started without --throttle
+// limits nothing: a burst of 50 DescribeInstances all succeed.
+func TestThrottleOffByDefault(t *testing.T) {
+	s := StartServer(t)
+	ok, throttled := burst(t, SDKv1(t, s, "cn-hangzhou", testKeyID, testKeySecret), 50)
+	if ok != 50 || len(throttled) != 0 {
+		t.Fatalf("burst of 50 without --throttle: %d ok, %d throttled; want 50 ok", ok, len(throttled))
+	}
+}
+
+var rateLimitHeaderRE = regexp.MustCompile(`^Remain:0,TimeLeft:[1-9][0-9]*$`)
+
+// TestThrottleReal pins --throttle real: DescribeInstances is limited to
+// 10 calls per second per user (a burst of 10 passes); beyond it the call
+// is 400 Throttling.User with an x-ratelimit-user-api header, through
+// sdk-go v1 and the v3 client; another user of the same account, another
+// account and another action are not affected; a second later the user
+// passes again. A bad --throttle value is a usage error.
+func TestThrottleReal(t *testing.T) {
+	s := StartServer(t, WithArgs("--throttle", "real"))
+	ramAccount(t, s)
+	read := map[string]string{"read": policyDoc(allowStmt("yundun-ddoscoo:Describe*", "*", ""))}
+	ua := newRAMUser(t, s, ramAcct, "a", read)
+	ub := newRAMUser(t, s, ramAcct, "b", read)
+	ca := SDKv1(t, s, "cn-hangzhou", ua.KeyID, ua.Secret)
+
+	ok, throttled := burst(t, ca, 40)
+	if ok < 10 || len(throttled) == 0 || ok+len(throttled) != 40 {
+		t.Fatalf("burst of 40 by one user: %d ok, %d throttled; want at least the 10 of the burst allowance ok and some throttled", ok, len(throttled))
+	}
+	for _, se := range throttled {
+		var h string
+		for k, v := range se.RespHeaders {
+			if strings.EqualFold(k, "x-ratelimit-user-api") && len(v) == 1 {
+				h = v[0]
+			}
+		}
+		if !rateLimitHeaderRE.MatchString(h) {
+			t.Fatalf("Throttling.User answer: x-ratelimit-user-api %q, want Remain:0,TimeLeft:<ms>; headers %v", h, se.RespHeaders)
+		}
+	}
+
+	// Other principals and other actions have buckets of their own.
+	if ok, thr := burst(t, SDKv1(t, s, "cn-hangzhou", ub.KeyID, ub.Secret), 5); ok != 5 {
+		t.Fatalf("user b right after user a's burst: %d ok, %d throttled; want 5 ok", ok, len(thr))
+	}
+	if ok, thr := burst(t, SDKv1(t, s, "cn-hangzhou", testKeyID, testKeySecret), 5); ok != 5 {
+		t.Fatalf("another account right after user a's burst: %d ok, %d throttled; want 5 ok", ok, len(thr))
+	}
+	if _, err := ca.DescribeInstanceIds(ddoscoo.CreateDescribeInstanceIdsRequest()); err != nil {
+		t.Fatalf("user a, another action, right after the burst: %v", err)
+	}
+
+	// The v3 client sees the same code (darabonba's throttling error).
+	v3 := SDKv3(t, s, ua.KeyID, ua.Secret)
+	var v3Throttled error
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := v3.DescribeInstances(v3DescribeRequest()); err != nil {
+				mu.Lock()
+				v3Throttled = err
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if v3Throttled == nil {
+		t.Fatal("a burst of 30 v3 calls by one user: none throttled")
+	}
+	if se := teaError(t, v3Throttled, 400, "Throttling.User"); !strings.Contains(tea.StringValue(se.Message), "flow control") {
+		t.Fatalf("v3 Throttling.User message = %q", tea.StringValue(se.Message))
+	}
+
+	// An STS session issued for user a spends a's budget, which the v3
+	// burst has just exhausted: temporary credentials do not multiply it.
+	sess := issueSTS(t, s, "a", admin.STSRequest{DurationSeconds: 900})
+	if ok, thr := burst(t, stsV1(t, s, sess.AccessKeyId, sess.AccessKeySecret, sess.SecurityToken), 8); len(thr) == 0 {
+		t.Fatalf("an STS session of user a right after a's bursts: %d ok, none throttled; want it to share a's budget", ok)
+	}
+
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := ca.DescribeInstances(describeRequestV1()); err != nil {
+		t.Fatalf("user a a second after its burst: %v", err)
+	}
+
+	r := runMoat(t, map[string]string{}, "serve", "--addr", "127.0.0.1:0", "--db", t.TempDir()+"/x.db", "--throttle", "DescribeInstances=fast")
+	cliWantExit(t, r, 2, "serve --throttle DescribeInstances=fast")
+	if !strings.Contains(r.stderr, "--throttle") {
+		t.Fatalf("usage error does not name --throttle: %s", r.stderr)
+	}
+}
+
+// TestThrottlePerAction pins an explicit --throttle table: the named
+// action at its rate, other actions unlimited when no "*" is given.
+func TestThrottlePerAction(t *testing.T) {
+	s := StartServer(t, WithArgs("--throttle", "DescribeInstanceIds=2"))
+	createSingle(t, s, admin.InstancesRequest{})
+	c := SDKv1(t, s, "cn-hangzhou", testKeyID, testKeySecret)
+	if ok, thr := burst(t, c, 30); ok != 30 {
+		t.Fatalf("DescribeInstances is not in the table: %d ok, %d throttled; want 30 ok", ok, len(thr))
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	codes := map[string]int{}
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.DescribeInstanceIds(ddoscoo.CreateDescribeInstanceIdsRequest())
+			code := "OK"
+			var se *sdkerrors.ServerError
+			if errors.As(err, &se) {
+				code = se.ErrorCode()
+			} else if err != nil {
+				code = err.Error()
+			}
+			mu.Lock()
+			codes[code]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if codes["OK"] < 2 || codes["Throttling.User"] == 0 || codes["OK"]+codes["Throttling.User"] != 10 {
+		t.Fatalf("10 DescribeInstanceIds at 2/s: %v, want at least 2 OK and some Throttling.User", codes)
+	}
+}
