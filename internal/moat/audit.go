@@ -13,7 +13,7 @@ import (
 // a call made. Close flushes everything queued.
 
 const (
-	auditQueue      = 1 << 16
+	auditQueue      = 1 << 12
 	auditBatch      = 2000
 	auditFlushEvery = 20 * time.Millisecond
 )

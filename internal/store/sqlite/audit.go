@@ -36,7 +36,7 @@ CREATE INDEX IF NOT EXISTS audit_time ON audit(time_ms);`
 
 func openAudit(ctx context.Context, path string) (*writer, *sql.DB, error) {
 	ap := AuditPath(path)
-	w, err := openWriter(ctx, ap, "file:"+ap+"?"+dsnCommon+"&_txlock=immediate&_mutex=no")
+	w, err := openWriter(ctx, ap, "file:"+ap+"?"+dsnSide+"&_txlock=immediate&_mutex=no")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -45,7 +45,7 @@ func openAudit(ctx context.Context, path string) (*writer, *sql.DB, error) {
 		w.db.Close()
 		return nil, nil, fmt.Errorf("sqlite: audit database %s: %w", ap, err)
 	}
-	r, err := sql.Open("sqlite3", "file:"+ap+"?"+dsnCommon+"&_query_only=1")
+	r, err := sql.Open("sqlite3", "file:"+ap+"?"+dsnSide+"&_query_only=1")
 	if err != nil {
 		w.conn.Close()
 		w.db.Close()

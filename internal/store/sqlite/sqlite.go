@@ -82,6 +82,11 @@ type Options struct {
 // in KiB when negative; it bounds the resident memory of a large store.
 const dsnCommon = "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=0&_cache_size=-16000"
 
+// dsnSide is dsnCommon for the nonce and audit files: they are appended to
+// and rarely read, so a 2 MiB page cache per connection does (the default
+// 16 MiB, filled by the appends of a busy server, would only hold memory).
+const dsnSide = "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=0&_cache_size=-2000"
+
 // NoncePath is the nonce database of the store at path.
 func NoncePath(path string) string { return path + ".nonces" }
 
@@ -114,7 +119,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	np := NoncePath(path)
-	if s.nonces, err = openWriter(ctx, np, "file:"+np+"?"+dsnCommon+"&_txlock=immediate&_mutex=no"); err != nil {
+	if s.nonces, err = openWriter(ctx, np, "file:"+np+"?"+dsnSide+"&_txlock=immediate&_mutex=no"); err != nil {
 		s.main.conn.Close()
 		s.main.db.Close()
 		return nil, err
