@@ -19,19 +19,16 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 
 	"moat/internal/moat"
+	"moat/internal/store/migrations"
 )
 
 //go:embed migrations/*.sql
@@ -165,40 +162,18 @@ func (s *Store) closeWriters() {
 
 // SchemaVersion is the newest migration embedded in this binary.
 func SchemaVersion() int {
-	ms, _ := migrations()
-	if len(ms) == 0 {
-		return 0
-	}
-	return ms[len(ms)-1].version
+	ms, _ := loadMigrations()
+	return migrations.Latest(ms)
 }
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
+type migration = migrations.Migration
 
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
+func loadMigrations() ([]migration, error) {
+	ms, err := migrations.Load(migrationFS, "migrations")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	var out []migration
-	for _, e := range entries {
-		name := e.Name()
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("sqlite: migration file %q is not named NNNN_name.sql", name)
-		}
-		body, err := fs.ReadFile(migrationFS, "migrations/"+name)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: name, sql: string(body)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
+	return ms, nil
 }
 
 // Migrate brings the database at path to the newest schema this binary
@@ -225,7 +200,7 @@ func Migrate(ctx context.Context, path string) (from, to int, err error) {
 // migrate applies the migrations newer than the database's schema, or with
 // noMigrate only checks that there are none; it returns the version found.
 func migrate(ctx context.Context, c *sql.Conn, path string, noMigrate bool) (int, error) {
-	ms, err := migrations()
+	ms, err := loadMigrations()
 	if err != nil {
 		return 0, err
 	}
@@ -244,7 +219,7 @@ func migrate(ctx context.Context, c *sql.Conn, path string, noMigrate bool) (int
 		return cur, fmt.Errorf("sqlite: database %s has schema version %d and this moat needs %d; run `moat migrate --db %s` first (or start without --no-migrate)", path, cur, latest, path)
 	}
 	for _, m := range ms {
-		if m.version <= cur {
+		if m.Version <= cur {
 			continue
 		}
 		if err := applyMigration(ctx, c, m); err != nil {
@@ -256,19 +231,19 @@ func migrate(ctx context.Context, c *sql.Conn, path string, noMigrate bool) (int
 
 func applyMigration(ctx context.Context, c *sql.Conn, m migration) error {
 	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+		return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 	}
-	if _, err := c.ExecContext(ctx, m.sql); err != nil {
+	if _, err := c.ExecContext(ctx, m.SQL); err != nil {
 		c.ExecContext(context.Background(), "ROLLBACK")
-		return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+		return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 	}
-	if _, err := c.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied_ms) VALUES (?, ?, ?)`, m.version, m.name, time.Now().UnixMilli()); err != nil {
+	if _, err := c.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied_ms) VALUES (?, ?, ?)`, m.Version, m.Name, time.Now().UnixMilli()); err != nil {
 		c.ExecContext(context.Background(), "ROLLBACK")
-		return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+		return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 	}
 	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
 		c.ExecContext(context.Background(), "ROLLBACK")
-		return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+		return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 	}
 	return nil
 }
