@@ -153,10 +153,9 @@ func secCrossTenant(t *testing.T, e *secEnv) {
 	s := e.s
 	bPremium := s.CreateInstances(t, admin.InstancesRequest{AccessKeyId: secKeyB, RegionId: "ap-southeast-1", ExpireIn: "720h"})[0]
 	type target struct {
-		region     secRegion
-		a, bOwn    admin.Instance
-		ghost      string
-		aReadCheck []string
+		region  secRegion
+		a, bOwn admin.Instance
+		ghost   string
 	}
 	targets := []target{
 		{region: secMainland, a: e.aPro, bOwn: e.bPro, ghost: ghostID(e.aPro.InstanceId)},

@@ -52,6 +52,19 @@ func (c *Call) Region() (moat.Region, error) {
 	return moat.DefaultRegion, nil
 }
 
+// ProductTypeRegion is the region a call's ProductType parameter names
+// (the billing calls and ModifyInstance address their region that way).
+func ProductTypeRegion(c *Call) (moat.Region, error) {
+	if c.Params["ProductType"] == "" {
+		return "", moat.MissingParam("ProductType")
+	}
+	p, err := moat.ParseProductType(c.Params["ProductType"])
+	if err != nil {
+		return "", err
+	}
+	return p.Region(), nil
+}
+
 func regionFromHost(host string) (moat.Region, bool) {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h

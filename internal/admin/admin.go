@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -394,23 +395,12 @@ type EventsResponse struct {
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := moat.EventFilter{InstanceID: q.Get("InstanceId"), Type: moat.EventType(q.Get("Type"))}
-	if v := q.Get("After"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			writeError(w, moat.InvalidParam("After", "a Seq number from an earlier answer"))
-			return
-		}
-		f.AfterSeq = n
+	after, limit, err := page(q)
+	if err != nil {
+		writeError(w, err)
+		return
 	}
-	limit := maxEvents
-	if v := q.Get("Limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxEvents {
-			writeError(w, moat.InvalidParam("Limit", fmt.Sprintf("between 1 and %d", maxEvents)))
-			return
-		}
-		limit = n
-	}
+	f.AfterSeq = after
 	// Stream the answer a chunk at a time, so a large page costs the server
 	// a chunk of memory, not the whole page.
 	chunk := func(after int64, n int) ([]moat.Event, error) {
@@ -613,6 +603,24 @@ type AuditRecord struct {
 	RequestId string
 }
 
+// page reads the After and Limit of a Seq-ordered listing: records after
+// Seq After, at most Limit (1 to maxEvents, default maxEvents, so a long log
+// is never answered, or held, at once).
+func page(q url.Values) (after int64, limit int, err error) {
+	limit = maxEvents
+	if v := q.Get("After"); v != "" {
+		if after, err = strconv.ParseInt(v, 10, 64); err != nil || after < 0 {
+			return 0, 0, moat.InvalidParam("After", "a Seq number from an earlier answer")
+		}
+	}
+	if v := q.Get("Limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxEvents {
+			return 0, 0, moat.InvalidParam("Limit", fmt.Sprintf("between 1 and %d", maxEvents))
+		}
+	}
+	return after, limit, nil
+}
+
 // AuditResponse lists audit records, newest last.
 type AuditResponse struct {
 	Records []AuditRecord
@@ -622,22 +630,11 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	// At most maxEvents records per answer (page on with After), so that
 	// a long log never has to be held in memory at once.
-	f := moat.AuditFilter{AccountID: q.Get("AccountId"), Action: q.Get("Action"), InstanceID: q.Get("InstanceId"), Limit: maxEvents}
-	if v := q.Get("After"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			writeError(w, moat.InvalidParam("After", "a Seq number from an earlier answer"))
-			return
-		}
-		f.AfterSeq = n
-	}
-	if v := q.Get("Limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxEvents {
-			writeError(w, moat.InvalidParam("Limit", fmt.Sprintf("between 1 and %d", maxEvents)))
-			return
-		}
-		f.Limit = n
+	f := moat.AuditFilter{AccountID: q.Get("AccountId"), Action: q.Get("Action"), InstanceID: q.Get("InstanceId")}
+	var err error
+	if f.AfterSeq, f.Limit, err = page(q); err != nil {
+		writeError(w, err)
+		return
 	}
 	// Records of calls answered just now may still be queued.
 	if err := s.svc.FlushAudit(r.Context()); err != nil {

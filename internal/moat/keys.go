@@ -239,8 +239,8 @@ func (s *Service) IssueSTS(ctx context.Context, account, userName string, durati
 		if _, err := s.needUser(tx, account, userName); err != nil {
 			return err
 		}
-		id, secret := NewAccessKeyPair()
-		id = "STS." + randomString(mixedAlnum, 24)
+		_, secret := NewAccessKeyPair()
+		id := "STS." + randomString(mixedAlnum, 24)
 		token := "CAIS" + randomString(mixedAlnum, 120) // opaque, like STS's
 		sealed, err := s.seal(secret)
 		if err != nil {

@@ -35,10 +35,10 @@ func Product(svc *moat.Service) *acs.Product {
 		Version:    Version,
 		RAMService: moat.RAMServiceBSS,
 		Targets: map[string]acs.Target{
-			"CreateInstance":          {Region: productRegion},
-			"RenewInstance":           {IDs: []string{"InstanceId"}, Region: productRegion},
-			"ModifyInstance":          {IDs: []string{"InstanceId"}, Region: productRegion},
-			"SetRenewal":              {IDs: []string{"InstanceIDs"}, Region: productRegion},
+			"CreateInstance":          {Region: acs.ProductTypeRegion},
+			"RenewInstance":           {IDs: []string{"InstanceId"}, Region: acs.ProductTypeRegion},
+			"ModifyInstance":          {IDs: []string{"InstanceId"}, Region: acs.ProductTypeRegion},
+			"SetRenewal":              {IDs: []string{"InstanceIDs"}, Region: acs.ProductTypeRegion},
 			"QueryAvailableInstances": {IDs: []string{"InstanceIDs"}, List: true, Region: queryRegion},
 		},
 		Actions: map[string]acs.Handler{
@@ -55,18 +55,6 @@ type handlers struct {
 	svc *moat.Service
 }
 
-// productRegion is the region of the ProductType parameter.
-func productRegion(call *acs.Call) (moat.Region, error) {
-	if call.Params["ProductType"] == "" {
-		return "", moat.MissingParam("ProductType")
-	}
-	p, err := moat.ParseProductType(call.Params["ProductType"])
-	if err != nil {
-		return "", err
-	}
-	return p.Region(), nil
-}
-
 // queryRegion is QueryAvailableInstances' region for RAM: its Region
 // parameter, else its ProductType's, else "" (a listing across both
 // regions, which RAM then judges instance by instance unless a policy
@@ -79,7 +67,7 @@ func queryRegion(call *acs.Call) (moat.Region, error) {
 		return "", nil
 	}
 	if call.Params["ProductType"] != "" {
-		return productRegion(call)
+		return acs.ProductTypeRegion(call)
 	}
 	return "", nil
 }

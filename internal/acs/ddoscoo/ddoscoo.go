@@ -59,7 +59,7 @@ var targets = map[string]acs.Target{
 	"DescribeInstanceStatus":     {IDs: []string{"InstanceId"}, Region: statusRegion},
 	"ModifyInstanceRemark":       {IDs: []string{"InstanceId"}},
 	"ReleaseInstance":            {IDs: []string{"InstanceId"}},
-	"ModifyInstance":             {IDs: []string{"InstanceId"}, Region: productRegion},
+	"ModifyInstance":             {IDs: []string{"InstanceId"}, Region: acs.ProductTypeRegion},
 	"DescribeInstanceDetails":    {IDs: []string{"InstanceIds"}},
 	"DescribeInstanceSpecs":      {IDs: []string{"InstanceIds"}},
 	"DescribeInstanceStatistics": {IDs: []string{"InstanceIds"}},
@@ -77,18 +77,6 @@ func statusRegion(call *acs.Call) (moat.Region, error) {
 		return "", moat.InvalidParam("ProductType", "it must be an integer")
 	}
 	return moat.RegionForProductType(pt)
-}
-
-// productRegion is the region of the ProductType parameter.
-func productRegion(call *acs.Call) (moat.Region, error) {
-	if call.Params["ProductType"] == "" {
-		return "", moat.MissingParam("ProductType")
-	}
-	p, err := moat.ParseProductType(call.Params["ProductType"])
-	if err != nil {
-		return "", err
-	}
-	return p.Region(), nil
 }
 
 // Instance is an item of DescribeInstances' Instances list.
