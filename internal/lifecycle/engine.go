@@ -22,6 +22,7 @@ type Service interface {
 	ApplyDue(ctx context.Context, limit int) (int, error)
 	NextDue(ctx context.Context) (time.Time, bool, error)
 	PurgeNonces(ctx context.Context, limit int) (int, error)
+	PurgeSTSKeys(ctx context.Context, limit int) (int, error)
 	PurgeAudit(ctx context.Context, before time.Time, max int) (int, error)
 	LoadClock(ctx context.Context) error
 }
@@ -40,8 +41,8 @@ type Engine struct {
 	BatchSize int
 	// Poll bounds the sleep between passes.
 	Poll time.Duration
-	// PurgeEvery is how often forgotten nonces (and audit records past
-	// AuditRetention) are deleted.
+	// PurgeEvery is how often forgotten nonces, long-expired STS keys
+	// and audit records past AuditRetention are deleted.
 	PurgeEvery time.Duration
 	// AuditRetention is how long audit records are kept (real time); 0
 	// keeps them.
@@ -170,24 +171,21 @@ func (e *Engine) pass(ctx context.Context) error {
 func (e *Engine) purge(ctx context.Context) {
 	if e.AuditRetention > 0 {
 		before := e.clock.Now().Add(-e.AuditRetention) // records carry server time
-		for ctx.Err() == nil {
-			n, err := e.svc.PurgeAudit(ctx, before, 5000)
-			if err != nil {
-				if ctx.Err() == nil {
-					e.log.Error("lifecycle: purge audit records", "err", err)
-				}
-				break
-			}
-			if n < 5000 {
-				break
-			}
-		}
+		e.purgeAll(ctx, "audit records", func(ctx context.Context, max int) (int, error) {
+			return e.svc.PurgeAudit(ctx, before, max)
+		})
 	}
+	e.purgeAll(ctx, "STS keys", e.svc.PurgeSTSKeys)
+	e.purgeAll(ctx, "nonces", e.svc.PurgeNonces)
+}
+
+// purgeAll calls purge with batches of 5,000 until a batch is short.
+func (e *Engine) purgeAll(ctx context.Context, what string, purge func(context.Context, int) (int, error)) {
 	for ctx.Err() == nil {
-		n, err := e.svc.PurgeNonces(ctx, 5000)
+		n, err := purge(ctx, 5000)
 		if err != nil {
 			if ctx.Err() == nil {
-				e.log.Error("lifecycle: purge nonces", "err", err)
+				e.log.Error("lifecycle: purge "+what, "err", err)
 			}
 			return
 		}

@@ -259,6 +259,25 @@ func (s *Service) IssueSTS(ctx context.Context, account, userName string, durati
 	return out, err
 }
 
+// STSKeyRetention is how long an expired STS key is kept before the
+// lifecycle engine purges it: until then a request signed with it gets
+// InvalidSecurityToken.Expired, which tells the caller to fetch new
+// credentials, rather than InvalidAccessKeyId.NotFound.
+const STSKeyRetention = 24 * time.Hour
+
+// PurgeSTSKeys deletes up to limit STS keys that expired more than
+// STSKeyRetention ago (real clock, like their expiry), and says how many.
+func (s *Service) PurgeSTSKeys(ctx context.Context, limit int) (int, error) {
+	before := s.clock.Real().Add(-STSKeyRetention)
+	var n int
+	err := s.store.Update(ctx, func(tx Tx) error {
+		var err error
+		n, err = tx.DeleteExpiredSTSKeys(before, limit)
+		return err
+	})
+	return n, err
+}
+
 func hashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])

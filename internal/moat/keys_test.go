@@ -413,6 +413,40 @@ func TestSTSExpiryFollowsRealClock(t *testing.T) {
 	wantRAMCode(t, "wrong token after expiry", err, moat.CodeInvalidSecurityTokenMalformed, moat.KindUnauthenticated)
 }
 
+// TestPurgeSTSKeys pins how long an expired session's key is kept: for
+// STSKeyRetention after Expiration (real clock) it still answers
+// InvalidSecurityToken.Expired; after that PurgeSTSKeys deletes it, and
+// never a live session's key or a permanent key.
+func TestPurgeSTSKeys(t *testing.T) {
+	e, _ := newRAMEnv(t)
+	_, userKey := e.ramUser(t, e.acct, "ops", nil)
+	short := e.sts(t, e.acct, "ops", 900*time.Second, "")
+	long := e.sts(t, e.acct, "ops", 12*time.Hour, "")
+	e.real.Add(900*time.Second + moat.STSKeyRetention)
+	if n, err := e.svc.PurgeSTSKeys(e.ctx, 100); err != nil || n != 0 {
+		t.Fatalf("PurgeSTSKeys at Expiration + retention = %d, %v; want 0 (kept until then)", n, err)
+	}
+	k, err := e.svc.AccessKey(e.ctx, short.AccessKeyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRAMCode(t, "expired, not yet purged", e.svc.CheckSecurityToken(k, short.SecurityToken), moat.CodeInvalidSecurityTokenExpired, moat.KindUnauthenticated)
+	e.real.Add(time.Second)
+	if n, err := e.svc.PurgeSTSKeys(e.ctx, 100); err != nil || n != 1 {
+		t.Fatalf("PurgeSTSKeys a second later = %d, %v; want 1", n, err)
+	}
+	_, err = e.svc.AccessKey(e.ctx, short.AccessKeyID)
+	wantRAMCode(t, "purged key", err, moat.CodeInvalidAccessKeyNotFound, moat.KindNotFound)
+	if _, err := e.svc.AccessKey(e.ctx, long.AccessKeyID); err != nil {
+		t.Errorf("the 12-hour session's key (expired less than the retention ago): %v", err)
+	}
+	for _, id := range []string{"AK" + e.acct, userKey.ID} {
+		if _, err := e.svc.AccessKey(e.ctx, id); err != nil {
+			t.Errorf("permanent key %s: %v", id, err)
+		}
+	}
+}
+
 // TestCheckSecurityToken pins the token rules: an STS key needs its own
 // token (absent, altered, or another session's token is malformed); a
 // permanent key takes none.

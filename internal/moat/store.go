@@ -81,6 +81,9 @@ type Tx interface {
 	InsertAccessKey(k AccessKey) error // ErrConflict if it exists
 	UpdateAccessKey(k AccessKey) error // ErrNotFound; rewrites Secret and Active
 	DeleteAccessKey(id string) error   // ErrNotFound
+	// DeleteExpiredSTSKeys deletes at most max STS keys (TokenHash set)
+	// that expired before t, the earliest first, and says how many.
+	DeleteExpiredSTSKeys(before time.Time, max int) (int, error)
 
 	User(accountID, name string) (User, error) // ErrNotFound
 	// InsertUser adds a RAM user; ErrConflict when the name is taken in

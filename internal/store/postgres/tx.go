@@ -277,6 +277,12 @@ func (t *tx) DeleteAccessKey(id string) error {
 	return notFoundIfNone(t.exec("delete access key", `DELETE FROM access_keys WHERE access_key_id = $1`, id))
 }
 
+func (t *tx) DeleteExpiredSTSKeys(before time.Time, max int) (int, error) {
+	n, err := t.exec("delete expired STS keys", `DELETE FROM access_keys WHERE access_key_id IN (
+		SELECT access_key_id FROM access_keys WHERE token_hash <> '' AND expires_ms < $1 ORDER BY expires_ms LIMIT $2)`, ms(before), limitArg(max))
+	return int(n), err
+}
+
 const instanceCols = `instance_id, account_id, region, ip, remark, edition, resource_group_id, create_ms, expire_ms, phase, product_type, spec, renewal_status, renew_period`
 
 // instanceDest returns scan destinations for instanceCols and a function

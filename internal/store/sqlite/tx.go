@@ -106,6 +106,16 @@ func (t *tx) DeleteAccessKey(id string) error {
 	return affected(res, err)
 }
 
+func (t *tx) DeleteExpiredSTSKeys(before time.Time, max int) (int, error) {
+	res, err := t.exec(`DELETE FROM access_keys WHERE access_key_id IN (
+		SELECT access_key_id FROM access_keys WHERE token_hash != '' AND expires_ms < ? ORDER BY expires_ms`+limit(max)+`)`, ms(before))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 func (t *tx) User(accountID, name string) (moat.User, error) {
 	u := moat.User{AccountID: accountID, Name: name}
 	var created int64

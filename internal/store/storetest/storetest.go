@@ -68,6 +68,7 @@ var cases = []testCase{
 	{"AccessKeys/duplicate insert is ErrConflict", testAccessKeyConflict},
 	{"AccessKeys/UpdateAccessKey changes secret and active", testAccessKeyUpdate},
 	{"AccessKeys/missing key is ErrNotFound for reads and UpdateAccessKey", testAccessKeyNotFound},
+	{"AccessKeys/DeleteExpiredSTSKeys deletes only expired STS keys, earliest first, up to max", testDeleteExpiredSTSKeys},
 
 	{"Instances/insert round-trips every field through Tx and Reader in UTC", testInstanceRoundTrip},
 	{"Instances/missing instance is ErrNotFound for reads, update and delete", testInstanceNotFound},
@@ -1154,6 +1155,52 @@ func testAccessKeyNotFound(t *testing.T, s moat.Store) {
 	}
 	if k, err := s.AccessKey(t.Context(), "LTAInone"); !errors.Is(err, moat.ErrNotFound) {
 		t.Errorf("UpdateAccessKey(missing) created %+v, %v", k, err)
+	}
+}
+
+func testDeleteExpiredSTSKeys(t *testing.T, s moat.Store) {
+	perm := moat.AccessKey{ID: "LTAIperm", Secret: "p", AccountID: acctA, Active: true, CreatedAt: base}
+	user := moat.AccessKey{ID: "LTAIuser", Secret: "u", AccountID: acctA, UserName: "ops", Active: true, CreatedAt: base}
+	sts := func(id string, exp time.Duration) moat.AccessKey {
+		return moat.AccessKey{ID: id, Secret: "s", AccountID: acctA, UserName: "ops", Active: true, CreatedAt: base,
+			TokenHash: "hash-" + id, Expires: at(exp)}
+	}
+	keys := []moat.AccessKey{perm, user, sts("STS.old", -3*time.Hour), sts("STS.older", -4*time.Hour),
+		sts("STS.oldest", -5*time.Hour), sts("STS.edge", 0), sts("STS.live", time.Hour)}
+	update(t, s, func(tx moat.Tx) error {
+		for _, k := range keys {
+			if err := tx.InsertAccessKey(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	purge := func(max int) int {
+		var n int
+		update(t, s, func(tx moat.Tx) error {
+			var err error
+			n, err = tx.DeleteExpiredSTSKeys(base, max)
+			return err
+		})
+		return n
+	}
+	if n := purge(2); n != 2 {
+		t.Fatalf("DeleteExpiredSTSKeys(max 2) = %d, want 2", n)
+	}
+	for _, id := range []string{"STS.oldest", "STS.older"} {
+		if _, err := s.AccessKey(t.Context(), id); !errors.Is(err, moat.ErrNotFound) {
+			t.Errorf("after the first purge AccessKey(%s) = %v, want ErrNotFound (the earliest expiries go first)", id, err)
+		}
+	}
+	if n := purge(0); n != 1 {
+		t.Fatalf("DeleteExpiredSTSKeys(no limit) = %d, want 1 (STS.old)", n)
+	}
+	if n := purge(0); n != 0 {
+		t.Fatalf("DeleteExpiredSTSKeys again = %d, want 0", n)
+	}
+	for _, k := range []moat.AccessKey{perm, user, sts("STS.edge", 0), sts("STS.live", time.Hour)} {
+		got, err := s.AccessKey(t.Context(), k.ID)
+		checkKey(t, "Reader", got, err, k)
 	}
 }
 
