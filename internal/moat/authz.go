@@ -277,32 +277,46 @@ func (s *Service) ListAccess(ctx context.Context, c *Caller, action string, regi
 	}, nil
 }
 
+// scanBatch is how many instances a per-instance listing reads and judges
+// at a time.
+const scanBatch = 1000
+
 // visible is the store's page of f, narrowed to what the caller's Access
-// admits: the whole match is read, filtered and paged here (a RAM user
-// whose policies admit instance by instance costs a read of every match).
+// admits: every match is read and judged (a RAM user whose policies admit
+// instance by instance costs a read of every match), in batches, keeping
+// only the page, so memory does not grow with the account.
 func (s *Service) visible(ctx context.Context, c *Caller, f InstanceFilter) ([]Instance, int64, error) {
 	if c.Access == nil {
 		return s.store.InstancePage(ctx, f)
 	}
-	offset, limit := f.Offset, f.Limit
-	f.Offset, f.Limit = 0, 0
-	all, err := s.store.Instances(ctx, f)
+	offset, limit := int64(f.Offset), f.Limit
+	var total int64
+	page := []Instance{}
+	err := s.eachVisible(ctx, c, f, func(batch []Instance) error {
+		for _, in := range batch {
+			if total >= offset && (limit <= 0 || len(page) < limit) {
+				page = append(page, in)
+			}
+			total++
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, 0, err
 	}
-	kept, err := s.admit(ctx, c, all)
-	if err != nil {
-		return nil, 0, err
-	}
-	total := int64(len(kept))
-	if offset >= len(kept) {
-		return []Instance{}, total, nil
-	}
-	kept = kept[offset:]
-	if limit > 0 && limit < len(kept) {
-		kept = kept[:limit]
-	}
-	return kept, total, nil
+	return page, total, nil
+}
+
+// eachVisible calls fn with the matches of f the caller's Access admits,
+// in listing order and in batches.
+func (s *Service) eachVisible(ctx context.Context, c *Caller, f InstanceFilter, fn func([]Instance) error) error {
+	return s.store.ScanInstances(ctx, f, scanBatch, func(batch []Instance) error {
+		kept, err := s.admit(ctx, c, batch)
+		if err != nil || len(kept) == 0 {
+			return err
+		}
+		return fn(kept)
+	})
 }
 
 // admit keeps the instances the caller's Access permits.

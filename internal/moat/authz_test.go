@@ -373,6 +373,56 @@ func TestListingsShowOnlyPermitted(t *testing.T) {
 	}
 }
 
+// TestPerInstanceListingAcrossBatches pins per-instance listings over more
+// instances than one scan batch (1,000): pages on either side of a batch
+// boundary, and past the end, hold exactly the permitted instances in
+// creation order, TotalCount counts all of them, and DescribeTagKeys
+// counts their tags.
+func TestPerInstanceListingAcrossBatches(t *testing.T) {
+	e, _ := newRAMEnv(t)
+	create := func(n int, tags ...moat.Tag) []string {
+		t.Helper()
+		hour := time.Hour
+		out, err := e.svc.CreateInstances(e.ctx, moat.NewInstances{AccountID: e.acct, Region: moat.RegionMainland, Count: n, ExpireIn: &hour, Tags: tags})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]string, len(out))
+		for i, v := range out {
+			ids[i] = v.ID
+		}
+		return ids
+	}
+	oncall := moat.Tag{Key: "team", Value: "oncall"}
+	want := create(1000, oncall)
+	create(1000, moat.Tag{Key: "team", Value: "payments"})
+	want = append(want, create(500, oncall)...)
+	cond := `{"StringEquals": {"acs:ResourceTag/team": "oncall"}}`
+	u, _ := e.ramUser(t, e.acct, "oncall", map[string]string{"p": policyDoc(allow("yundun-ddoscoo:Describe*", "*", cond))})
+	acc, err := e.svc.ListAccess(e.ctx, &u, actDescribe, moat.RegionMainland)
+	if err != nil || acc == nil {
+		t.Fatalf("ListAccess = %+v, %v; want a per-instance Access", acc, err)
+	}
+	u.Access = acc
+	for _, number := range []int{1, 20, 21, 30, 31} {
+		page, err := e.svc.DescribeInstances(e.ctx, u, moat.DescribeQuery{Region: moat.RegionMainland, PageNumber: number, PageSize: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		from, to := min((number-1)*50, len(want)), min(number*50, len(want))
+		if got := listIDs(page); !slices.Equal(got, want[from:to]) || page.Total != int64(len(want)) {
+			t.Errorf("page %d: TotalCount %d, %d ids from %v; want %d, ids %d to %d of the permitted", number, page.Total, len(got), got[:min(len(got), 1)], len(want), from, to)
+		}
+	}
+	keys, total, err := e.svc.TagKeys(e.ctx, u, moat.RegionMainland, rtInstance, 1, 50, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(keys) != "[{team 1500}]" || total != 1 {
+		t.Errorf("DescribeTagKeys = %v total %d, want [{team 1500}] total 1", keys, total)
+	}
+}
+
 // TestSessionPolicyNarrows pins STS sessions: a request must be allowed by
 // the user's policies and by the session's inline policy, so the session
 // policy can only take away (ImplicitDeny/ExplicitDeny with PolicyType

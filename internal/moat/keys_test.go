@@ -28,7 +28,7 @@ var (
 	loopback       = moat.Env{SourceIP: netip.MustParseAddr("127.0.0.1")}
 )
 
-func sealer(t *testing.T, key []byte) *secrets.Sealer {
+func sealer(t testing.TB, key []byte) *secrets.Sealer {
 	t.Helper()
 	s, err := secrets.New(key)
 	if err != nil {
@@ -39,7 +39,7 @@ func sealer(t *testing.T, key []byte) *secrets.Sealer {
 
 // newRAMEnv is newEnv with sealing and the RAM policy compiler; it also
 // returns the directory that holds the store's files.
-func newRAMEnv(t *testing.T) (*env, string) {
+func newRAMEnv(t testing.TB) (*env, string) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -82,7 +82,7 @@ func statement(effect, action, resource, cond string) string {
 
 // ramUser creates a RAM user with the given named policies and an
 // AccessKey, and returns the Caller that key signs for.
-func (e *env) ramUser(t *testing.T, acct, name string, policies map[string]string) (moat.Caller, moat.AccessKey) {
+func (e *env) ramUser(t testing.TB, acct, name string, policies map[string]string) (moat.Caller, moat.AccessKey) {
 	t.Helper()
 	if _, err := e.svc.CreateUser(e.ctx, acct, name); err != nil {
 		t.Fatalf("CreateUser(%s): %v", name, err)
@@ -97,7 +97,7 @@ func (e *env) ramUser(t *testing.T, acct, name string, policies map[string]strin
 	return e.callerOfKey(t, k.ID, loopback), k
 }
 
-func (e *env) putPolicy(t *testing.T, acct, user, name, doc string) {
+func (e *env) putPolicy(t testing.TB, acct, user, name, doc string) {
 	t.Helper()
 	if err := e.svc.PutUserPolicy(e.ctx, acct, user, name, doc); err != nil {
 		t.Fatalf("PutUserPolicy(%s, %s): %v", user, name, err)
@@ -105,7 +105,7 @@ func (e *env) putPolicy(t *testing.T, acct, user, name, doc string) {
 }
 
 // callerOfKey is what the gateway builds for a request signed with key id.
-func (e *env) callerOfKey(t *testing.T, id string, env moat.Env) moat.Caller {
+func (e *env) callerOfKey(t testing.TB, id string, env moat.Env) moat.Caller {
 	t.Helper()
 	k, err := e.svc.AccessKey(e.ctx, id)
 	if err != nil {

@@ -43,6 +43,14 @@ type Reader interface {
 	Instance(ctx context.Context, id string) (Instance, error)   // ErrNotFound
 	// Instances lists matches in creation order, honouring Offset/Limit.
 	Instances(ctx context.Context, f InstanceFilter) ([]Instance, error)
+	// ScanInstances calls fn with every match of f in creation order, in
+	// batches of at most batch instances (Offset/Limit are ignored), and
+	// stops at fn's first error, which it returns. Each batch is read by
+	// its own query after the previous one's last instance (keyset), and
+	// no connection is held while fn runs, so fn may read the store; a
+	// scan is therefore not one snapshot. Memory is bounded by batch
+	// whatever the number of matches.
+	ScanInstances(ctx context.Context, f InstanceFilter, batch int, fn func([]Instance) error) error
 	// CountInstances counts matches, ignoring Offset/Limit.
 	CountInstances(ctx context.Context, f InstanceFilter) (int64, error)
 	// InstancePage is Instances and CountInstances together, in as few

@@ -263,23 +263,23 @@ func (s *Service) TagKeys(ctx context.Context, c Caller, region Region, resource
 
 // visibleTagKeys counts tag keys over the instances the caller may see.
 func (s *Service) visibleTagKeys(ctx context.Context, c *Caller, region Region, resourceGroup string, offset, pageSize int) ([]TagKeyCount, int64, error) {
-	list, _, err := s.visible(ctx, c, InstanceFilter{AccountID: c.AccountID, Region: region, ResourceGroupID: resourceGroup})
-	if err != nil {
-		return nil, 0, err
-	}
-	ids := make([]string, len(list))
-	for i, in := range list {
-		ids[i] = in.ID
-	}
-	tags, err := s.store.TagsOf(ctx, ids)
-	if err != nil {
-		return nil, 0, err
-	}
 	counts := map[string]int64{}
-	for _, ts := range tags {
-		for _, t := range ts {
-			counts[t.Key]++
+	f := InstanceFilter{AccountID: c.AccountID, Region: region, ResourceGroupID: resourceGroup}
+	err := s.eachVisible(ctx, c, f, func(batch []Instance) error {
+		ids := make([]string, len(batch))
+		for i, in := range batch {
+			ids[i] = in.ID
 		}
+		tags, err := s.store.TagsOf(ctx, ids)
+		for _, ts := range tags {
+			for _, t := range ts {
+				counts[t.Key]++
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
 	}
 	keys := make([]TagKeyCount, 0, len(counts))
 	for k, n := range counts {

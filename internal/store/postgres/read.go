@@ -183,8 +183,22 @@ func countSQL(f *moat.InstanceFilter) (string, []any) {
 
 // listSQL renders a page of f's matches (listCols) in listing order.
 func listSQL(f *moat.InstanceFilter) (string, []any) {
+	return listSQLAfter(f, listCols, 0)
+}
+
+// listSQLAfter renders a page of f's matches in listing order, as cols
+// (listCols, maybe after others), narrowed to those after seq when it is
+// positive (a keyset page).
+func listSQLAfter(f *moat.InstanceFilter, cols string, seq int64) (string, []any) {
 	var p params
 	q := buildFilter(f, &p)
+	if seq > 0 {
+		if q.tagDriven {
+			q.tagWhere += " AND t0.seq > " + p.add(seq)
+		} else {
+			q.instWhere += " AND i.seq > " + p.add(seq)
+		}
+	}
 	page := func() string {
 		return ` LIMIT ` + p.add(limitArg(f.Limit)) + ` OFFSET ` + p.add(int64(max(f.Offset, 0)))
 	}
@@ -193,12 +207,12 @@ func listSQL(f *moat.InstanceFilter) (string, []any) {
 		// The page is chosen from the tag index alone; only its rows are
 		// read from instances.
 		sub := `SELECT t0.seq FROM instance_tags t0 WHERE ` + q.tagWhere + ` ORDER BY t0.seq` + page()
-		return `SELECT ` + listCols + ` FROM (` + sub + `) pg JOIN instances i ON i.seq = pg.seq ORDER BY i.seq`, p
+		return `SELECT ` + cols + ` FROM (` + sub + `) pg JOIN instances i ON i.seq = pg.seq ORDER BY i.seq`, p
 	case q.tagDriven:
-		return `SELECT ` + listCols + ` FROM instance_tags t0 JOIN instances i ON i.seq = t0.seq WHERE ` + q.tagWhere + ` AND ` + q.instWhere +
+		return `SELECT ` + cols + ` FROM instance_tags t0 JOIN instances i ON i.seq = t0.seq WHERE ` + q.tagWhere + ` AND ` + q.instWhere +
 			` ORDER BY t0.seq` + page(), p
 	}
-	return `SELECT ` + listCols + ` FROM instances i WHERE ` + q.instWhere + ` ORDER BY i.seq` + page(), p
+	return `SELECT ` + cols + ` FROM instances i WHERE ` + q.instWhere + ` ORDER BY i.seq` + page(), p
 }
 
 // listCols are the columns a listing reads (instances is i): the account
@@ -244,6 +258,37 @@ func (s *Store) Instances(ctx context.Context, f moat.InstanceFilter) ([]moat.In
 		return err
 	})
 	return out, err
+}
+
+// ScanInstances implements moat.Reader.
+func (s *Store) ScanInstances(ctx context.Context, f moat.InstanceFilter, batch int, fn func([]moat.Instance) error) error {
+	f.Offset, f.Limit = 0, max(batch, 1)
+	var last int64
+	for {
+		q, args := listSQLAfter(&f, `i.seq, `+listCols, last)
+		var list []moat.Instance
+		seq := last // the last row's seq once read (a retried read starts over)
+		err := s.read(ctx, "scan instances", func(ctx context.Context, c *pgxpool.Conn) error {
+			rows, err := c.Query(ctx, q, args...)
+			if err != nil {
+				return err
+			}
+			list, err = collectListed(rows, &f, &seq)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		last = seq
+		if len(list) > 0 {
+			if err := fn(list); err != nil {
+				return err
+			}
+		}
+		if len(list) < f.Limit {
+			return nil
+		}
+	}
 }
 
 // CountInstances implements moat.Reader. Without filters the count is the

@@ -162,18 +162,30 @@ func (q *filterSQL) count() (string, []any) {
 	return `SELECT COUNT(*) FROM instances i WHERE ` + q.instWhere, q.instArgs
 }
 
-// list renders a page of listCols in listing order.
-func (q *filterSQL) list(n, offset int) (string, []any) {
+// list renders a page of cols (listCols, maybe after others) in listing
+// order.
+func (q *filterSQL) list(cols string, n, offset int) (string, []any) {
 	page := limit(n) + ` OFFSET ?`
 	switch {
 	case q.tagDriven && q.instWhere == "":
-		return `SELECT ` + listCols + ` FROM instances i WHERE i.seq IN (SELECT t0.seq FROM instance_tags t0 WHERE ` + q.tagWhere +
+		return `SELECT ` + cols + ` FROM instances i WHERE i.seq IN (SELECT t0.seq FROM instance_tags t0 WHERE ` + q.tagWhere +
 			` ORDER BY t0.seq` + page + `) ORDER BY i.seq`, append(append([]any{}, q.tagArgs...), offset)
 	case q.tagDriven:
-		return `SELECT ` + listCols + ` FROM instance_tags t0 JOIN instances i ON i.seq = t0.seq WHERE ` + q.tagWhere + ` AND ` + q.instWhere +
+		return `SELECT ` + cols + ` FROM instance_tags t0 JOIN instances i ON i.seq = t0.seq WHERE ` + q.tagWhere + ` AND ` + q.instWhere +
 			` ORDER BY t0.seq` + page, append(append(append([]any{}, q.tagArgs...), q.instArgs...), offset)
 	}
-	return `SELECT ` + listCols + ` FROM instances i WHERE ` + q.instWhere + ` ORDER BY i.seq` + page, append(append([]any{}, q.instArgs...), offset)
+	return `SELECT ` + cols + ` FROM instances i WHERE ` + q.instWhere + ` ORDER BY i.seq` + page, append(append([]any{}, q.instArgs...), offset)
+}
+
+// after narrows the filter to instances after seq in listing order.
+func (q *filterSQL) after(seq int64) {
+	if q.tagDriven {
+		q.tagWhere += " AND t0.seq > ?"
+		q.tagArgs = append(q.tagArgs, seq)
+		return
+	}
+	q.instWhere += " AND i.seq > ?"
+	q.instArgs = append(q.instArgs, seq)
 }
 
 // limit renders a LIMIT clause with the number in the SQL text. SQLite
@@ -262,12 +274,48 @@ func (s *Store) InstancePage(ctx context.Context, f moat.InstanceFilter) ([]moat
 // Instances implements moat.Reader.
 func (s *Store) Instances(ctx context.Context, f moat.InstanceFilter) ([]moat.Instance, error) {
 	fq := buildFilter(&f)
-	q, args := fq.list(f.Limit, f.Offset)
+	q, args := fq.list(listCols, f.Limit, f.Offset)
 	rows, err := s.rquery(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	return collectListed(rows, &f)
+}
+
+// ScanInstances implements moat.Reader.
+func (s *Store) ScanInstances(ctx context.Context, f moat.InstanceFilter, batch int, fn func([]moat.Instance) error) error {
+	batch = max(batch, 1)
+	var last int64
+	for {
+		fq := buildFilter(&f)
+		fq.after(last)
+		q, args := fq.list(`i.seq, `+listCols, batch, 0)
+		rows, err := s.rquery(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		list := make([]moat.Instance, 0, batch)
+		for rows.Next() {
+			var in moat.Instance
+			if err := scanListed(rows, &f, &in, &last); err != nil {
+				rows.Close()
+				return err
+			}
+			list = append(list, in)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(list) > 0 {
+			if err := fn(list); err != nil {
+				return err
+			}
+		}
+		if len(list) < batch {
+			return nil
+		}
+	}
 }
 
 // CountInstances implements moat.Reader.

@@ -319,6 +319,7 @@ func checkFilter(t *testing.T, s moat.Store, f moat.InstanceFilter, want ...stri
 		t.Errorf("CountInstances(%s) = %d, want %d", describe(f), n, len(want))
 	}
 	checkPage(t, s, f, want, len(want))
+	checkScan(t, s, f, want)
 	f.Offset, f.Limit = 1, 1
 	if n := count(t, s, f); n != int64(len(want)) {
 		t.Errorf("CountInstances(%s) with Offset 1, Limit 1 = %d, want %d (paging must not change the count)", describe(f), n, len(want))
@@ -327,6 +328,45 @@ func checkFilter(t *testing.T, s moat.Store, f moat.InstanceFilter, want ...stri
 		checkPage(t, s, f, want[1:2], len(want))
 	} else {
 		checkPage(t, s, f, nil, len(want))
+	}
+}
+
+// checkScan pins ScanInstances: the same instances as Instances, each
+// with every field, for batch sizes from 1 to more than the matches, in
+// non-empty batches no larger than asked; fn may read the store, and its
+// error ends the scan.
+func checkScan(t *testing.T, s moat.Store, f moat.InstanceFilter, want []string) {
+	t.Helper()
+	f.Offset, f.Limit = 1, 1 // ignored
+	for _, batch := range []int{1, 2, len(want) + 1} {
+		ids := []string{}
+		err := s.ScanInstances(t.Context(), f, batch, func(list []moat.Instance) error {
+			if len(list) == 0 || len(list) > batch {
+				t.Errorf("ScanInstances(%s, batch %d) gave a batch of %d", describe(f), batch, len(list))
+			}
+			if len(ids) > len(want) {
+				return fmt.Errorf("more instances than the %d matches", len(want)) // a scan that never ends
+			}
+			for _, in := range list {
+				ids = append(ids, in.ID)
+				full, err := s.Instance(t.Context(), in.ID)
+				if err != nil || full != in {
+					t.Errorf("ScanInstances(%s) item %+v differs from Instance() = %+v, %v", describe(f), in, full, err)
+				}
+			}
+			return nil
+		})
+		if err != nil || !slices.Equal(ids, want) {
+			t.Errorf("ScanInstances(%s, batch %d) = %q, %v; want %q", describe(f), batch, ids, err, want)
+		}
+	}
+	if len(want) > 1 {
+		stop := errors.New("enough")
+		calls := 0
+		err := s.ScanInstances(t.Context(), f, 1, func([]moat.Instance) error { calls++; return stop })
+		if !errors.Is(err, stop) || calls != 1 {
+			t.Errorf("ScanInstances(%s) with fn failing: %v after %d calls, want fn's error after 1", describe(f), err, calls)
+		}
 	}
 }
 
