@@ -4,7 +4,8 @@
 # 1,000,000 instances, one `moat bench` run each (describe with its bare
 # net/http baseline, release, create, mixed, a 100,000-expiry lifecycle
 # catch-up, memory), then the lifecycle catch-up with three replicas
-# sharing the 1,000,000-instance PostgreSQL database. Each run writes
+# sharing the 1,000,000-instance PostgreSQL database, once under a
+# describe load and once alone. Each run writes
 # <store>-<instances>.json (+ .txt table, .log progress) into one
 # directory, and the end prints the Markdown tables for the doc
 # (`moat bench --summarize`, also saved as summary.md).
@@ -103,6 +104,10 @@ for store in $STORES; do
 				# baseline for the ratio, the catch-up, every replica's RSS.
 				run "postgres-$n-${REPLICAS}replicas" --db "$KEEP_URL" --replicas "$REPLICAS" --instances "$n" \
 					--scenarios baseline,lifecycle,memory
+				# The catch-up alone: no describe load competing with it
+				# for the two cores.
+				run "postgres-$n-${REPLICAS}replicas-noload" --db "$KEEP_URL" --replicas "$REPLICAS" --instances "$n" \
+					--scenarios baseline,lifecycle --lifecycle-connections 0
 			else
 				run "postgres-$n" --db "$PG_URL" --instances "$n" --scenarios "$SCENARIOS"
 			fi

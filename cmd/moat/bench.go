@@ -77,7 +77,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unrecorded warm-up before each timed load")
 	fs.IntVar(&cfg.ReleaseCount, "release-count", 20000, "expired instances created, then released as fast as possible")
 	fs.IntVar(&cfg.LifecycleCount, "lifecycle-count", 100000, "instances that fall due at once in the lifecycle scenario")
-	fs.IntVar(&cfg.LifecycleConnections, "lifecycle-connections", 16, "connections of the describe load during the lifecycle catch-up")
+	fs.IntVar(&cfg.LifecycleConnections, "lifecycle-connections", 16, "connections of the describe load during the lifecycle catch-up; 0 runs the catch-up with no other load")
 	fs.DurationVar(&cfg.LifecycleAdvance, "lifecycle-advance", 2*time.Hour, "clock advance of the lifecycle scenario (instances expire at +1h)")
 	fs.IntVar(&cfg.CreateCount, "create-count", 10000, "instances bought through BSS CreateInstance in the create scenario")
 	fs.IntVar(&cfg.TagInstances, "tag-instances", 100000, "instances of the tags scenario's account (created once, kept in a reused store)")

@@ -23,6 +23,8 @@ func TestBenchRejectsBadSettings(t *testing.T) {
 		{[]string{"--replicas", "0"}, "--replicas must be at least 1"},
 		{[]string{"--replicas", "3", "--db", "/tmp/x.db"}, "needs a PostgreSQL store"},
 		{[]string{"--scenarios", "mixed,nope"}, "unknown scenario"},
+		{[]string{"--lifecycle-connections", "-1"}, "--lifecycle-connections must not be negative"},
+		{[]string{"--connections", "0"}, "--connections must be at least 1"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), append([]string{"bench"}, tc.args...), &stdout, &stderr)

@@ -249,8 +249,10 @@ func (c *Config) Validate() error {
 		return errors.New("no moat executable to start")
 	case c.Instances < 0:
 		return errors.New("--instances must not be negative")
-	case c.Connections < 1 || c.LifecycleConnections < 1:
-		return errors.New("--connections and --lifecycle-connections must be at least 1")
+	case c.Connections < 1:
+		return errors.New("--connections must be at least 1")
+	case c.LifecycleConnections < 0:
+		return errors.New("--lifecycle-connections must not be negative (0: no describe load during the catch-up)")
 	case c.Duration <= 0:
 		return errors.New("--duration must be positive")
 	case c.Warmup < 0:

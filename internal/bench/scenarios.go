@@ -260,36 +260,45 @@ func (r *runner) lifecycle(ctx context.Context) error {
 		return err
 	}
 
-	// The same describe load with nothing due, for comparison.
-	refDur := min(c.Duration, 3*time.Second)
-	r.logf("lifecycle: describe at %d connections for %s with nothing due", c.LifecycleConnections, refDur)
-	before, err := (&Load{Connections: c.LifecycleConnections, Warmup: min(c.Warmup, time.Second), Duration: refDur, Abort: r.exited, Next: describeLoad(r.eps, r.boot)}).Run(ctx)
-	lr.DescribeBefore = before
-	if err != nil {
-		return err
+	// The same describe load with nothing due, for comparison (none
+	// with --lifecycle-connections 0: the catch-up alone).
+	loaded := c.LifecycleConnections > 0
+	if loaded {
+		refDur := min(c.Duration, 3*time.Second)
+		r.logf("lifecycle: describe at %d connections for %s with nothing due", c.LifecycleConnections, refDur)
+		before, err := (&Load{Connections: c.LifecycleConnections, Warmup: min(c.Warmup, time.Second), Duration: refDur, Abort: r.exited, Next: describeLoad(r.eps, r.boot)}).Run(ctx)
+		lr.DescribeBefore = before
+		if err != nil {
+			return err
+		}
 	}
 
 	var appliedBefore []int64
 	if len(r.moats) > 1 {
 		appliedBefore = r.appliedByReplica(ctx)
 	}
-	r.logf("lifecycle: advancing the clock by %s under describe load at %d connections (%d replica(s))", c.LifecycleAdvance, c.LifecycleConnections, len(r.moats))
 	stop := make(chan struct{})
-	const warm = 500 * time.Millisecond
-	during := &Load{Connections: c.LifecycleConnections, Warmup: warm, Stop: stop, Abort: r.exited, Next: describeLoad(r.eps, r.boot),
-		Progress: newProgress(r.log, "lifecycle describe during catch-up")}
 	type out struct {
 		res *LoadResult
 		err error
 	}
 	done := make(chan out, 1)
-	go func() {
-		res, err := during.Run(ctx)
-		done <- out{res, err}
-	}()
-	select {
-	case <-time.After(warm):
-	case <-ctx.Done():
+	if loaded {
+		r.logf("lifecycle: advancing the clock by %s under describe load at %d connections (%d replica(s))", c.LifecycleAdvance, c.LifecycleConnections, len(r.moats))
+		const warm = 500 * time.Millisecond
+		during := &Load{Connections: c.LifecycleConnections, Warmup: warm, Stop: stop, Abort: r.exited, Next: describeLoad(r.eps, r.boot),
+			Progress: newProgress(r.log, "lifecycle describe during catch-up")}
+		go func() {
+			res, err := during.Run(ctx)
+			done <- out{res, err}
+		}()
+		select {
+		case <-time.After(warm):
+		case <-ctx.Done():
+		}
+	} else {
+		r.logf("lifecycle: advancing the clock by %s, no other load (%d replica(s))", c.LifecycleAdvance, len(r.moats))
+		done <- out{}
 	}
 	callStart := time.Now()
 	clockDone := make(chan error, 1)

@@ -165,7 +165,7 @@ func writeReplicaTable(w io.Writer, runs []*Results) {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
 		lr := r.Lifecycle
-		during := "-"
+		during := "none (no load)"
 		if d := lr.DescribeDuring; d != nil {
 			during = fmt.Sprintf("%.0f req/s, p99 %.2f ms, %d errors", d.OKPerSec, d.Latency.P99Ms, d.Errors)
 		}
@@ -224,8 +224,12 @@ func writeTargetTable(w io.Writer, runs []*Results) {
 		if lr := r.Lifecycle; lr != nil && replicasOf(r) > 1 && lr.CatchUpSeconds > 0 {
 			ok := lr.Instances >= TargetCatchUpCount && lr.CatchUpSeconds < TargetReplicaCatchUpSecs && replicasOf(r) >= TargetCatchUpReplicas &&
 				lr.OfTheseInstances == int64(lr.Instances)
-			fmt.Fprintf(w, "| %d due expiries in < %.0f s across %d replicas | %d | %.2f s with %d replicas | %s |\n", TargetCatchUpCount,
-				TargetReplicaCatchUpSecs, TargetCatchUpReplicas, instancesOf(r), lr.CatchUpSeconds, replicasOf(r), mark(ok))
+			load := "no other load"
+			if d := lr.DescribeDuring; d != nil {
+				load = fmt.Sprintf("under a %d-connection describe load", d.Connections)
+			}
+			fmt.Fprintf(w, "| %d due expiries in < %.0f s across %d replicas | %d | %.2f s with %d replicas, %s | %s |\n", TargetCatchUpCount,
+				TargetReplicaCatchUpSecs, TargetCatchUpReplicas, instancesOf(r), lr.CatchUpSeconds, replicasOf(r), load, mark(ok))
 		}
 	}
 }
