@@ -70,6 +70,9 @@ type Options struct {
 	// exactly the one this binary knows (run Migrate, i.e. `moat migrate`,
 	// first).
 	NoMigrate bool
+	// Tracer, when set, sees every statement the pool's connections run
+	// (pgx's tracing hook: logging, tracing, or counting statements).
+	Tracer pgx.QueryTracer
 }
 
 func (o Options) withDefaults() Options {
@@ -144,6 +147,9 @@ func poolConfig(dsn string, opt Options) (*pgxpool.Config, error) {
 		cfg.MaxConns = opt.MaxConns
 	case !strings.Contains(dsn, "pool_max_conns"):
 		cfg.MaxConns = 16
+	}
+	if opt.Tracer != nil {
+		cfg.ConnConfig.Tracer = opt.Tracer
 	}
 	if cfg.ConnConfig.ConnectTimeout <= 0 {
 		cfg.ConnConfig.ConnectTimeout = opt.ConnectTimeout

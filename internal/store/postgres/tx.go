@@ -123,13 +123,24 @@ func (t *tx) wrap(op string, err error) error {
 	return t.s.wrap(t.ctx, op, err)
 }
 
-// aborted returns the recorded failure, if any.
-func (t *tx) aborted(op string) error {
+// failed returns the recorded failure, if any.
+func (t *tx) failed(op string) error {
 	if t.err != nil {
 		return t.s.wrap(t.ctx, op, fmt.Errorf("transaction aborted by an earlier error: %w", t.err))
 	}
-	// Every statement starts here: deferred phase changes go first, so
-	// that it sees them.
+	return nil
+}
+
+// aborted returns the recorded failure, if any, and otherwise writes the
+// deferred phase changes: every statement starts here, so that it sees
+// them. (Calls that only queue work, like AppendEvent, use failed: were
+// they to flush, a lifecycle batch, which appends an event and then
+// defers a phase change per instance, would write one UPDATE per
+// instance instead of one per batch.)
+func (t *tx) aborted(op string) error {
+	if err := t.failed(op); err != nil {
+		return err
+	}
 	return t.flushPhases()
 }
 
@@ -581,7 +592,7 @@ func (t *tx) InsertTombstone(ts moat.Tombstone) error {
 // AppendEvent queues e; flush inserts the transaction's events together
 // just before COMMIT and sets their Seq (see eventHorizonLock).
 func (t *tx) AppendEvent(e *moat.Event) error {
-	if err := t.aborted("append event"); err != nil {
+	if err := t.failed("append event"); err != nil {
 		return err
 	}
 	t.events = append(t.events, e)
