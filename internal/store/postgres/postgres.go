@@ -99,6 +99,10 @@ type Store struct {
 	nonceQ     chan *nonceReq
 	noncesWG   sync.WaitGroup
 	noncesDone chan struct{}
+
+	// shards holds the instance_counts shards no transaction of this
+	// process is using (see takeShard).
+	shards chan int16
 }
 
 var errClosed = errors.New("postgres: store is closed")
@@ -131,6 +135,10 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		closing:    make(chan struct{}),
 		nonceQ:     make(chan *nonceReq, 4096),
 		noncesDone: make(chan struct{}),
+		shards:     make(chan int16, countShards),
+	}
+	for _, i := range rand.Perm(countShards) {
+		s.shards <- int16(i)
 	}
 	s.startNonces()
 	return s, nil
@@ -188,6 +196,23 @@ func (s *Store) closed() bool {
 // have (see the schema).
 const countShards = 16
 
+// takeShard picks the instance_counts shard of a transaction: one that no
+// other transaction of this process holds, while there is one (the pool
+// has 16 connections by default), so that this process's writers never
+// queue for each other's counter row, which is locked until COMMIT (with
+// shards drawn at random, 16 concurrent releases of one account collided
+// on a third of them). Free shards are handed out in a per-process random
+// order, so replicas spread over different rows too. release gives the
+// shard back.
+func (s *Store) takeShard() (shard int16, release func()) {
+	select {
+	case sh := <-s.shards:
+		return sh, func() { s.shards <- sh }
+	default:
+		return int16(rand.N(countShards)), func() {}
+	}
+}
+
 // maxAttempts bounds how often Update runs fn when PostgreSQL reports a
 // deadlock or a serialisation failure.
 const maxAttempts = 5
@@ -231,7 +256,9 @@ func (s *Store) updateOnce(ctx context.Context, fn func(moat.Tx) error) (retry b
 		// one more try on another.
 		return pgconn.SafeToRetry(err) && ctx.Err() == nil, s.wrap(ctx, "update: begin", err)
 	}
-	t := &tx{s: s, ctx: ctx, octx: octx, tx: ptx, shard: int16(rand.N(countShards))}
+	shard, releaseShard := s.takeShard()
+	defer releaseShard()
+	t := &tx{s: s, ctx: ctx, octx: octx, tx: ptx, shard: shard}
 	ferr := call(fn, t)
 	if ferr == nil {
 		ferr = t.flush()

@@ -54,6 +54,17 @@ type tx struct {
 	// instances per transaction; one round trip each dominated it).
 	claimed map[string]bool
 	phases  map[string]moat.Phase
+	// pending are writes whose outcome nobody waits for (a freed IP, the
+	// deferred phases, counters and cursors at flush): they are sent in
+	// one round trip with the transaction's next statement, before it, so
+	// that statement sees them (see pipeline).
+	pending []queued
+}
+
+// queued is a statement waiting in pending.
+type queued struct {
+	op, sql string
+	args    []any
 }
 
 type countKey struct{ account, region string }
@@ -84,33 +95,82 @@ func (t *tx) count(account, region string, n int64) {
 // two transactions that flush the same rows lock them in the same order,
 // then the transaction's events.
 func (t *tx) flush() error {
-	if err := t.flushPhases(); err != nil {
+	if err := t.failed("flush"); err != nil {
 		return err
 	}
+	t.queuePhases()
 	counts := slices.SortedFunc(maps.Keys(t.counts), func(a, b countKey) int {
 		return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.region, b.region))
 	})
 	for _, k := range counts {
 		d := t.counts[k]
-		if _, err := t.exec("count instances", `INSERT INTO instance_counts AS c (account_id, region, shard, n, version) VALUES ($1, $2, $3, $4, $5)
+		t.later("count instances", `INSERT INTO instance_counts AS c (account_id, region, shard, n, version) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (account_id, region, shard) DO UPDATE SET n = c.n + excluded.n, version = c.version + excluded.version`,
-			k.account, k.region, t.shard, d.n, d.version); err != nil {
-			return err
-		}
+			k.account, k.region, t.shard, d.n, d.version)
 	}
 	cursors := slices.SortedFunc(maps.Keys(t.cursors), func(a, b cursorKey) int {
 		return cmp.Or(strings.Compare(a.region, b.region), strings.Compare(a.pool, b.pool))
 	})
 	for _, k := range cursors {
 		if c := t.cursors[k]; c.dirty {
-			if err := t.writeIPCursor(k.region, k.pool, c.next); err != nil {
-				return err
-			}
+			t.later("set ip cursor", `INSERT INTO ip_cursor (region, pool, next) VALUES ($1, $2, $3)
+				ON CONFLICT (region, pool) DO UPDATE SET next = excluded.next`, k.region, k.pool, c.next)
 		}
 	}
-	// Last: from here to COMMIT the transaction holds the event horizon
-	// lock, which should not wait on row locks meanwhile.
+	// Last, in the same round trip as the writes above and after them:
+	// from here to COMMIT the transaction holds the event horizon lock,
+	// which should not wait on row locks meanwhile.
+	if len(t.events) == 0 {
+		return t.pipeline("flush", nil, nil)
+	}
 	return t.insertEvents()
+}
+
+// later queues a write whose outcome nobody waits for; it is sent with
+// the next statement (see pending).
+func (t *tx) later(op, sql string, args ...any) {
+	t.pending = append(t.pending, queued{op, sql, args})
+}
+
+// pipeline sends the pending writes and then the statements queue adds,
+// in one round trip, and hands read the results after the pending ones'.
+// A failed write is the transaction's error; so is read's, except
+// pgx.ErrNoRows, which it returns as is.
+func (t *tx) pipeline(op string, queue func(*pgx.Batch), read func(pgx.BatchResults) error) error {
+	if err := t.failed(op); err != nil {
+		return err
+	}
+	t.queuePhases()
+	if len(t.pending) == 0 && queue == nil {
+		return nil
+	}
+	pend := t.pending
+	t.pending = nil
+	b := &pgx.Batch{}
+	for _, p := range pend {
+		b.Queue(p.sql, p.args...)
+	}
+	if queue != nil {
+		queue(b)
+	}
+	br := t.tx.SendBatch(t.octx, b)
+	for _, p := range pend {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return t.wrap(p.op, err)
+		}
+	}
+	var err error
+	if read != nil {
+		err = read(br)
+	}
+	if cerr := br.Close(); err == nil || errors.Is(err, pgx.ErrNoRows) && cerr != nil {
+		err = cmp.Or(cerr, err)
+	}
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return t.wrap(op, err)
+	}
+	return err
 }
 
 var _ moat.Tx = (*tx)(nil)
@@ -138,16 +198,13 @@ func (t *tx) failed(op string) error {
 // defers a phase change per instance, would write one UPDATE per
 // instance instead of one per batch.)
 func (t *tx) aborted(op string) error {
-	if err := t.failed(op); err != nil {
-		return err
-	}
-	return t.flushPhases()
+	return t.pipeline(op, nil, nil)
 }
 
-// flushPhases writes the deferred UpdatePhase calls in one statement.
-func (t *tx) flushPhases() error {
+// queuePhases queues the deferred UpdatePhase calls as one statement.
+func (t *tx) queuePhases() {
 	if len(t.phases) == 0 {
-		return nil
+		return
 	}
 	ids := make([]string, 0, len(t.phases))
 	phases := make([]int16, 0, len(t.phases))
@@ -156,35 +213,29 @@ func (t *tx) flushPhases() error {
 		phases = append(phases, int16(p))
 	}
 	t.phases = nil
-	_, err := t.exec("update phases", `UPDATE instances AS i SET phase = v.phase
+	t.later("update phases", `UPDATE instances AS i SET phase = v.phase
 		FROM unnest($1::text[], $2::smallint[]) AS v (id, phase) WHERE i.instance_id = v.id`, ids, phases)
-	return err
 }
 
 func (t *tx) exec(op, q string, args ...any) (int64, error) {
-	if err := t.aborted(op); err != nil {
-		return 0, err
-	}
-	tag, err := t.tx.Exec(t.octx, q, args...)
-	if err != nil {
-		return 0, t.wrap(op, err)
-	}
-	return tag.RowsAffected(), nil
+	var n int64
+	err := t.pipeline(op, func(b *pgx.Batch) { b.Queue(q, args...) }, func(br pgx.BatchResults) error {
+		tag, err := br.Exec()
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, err
 }
 
 // row runs a query for at most one row; no row is ErrNotFound.
 func (t *tx) row(op, q string, args []any, dest ...any) error {
-	if err := t.aborted(op); err != nil {
-		return err
-	}
-	err := t.tx.QueryRow(t.octx, q, args...).Scan(dest...)
+	err := t.pipeline(op, func(b *pgx.Batch) { b.Queue(q, args...) }, func(br pgx.BatchResults) error {
+		return br.QueryRow().Scan(dest...)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return moat.ErrNotFound
 	}
-	if err != nil {
-		return t.wrap(op, err)
-	}
-	return nil
+	return err
 }
 
 // lock takes a transaction-scoped advisory lock on a logical key.
@@ -209,11 +260,16 @@ func (t *tx) lockedRead(op string, key []string, read func() error) error {
 	return read()
 }
 
+// Account reads the account FOR KEY SHARE: it cannot go away before
+// this transaction ends, and every transaction of the account may hold
+// that at once (an account row is never updated; FOR UPDATE here made
+// all purchases of one account queue for its row, each until the
+// previous one's COMMIT).
 func (t *tx) Account(id string) (moat.Account, error) {
 	var a moat.Account
 	var created int64
 	err := t.lockedRead("account", []string{"account", id}, func() error {
-		return t.row("account", `SELECT account_id, created_ms, resource_group_id FROM accounts WHERE account_id = $1 FOR UPDATE`,
+		return t.row("account", `SELECT account_id, created_ms, resource_group_id FROM accounts WHERE account_id = $1 FOR KEY SHARE`,
 			[]any{id}, &a.ID, &created, &a.ResourceGroupID)
 	})
 	if err != nil {
@@ -618,9 +674,6 @@ func (t *tx) insertEvents() error {
 	if len(t.events) == 0 {
 		return nil
 	}
-	if err := t.aborted("append events"); err != nil {
-		return err
-	}
 	n := len(t.events)
 	times, recorded := make([]int64, n), make([]int64, n)
 	ids, accounts, regions, types, requests, reasons := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -628,33 +681,31 @@ func (t *tx) insertEvents() error {
 		times[i], recorded[i] = ms(e.Time), ms(e.RecordedAt)
 		ids[i], accounts[i], regions[i], types[i], requests[i], reasons[i] = e.InstanceID, e.AccountID, string(e.Region), string(e.Type), e.RequestID, e.Reason
 	}
-	b := &pgx.Batch{}
-	b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, eventHorizonLock)
-	// Rows are inserted, and their Seqs drawn, in ORDER BY order, which
-	// RETURNING follows.
-	b.Queue(`INSERT INTO events (time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, instance_seq)
-		SELECT e.t, e.r, e.id, e.acct, e.region, e.typ, e.req, e.reason,
-			COALESCE((SELECT seq FROM instances WHERE instance_id = e.id), (SELECT seq FROM tombstones WHERE instance_id = e.id), 0)
-		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-			WITH ORDINALITY AS e (t, r, id, acct, region, typ, req, reason, ord)
-		ORDER BY e.ord
-		RETURNING seq`, times, recorded, ids, accounts, regions, types, requests, reasons)
-	br := t.tx.SendBatch(t.octx, b)
-	seqs, err := func() ([]int64, error) {
+	var seqs []int64
+	err := t.pipeline("append events", func(b *pgx.Batch) {
+		b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, eventHorizonLock)
+		// Rows are inserted, and their Seqs drawn, in ORDER BY order, which
+		// RETURNING follows.
+		b.Queue(`INSERT INTO events (time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, instance_seq)
+			SELECT e.t, e.r, e.id, e.acct, e.region, e.typ, e.req, e.reason,
+				COALESCE((SELECT seq FROM instances WHERE instance_id = e.id), (SELECT seq FROM tombstones WHERE instance_id = e.id), 0)
+			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+				WITH ORDINALITY AS e (t, r, id, acct, region, typ, req, reason, ord)
+			ORDER BY e.ord
+			RETURNING seq`, times, recorded, ids, accounts, regions, types, requests, reasons)
+	}, func(br pgx.BatchResults) error {
 		if _, err := br.Exec(); err != nil {
-			return nil, err
+			return err
 		}
 		rows, err := br.Query()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return pgx.CollectRows(rows, pgx.RowTo[int64])
-	}()
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+		seqs, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		return err
+	})
 	if err != nil {
-		return t.wrap("append events", err)
+		return err
 	}
 	if len(seqs) != n {
 		return t.wrap("append events", fmt.Errorf("postgres: %d events inserted, %d returned", n, len(seqs)))
@@ -685,8 +736,11 @@ func (t *tx) PopFreeIP(region moat.Region, lo, hi uint32) (uint32, bool, error) 
 }
 
 func (t *tx) PushFreeIP(region moat.Region, ip uint32) error {
-	_, err := t.exec("push free ip", `INSERT INTO ip_free (region, ip) VALUES ($1, $2) ON CONFLICT DO NOTHING`, string(region), int64(ip))
-	return err
+	if err := t.failed("push free ip"); err != nil {
+		return err
+	}
+	t.later("push free ip", `INSERT INTO ip_free (region, ip) VALUES ($1, $2) ON CONFLICT DO NOTHING`, string(region), int64(ip))
+	return nil
 }
 
 // IPCursor locks the cursor row (creating it at 0 when missing), so that
