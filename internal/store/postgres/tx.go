@@ -634,14 +634,23 @@ func (t *tx) TombstoneExists(id string) (bool, error) {
 
 // InsertTombstone keeps the seq of the instance when it was deleted in the
 // same transaction (the usual release), or still exists.
+//
+// After a delete in this transaction the insert is queued (see pending)
+// rather than sent: it cannot conflict, since an instance is created only
+// where no tombstone has its ID, and a tombstone is written only by the
+// release that deleted the (locked) instance row, here.
 func (t *tx) InsertTombstone(ts moat.Tombstone) error {
-	var seq any
-	if v, ok := t.deleted[ts.InstanceID]; ok {
-		seq = v
-	}
-	n, err := t.exec("insert tombstone", `INSERT INTO tombstones (instance_id, account_id, region, released_ms, seq)
+	const q = `INSERT INTO tombstones (instance_id, account_id, region, released_ms, seq)
 		VALUES ($1, $2, $3, $4, COALESCE($5::bigint, (SELECT seq FROM instances WHERE instance_id = $1), 0))
-		ON CONFLICT DO NOTHING`, ts.InstanceID, ts.AccountID, string(ts.Region), ms(ts.ReleasedAt), seq)
+		ON CONFLICT DO NOTHING`
+	if seq, ok := t.deleted[ts.InstanceID]; ok {
+		if err := t.failed("insert tombstone"); err != nil {
+			return err
+		}
+		t.later("insert tombstone", q, ts.InstanceID, ts.AccountID, string(ts.Region), ms(ts.ReleasedAt), seq)
+		return nil
+	}
+	n, err := t.exec("insert tombstone", q, ts.InstanceID, ts.AccountID, string(ts.Region), ms(ts.ReleasedAt), nil)
 	return conflictIfNone(n, err)
 }
 
