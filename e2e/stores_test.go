@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"moat/e2e/internal/sources"
 )
 
 const (
@@ -107,42 +109,14 @@ func testMain(m *testing.M) int {
 }
 
 // moatCommand is an exec.Cmd of the moat binary. The first one also opens
-// every file the binary is built from: the test binary does not import
-// cmd/moat, and `go test` keys a cached result on the packages a test
-// binary imports and the files its tests opened (once m.Run started, so
-// not in TestMain), so without this it would reuse a result after a change
-// to cmd/moat or to a file embedded in the binary.
+// every file the binary is built from, so that a cached result is not
+// reused after a change to it (see package sources).
 func moatCommand(ctx context.Context, t testing.TB, args ...string) *exec.Cmd {
 	t.Helper()
-	sources.Do(func() { sources.err = openSources() })
-	if sources.err != nil {
-		t.Fatal(sources.err)
+	if err := sources.Open(".."); err != nil {
+		t.Fatal(err)
 	}
 	return exec.CommandContext(ctx, moatBin, args...)
-}
-
-var sources struct {
-	sync.Once
-	err error
-}
-
-func openSources() error {
-	for _, root := range []string{"../cmd", "../internal", "../go.mod", "../go.sum"} {
-		err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() || strings.HasSuffix(path, "_test.go") {
-				return err
-			}
-			f, err := os.Open(path)
-			if err != nil {
-				return err
-			}
-			return f.Close()
-		})
-		if err != nil {
-			return fmt.Errorf("the sources of moat: %w", err)
-		}
-	}
-	return nil
 }
 
 func verdict(code int) string {

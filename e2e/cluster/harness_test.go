@@ -35,6 +35,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"moat/e2e/internal/sources"
 	"moat/internal/acs"
 	"moat/internal/admin"
 )
@@ -221,6 +222,11 @@ var readyRE = regexp.MustCompile(`msg="moat ready" addr=(\S+)`)
 func (r *Replica) start() error {
 	dir, err := os.MkdirTemp("", "moat-cluster-replica-")
 	if err != nil {
+		return err
+	}
+	// A change to the binary's sources must rerun this suite (see
+	// package sources).
+	if err := sources.Open("../.."); err != nil {
 		return err
 	}
 	cmd := exec.Command(moatBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", r.DSN}, r.args...)...)
