@@ -17,10 +17,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"moat/e2e/internal/proc"
 	"moat/internal/admin"
 )
 
@@ -242,20 +242,7 @@ func (s *Server) Stop() {
 	s.mu.Lock()
 	cmd, exited := s.cmd, s.exited
 	s.mu.Unlock()
-	if cmd == nil || cmd.Process == nil {
-		return
-	}
-	select {
-	case <-exited:
-		return
-	default:
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		<-exited
+	if !proc.Stop(cmd, exited, 30*time.Second) {
 		s.t.Errorf("moat did not stop within 30s of SIGTERM")
 	}
 }
@@ -265,11 +252,7 @@ func (s *Server) Kill() {
 	s.mu.Lock()
 	cmd, exited := s.cmd, s.exited
 	s.mu.Unlock()
-	if cmd == nil || cmd.Process == nil {
-		return
-	}
-	cmd.Process.Kill()
-	<-exited
+	proc.Kill(cmd, exited)
 }
 
 // Restart starts a new process on the same store (after Stop or Kill).

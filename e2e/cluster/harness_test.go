@@ -29,12 +29,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"moat/e2e/internal/proc"
 	"moat/e2e/internal/sources"
 	"moat/internal/acs"
 	"moat/internal/admin"
@@ -303,20 +303,7 @@ func (r *Replica) Stop() {
 	r.mu.Lock()
 	cmd, exited := r.cmd, r.exited
 	r.mu.Unlock()
-	if cmd == nil || cmd.Process == nil {
-		return
-	}
-	select {
-	case <-exited:
-		return
-	default:
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		<-exited
+	if !proc.Stop(cmd, exited, 30*time.Second) {
 		r.t.Errorf("replica %s did not stop within 30s of SIGTERM", r.Name)
 	}
 }
@@ -326,11 +313,7 @@ func (r *Replica) Kill() {
 	r.mu.Lock()
 	cmd, exited := r.cmd, r.exited
 	r.mu.Unlock()
-	if cmd == nil || cmd.Process == nil {
-		return
-	}
-	cmd.Process.Kill()
-	<-exited
+	proc.Kill(cmd, exited)
 }
 
 // Applied sums the "lifecycle pass" lines of the replica's log: how many
