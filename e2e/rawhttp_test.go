@@ -275,6 +275,21 @@ var rawSeenRequestIDs sync.Map
 // RequestId.
 func rawSend(t testing.TB, endpoint string, r rawRequest) rawResponse {
 	t.Helper()
+	out := rawDo(t, endpoint, http.DefaultClient, r)
+	if _, seen := rawSeenRequestIDs.LoadOrStore(out.RequestID, true); seen {
+		t.Fatalf("RequestId %s was already used by an earlier answer", out.RequestID)
+	}
+	if out.Status >= 300 {
+		rawCheckError(t, out)
+	}
+	return out
+}
+
+// rawDo sends r to the server at endpoint through hc, reads the answer,
+// and checks that it carries an upper-case UUID RequestId in the
+// x-acs-request-id header.
+func rawDo(t testing.TB, endpoint string, hc *http.Client, r rawRequest) rawResponse {
+	t.Helper()
 	path := r.Path
 	if path == "" {
 		path = "/"
@@ -297,7 +312,7 @@ func rawSend(t testing.TB, endpoint string, r rawRequest) rawResponse {
 	if r.Host != "" {
 		req.Host = r.Host
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", r.Method, u, err)
 	}
@@ -308,13 +323,7 @@ func rawSend(t testing.TB, endpoint string, r rawRequest) rawResponse {
 	}
 	out := rawResponse{Status: resp.StatusCode, Header: resp.Header, Body: b, RequestID: resp.Header.Get("x-acs-request-id")}
 	if !rawRequestIDRE.MatchString(out.RequestID) {
-		t.Fatalf("x-acs-request-id = %q, want an upper-case UUID; body %s", out.RequestID, b)
-	}
-	if _, seen := rawSeenRequestIDs.LoadOrStore(out.RequestID, true); seen {
-		t.Fatalf("RequestId %s was already used by an earlier answer", out.RequestID)
-	}
-	if out.Status >= 300 {
-		rawCheckError(t, out)
+		t.Fatalf("x-acs-request-id = %q, want an upper-case UUID; %d %s", out.RequestID, out.Status, b)
 	}
 	return out
 }

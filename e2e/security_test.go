@@ -225,41 +225,7 @@ func secSend(t *testing.T, s *Server, r rawRequest) rawResponse {
 
 func secSendTo(t *testing.T, endpoint string, hc *http.Client, r rawRequest) rawResponse {
 	t.Helper()
-	path := r.Path
-	if path == "" {
-		path = "/"
-	}
-	u := endpoint + path
-	if r.RawQuery != "" {
-		u += "?" + r.RawQuery
-	}
-	var body io.Reader
-	if r.Body != "" {
-		body = strings.NewReader(r.Body)
-	}
-	req, err := http.NewRequest(r.Method, u, body)
-	if err != nil {
-		t.Fatalf("build request: %v", err)
-	}
-	for k, v := range r.Header {
-		req.Header[k] = v
-	}
-	if r.Host != "" {
-		req.Host = r.Host
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", r.Method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("read answer: %v", err)
-	}
-	out := rawResponse{Status: resp.StatusCode, Header: resp.Header, Body: b, RequestID: resp.Header.Get("x-acs-request-id")}
-	if !rawRequestIDRE.MatchString(out.RequestID) {
-		t.Fatalf("x-acs-request-id = %q, want an upper-case UUID; %d %s", out.RequestID, out.Status, b)
-	}
+	out := rawDo(t, endpoint, hc, r)
 	if out.Status >= 300 {
 		secEnvelope(t, out)
 	}
