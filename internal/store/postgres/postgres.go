@@ -46,6 +46,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"moat/internal/coalesce"
 	"moat/internal/moat"
 )
 
@@ -103,6 +104,9 @@ type Store struct {
 	// shards holds the instance_counts shards no transaction of this
 	// process is using (see takeShard).
 	shards chan int16
+
+	// versions coalesces ListingVersion reads.
+	versions coalesce.Group[countKey, [2]int64]
 }
 
 var errClosed = errors.New("postgres: store is closed")
