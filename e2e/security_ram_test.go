@@ -47,6 +47,18 @@ func secSTS(t *testing.T, s *Server, user, doc string) secKey {
 	return secKey{id: c.AccessKeyId, secret: c.AccessKeySecret, token: c.SecurityToken}
 }
 
+// alterLast returns s with its last character replaced by a different
+// one, so the result never equals s (replacing it with a fixed character
+// would give s back whenever s already ended with it).
+func alterLast(s string) string {
+	last := s[len(s)-1]
+	repl := byte('x')
+	if last == repl {
+		repl = 'y'
+	}
+	return s[:len(s)-1] + string(repl)
+}
+
 // secAdminCall calls the admin API with the given Authorization header (none
 // when empty) and returns the answer; admin errors are {"Code","Message"}.
 func secAdminCall(t *testing.T, s *Server, method, path, authz, body string) rawResponse {
@@ -212,7 +224,7 @@ func secRAM(t *testing.T, e *secEnv) {
 		{name: "narrowed session ModifyInstanceRemark (v3)", status: 403, code: "Forbidden.RAM", send: callV3(session, "ModifyInstanceRemark", map[string]string{"InstanceId": aPro, "Remark": "owned"})},
 		{name: "session policy wider than the user: ReleaseInstance", status: 403, code: "Forbidden.RAM", send: call(widened, "ReleaseInstance", map[string]string{"InstanceId": aExpired})},
 		{name: "session key without its token", status: 400, code: "InvalidSecurityToken.MalformedToken", send: call(secKey{id: session.id, secret: session.secret}, "DescribeInstances", map[string]string{"PageNumber": "1", "PageSize": "10"})},
-		{name: "session key with a tampered token", status: 400, code: "InvalidSecurityToken.MalformedToken", send: call(secKey{id: session.id, secret: session.secret, token: session.token[:len(session.token)-1] + "x"}, "DescribeInstances", map[string]string{"PageNumber": "1", "PageSize": "10"})},
+		{name: "session key with a tampered token", status: 400, code: "InvalidSecurityToken.MalformedToken", send: call(secKey{id: session.id, secret: session.secret, token: alterLast(session.token)}, "DescribeInstances", map[string]string{"PageNumber": "1", "PageSize": "10"})},
 		{name: "session key with another session's token", status: 400, code: "InvalidSecurityToken.MalformedToken", send: call(secKey{id: session.id, secret: session.secret, token: other.token}, "ModifyInstanceRemark", map[string]string{"InstanceId": aPro, "Remark": "owned"})},
 		{name: "user key with a session's token", status: 400, code: "InvalidSecurityToken.MalformedToken", send: call(secKey{id: operator.id, secret: operator.secret, token: session.token}, "DescribeInstances", map[string]string{"PageNumber": "1", "PageSize": "10"})},
 		// Policies and keys taken away take effect at once.
@@ -256,4 +268,15 @@ func secRAM(t *testing.T, e *secEnv) {
 			}
 		}
 	})
+}
+
+// TestAlterLastNeverReturnsItsInput pins the tampered-token case of the
+// security suite: it once appended "x" in place of the last character,
+// which left one token in 62 unchanged and let the attack pass by chance.
+func TestAlterLastNeverReturnsItsInput(t *testing.T) {
+	for _, s := range []string{"abcx", "abcy", "x", "token=="} {
+		if got := alterLast(s); got == s || len(got) != len(s) || got[:len(s)-1] != s[:len(s)-1] {
+			t.Errorf("alterLast(%q) = %q; want the same string but for a different last character", s, got)
+		}
+	}
 }

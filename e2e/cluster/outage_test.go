@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -27,7 +27,7 @@ type privatePG struct {
 	t    testing.TB
 	bin  string // PostgreSQL's bin directory
 	dir  string // owned by the postgres user: data/, the socket, the log
-	port int
+	port int    // names the socket file only (.s.PGSQL.<port>)
 }
 
 // pgBinDir finds initdb and pg_ctl: MOAT_TEST_PG_BIN, else Debian's
@@ -48,11 +48,13 @@ func pgBinDir(t testing.TB) string {
 	return ""
 }
 
-// startPrivatePG initdbs and starts a server on a free port of 127.0.0.1,
-// stopped and deleted when the test ends.
+// startPrivatePG initdbs and starts a server that listens only on a Unix
+// socket in its own directory, stopped and deleted when the test ends. No
+// TCP port: a port picked free and released for the server to bind could
+// be taken by another process in between.
 func startPrivatePG(t testing.TB) *privatePG {
 	t.Helper()
-	p := &privatePG{t: t, bin: pgBinDir(t)}
+	p := &privatePG{t: t, bin: pgBinDir(t), port: 5432}
 	dir, err := os.MkdirTemp("", "moat-cluster-pg-")
 	if err != nil {
 		t.Fatal(err)
@@ -75,12 +77,6 @@ func startPrivatePG(t testing.TB) *privatePG {
 			t.Fatal(err)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.port = ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	if out, err := p.command("initdb", "-D", p.data(), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
@@ -92,7 +88,7 @@ func (p *privatePG) data() string { return filepath.Join(p.dir, "data") }
 
 // DSN is the server's maintenance database.
 func (p *privatePG) DSN() string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", p.port)
+	return fmt.Sprintf("postgres://postgres@/postgres?host=%s&port=%d&sslmode=disable", url.QueryEscape(p.dir), p.port)
 }
 
 func (p *privatePG) command(name string, args ...string) *exec.Cmd {
@@ -109,7 +105,7 @@ func (p *privatePG) pgctl(args ...string) ([]byte, error) {
 
 func (p *privatePG) start() {
 	p.t.Helper()
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=60", p.port, p.dir)
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses='' -c fsync=on -c synchronous_commit=on -c max_connections=60", p.port, p.dir)
 	if out, err := p.pgctl("start", "-l", filepath.Join(p.dir, "log"), "-o", opts); err != nil {
 		log, _ := os.ReadFile(filepath.Join(p.dir, "log"))
 		p.t.Fatalf("pg_ctl start: %v\n%s\n%s", err, out, log)

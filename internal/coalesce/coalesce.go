@@ -24,9 +24,10 @@ type round[V any] struct {
 }
 
 type call[V any] struct {
-	done chan struct{}
-	val  V
-	err  error
+	done    chan struct{}
+	waiters int // callers waiting for it (tests wait for them to join)
+	val     V
+	err     error
 }
 
 // Do returns fn's result for key from a call of fn that started after Do
@@ -55,6 +56,7 @@ func (g *Group[K, V]) Do(ctx context.Context, key K, fn func(context.Context) (V
 		r.next = &call[V]{done: make(chan struct{})}
 	}
 	c := r.next
+	c.waiters++
 	g.mu.Unlock()
 	select {
 	case <-c.done:

@@ -56,17 +56,20 @@ func TestCallersDuringAReadShareTheNext(t *testing.T) {
 			got[i], _ = g.Do(context.Background(), "k", fn)
 		}()
 	}
-	// Wait until every waiter has joined the next read.
+	// Wait until every waiter has joined the next read: releasing the
+	// first read earlier would let a late waiter start a third one.
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		g.mu.Lock()
-		joined := g.rounds["k"] != nil && g.rounds["k"].next != nil
+		joined := g.rounds["k"] != nil && g.rounds["k"].next != nil && g.rounds["k"].next.waiters == waiters
 		g.mu.Unlock()
-		if joined || time.Now().After(deadline) {
+		if joined {
 			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the %d waiters did not all join the next read within 10 s", waiters)
 		}
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(50 * time.Millisecond) // let the rest queue on the same call
 	close(release)
 	if v := <-first; v != 1 {
 		t.Errorf("the first caller got %d, want 1 (its own read)", v)

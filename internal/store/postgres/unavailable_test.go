@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,15 +25,19 @@ import (
 // reaches it through a TCP proxy that the test takes down, black-holes
 // and brings back.
 
-// proxy forwards a local port to the database server.
+// proxy forwards a local port to the database server. Its listener stays
+// open for the whole test, so the port is never released and taken by
+// another process in between: taking the database "down" makes the proxy
+// reset every connection at once instead.
 type proxy struct {
 	t      *testing.T
 	target string
-	addr   string // 127.0.0.1:port, kept across restarts
+	addr   string // 127.0.0.1:port, for the proxy's whole life
 
 	mu        sync.Mutex
 	ln        net.Listener
 	conns     map[net.Conn]bool
+	isDown    bool // reset every connection as it arrives
 	blackhole bool // accept, then never answer
 }
 
@@ -43,32 +48,46 @@ func startProxy(t *testing.T, target string) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.ln = ln
 	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.down)
+	go p.serve()
+	t.Cleanup(func() {
+		p.down()
+		ln.Close()
+	})
 	return p
 }
 
-func (p *proxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
+func (p *proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		down, hole := p.isDown, p.blackhole
+		if !down {
 			p.conns[c] = true
-			hole := p.blackhole
-			p.mu.Unlock()
-			if hole {
-				continue // held open, never answered, closed by down
-			}
+		}
+		p.mu.Unlock()
+		switch {
+		case down:
+			reset(c)
+		case hole:
+			// held open, never answered, closed by down
+		default:
 			go p.forward(c)
 		}
-	}()
+	}
+}
+
+// reset closes c with a TCP RST (SO_LINGER 0), as a host with nothing on
+// the port would answer.
+func reset(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	c.Close()
 }
 
 func (p *proxy) forward(c net.Conn) {
@@ -85,39 +104,22 @@ func (p *proxy) forward(c net.Conn) {
 	c.Close()
 }
 
-// down closes the listener and every connection: the database looks gone
-// (connection refused).
+// down resets every connection and every new one: the database looks gone.
 func (p *proxy) down() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
+	p.isDown = true
 	for c := range p.conns {
-		c.Close()
+		reset(c)
 		delete(p.conns, c)
 	}
 }
 
-// up listens again on the same address.
+// up serves again (black-holing new connections when asked).
 func (p *proxy) up(blackhole bool) {
-	p.t.Helper()
 	p.mu.Lock()
-	p.blackhole = blackhole
-	p.mu.Unlock()
-	var ln net.Listener
-	var err error
-	for range 50 { // the port was just released
-		if ln, err = net.Listen("tcp", p.addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		p.t.Fatalf("proxy listen again on %s: %v", p.addr, err)
-	}
-	p.serve(ln)
+	defer p.mu.Unlock()
+	p.isDown, p.blackhole = false, blackhole
 }
 
 // viaAddr is dsn with its host and port replaced by addr.
@@ -190,12 +192,7 @@ func wantUnavailable(t *testing.T, s *postgres.Store, when string) {
 // TestOpenUnreachable: Open of a database nothing listens for fails fast,
 // as unavailable.
 func TestOpenUnreachable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := reservedPort(t)
 	start := time.Now()
 	s, err := postgres.Open(t.Context(), viaAddr(t, baseDSN(), addr), postgres.Options{})
 	if err == nil {
@@ -208,6 +205,27 @@ func TestOpenUnreachable(t *testing.T) {
 	if took := time.Since(start); took > maxWait {
 		t.Errorf("Open took %v", took)
 	}
+}
+
+// reservedPort is a 127.0.0.1 address whose port is bound by a socket that
+// never listens, for the whole test: connecting to it is refused, and no
+// other process can start listening on it meanwhile (as it could on a
+// port picked free and released).
+func reservedPort(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }
 
 // TestDatabaseOutage: while the database cannot be reached every call
