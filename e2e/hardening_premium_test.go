@@ -15,12 +15,14 @@ import (
 // Premium's own limits (NormalQps from 500, PortCount up to 400,
 // NormalBandwidth by ProductPlan) are refused with theirs; a Premium
 // purchase carrying what the Terraform provider sends for every product
-// (ServicePartner, Edition coop, 95BurstBandwidthMode) is accepted; and a
-// Premium upgrade of NormalQps is judged by Premium's range too.
+// (ServicePartner, Edition coop, 95BurstBandwidthMode) is accepted; and
+// BSS and ddoscoo ModifyInstance judge NormalQps by the instance's
+// product too (a Premium instance goes down to 500, a Pro one does not).
 func TestHardening_PremiumSpecRangesPerProduct(t *testing.T) {
 	s := StartServer(t)
 	c := BSSv1(t, s, testKeyID, testKeySecret)
 	sg := SDKv1(t, s, "ap-southeast-1", testKeyID, testKeySecret)
+	dd := SDKv1(t, s, "cn-hangzhou", testKeyID, testKeySecret)
 
 	dip := bssBuy(t, c, 1, func(r *bssopenapi.CreateInstanceRequest) {
 		r.ProductType, r.Parameter = "ddosDip", bssParams("NormalQps", "500")
@@ -69,5 +71,21 @@ func TestHardening_PremiumSpecRangesPerProduct(t *testing.T) {
 	}
 	if got := bssSpec(t, sg, dip).QpsLimit; got != 800 {
 		t.Fatalf("Premium QpsLimit %d after the upgrade, want 800", got)
+	}
+
+	// ddoscoo's own ModifyInstance judges by the same ranges.
+	if _, _, err := modifyV1(t, sg, "JSON", map[string]string{"InstanceId": dip, "ModifyType": "DOWNGRADE", "ProductType": "ddosDip", "NormalQps": "500"}); err != nil {
+		t.Fatalf("ddoscoo ModifyInstance DOWNGRADE NormalQps 800 -> 500 of a Premium instance: %v", err)
+	}
+	if got := bssSpec(t, sg, dip).QpsLimit; got != 500 {
+		t.Fatalf("Premium QpsLimit %d after the downgrade, want 500", got)
+	}
+	pro := bssBuy(t, c, 1, nil).Data.InstanceId
+	_, _, err := modifyV1(t, dd, "JSON", map[string]string{"InstanceId": pro, "ModifyType": "DOWNGRADE", "ProductType": "ddoscoo", "NormalQps": "500"})
+	if se := v1Error(t, err, 400, "InvalidParameter"); !strings.Contains(se.Message(), "from 3000 to 100000") {
+		t.Fatalf("Pro DOWNGRADE to NormalQps 500: message %q, want Pro's range", se.Message())
+	}
+	if got := bssSpec(t, dd, pro).QpsLimit; got != 3000 {
+		t.Fatalf("Pro QpsLimit %d after a refused downgrade, want 3000", got)
 	}
 }
