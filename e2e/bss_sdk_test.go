@@ -143,7 +143,7 @@ func TestBSSCreateInstanceSDKv1(t *testing.T) {
 	}
 
 	dip := bssBuy(t, c, 1, func(r *bssopenapi.CreateInstanceRequest) {
-		r.ProductType, r.Parameter = "ddosDip", bssParams("ProductPlan", "2", "NormalBandwidth", "200")
+		r.ProductType, r.Parameter = "ddosDip", bssParams("ProductPlan", "2", "NormalBandwidth", "90")
 	})
 	did := dip.Data.InstanceId
 	if !strings.HasPrefix(did, "ddosDip-sg-") {
@@ -152,8 +152,8 @@ func TestBSSCreateInstanceSDKv1(t *testing.T) {
 	if got := v1Instance(t, sg, did); got.Edition != 2 || got.Status != 1 {
 		t.Fatalf("Premium instance %+v, want Edition 2 (ProductPlan 2) Status 1", got)
 	}
-	if spec := bssSpec(t, sg, did); spec.BandwidthMbps != 200 {
-		t.Fatalf("Premium BandwidthMbps %d, want the NormalBandwidth 200", spec.BandwidthMbps)
+	if spec := bssSpec(t, sg, did); spec.BandwidthMbps != 90 {
+		t.Fatalf("Premium BandwidthMbps %d, want the NormalBandwidth 90", spec.BandwidthMbps)
 	}
 	if ids := instanceIDsOf(v1List(t, dd, nil).Instances); slices.Contains(ids, did) || len(ids) != 2 {
 		t.Fatalf("cn-hangzhou lists %v, want the two Pro instances only", ids)

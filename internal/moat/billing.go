@@ -118,10 +118,7 @@ func (s *Service) BuyInstance(ctx context.Context, c Caller, r BuyRequest) (Orde
 		return Order{}, err
 	}
 	spec := DefaultSpec(r.ProductType)
-	if err := checkProductCodes(r.ProductType, r.Params); err != nil {
-		return Order{}, err
-	}
-	if err := ApplyParams(&spec, r.Params); err != nil {
+	if err := ApplyParams(&spec, r.ProductType, r.Params); err != nil {
 		return Order{}, err
 	}
 	if err := spec.Validate(r.ProductType); err != nil {

@@ -111,9 +111,9 @@ func TestBuyInstance(t *testing.T) {
 			moat.RegionMainland, "ddoscoo-cn-", time.Date(2026, 3, 15, 10, 20, 30, 123000000, time.UTC),
 			func(s *moat.Spec) { s.Bandwidth, s.PortCount = 100, 80 }, moat.EditionProfession, 12},
 		{"Premium, three years, plan CMA", moat.BuyRequest{ProductType: moat.ProductDdosDip, Period: 36, RenewalStatus: moat.RenewalNone,
-			Params: []moat.Param{{Code: "ProductPlan", Value: "2"}, {Code: "NormalBandwidth", Value: "200"}}},
+			Params: []moat.Param{{Code: "ProductPlan", Value: "2"}, {Code: "NormalBandwidth", Value: "50"}}},
 			moat.RegionOverseas, "ddosDip-sg-", time.Date(2029, 1, 15, 10, 20, 30, 123000000, time.UTC),
-			func(s *moat.Spec) { s.ProductPlan, s.NormalBandwidth = 2, 200 }, moat.EditionCMA, 36},
+			func(s *moat.Spec) { s.ProductPlan, s.NormalBandwidth = 2, 50 }, moat.EditionCMA, 36},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -608,12 +608,12 @@ func TestModifyKeepsPremiumEdition(t *testing.T) {
 	bought := e.buy(t, e.acct, moat.BuyRequest{ProductType: moat.ProductDdosDip, Period: 1, Params: []moat.Param{{Code: "ProductPlan", Value: "3"}}})
 	for id, edition := range map[string]int{made[0].ID: moat.EditionCMA, bought.InstanceID: moat.EditionSecCMA} {
 		_, err := e.svc.ModifyInstanceSpec(e.ctx, e.caller(e.acct), moat.ModifyRequest{InstanceID: id, ProductType: moat.ProductDdosDip,
-			ModifyType: moat.ModifyUpgrade, Params: []moat.Param{{Code: "NormalBandwidth", Value: "300"}}})
+			ModifyType: moat.ModifyUpgrade, Params: []moat.Param{{Code: "NormalQps", Value: "4000"}}})
 		if err != nil {
 			t.Fatalf("upgrade %s: %v", id, err)
 		}
-		if in := e.stored(t, id); in.Edition != edition || in.Spec.ProductPlan != edition || in.Spec.NormalBandwidth != 300 {
-			t.Errorf("%s after an upgrade: edition %d, plan %d, bandwidth %d; want edition and plan %d", id, in.Edition, in.Spec.ProductPlan, in.Spec.NormalBandwidth, edition)
+		if in := e.stored(t, id); in.Edition != edition || in.Spec.ProductPlan != edition || in.Spec.NormalQps != 4000 {
+			t.Errorf("%s after an upgrade: edition %d, plan %d, QPS %d; want edition and plan %d", id, in.Edition, in.Spec.ProductPlan, in.Spec.NormalQps, edition)
 		}
 	}
 }

@@ -75,106 +75,60 @@ func DefaultSpec(p ProductType) Spec {
 	return s
 }
 
-// paramRule validates one Parameter.N.Code.
+// paramRule is how one Parameter.N.Code is read into a Spec; the values
+// it may take depend on the product and live in specRanges
+// (spec_ranges.go).
 type paramRule struct {
-	// set applies a value to a spec; it returns an error naming the code.
-	set func(s *Spec, v string) error
-	// get reads the value back (for modify checks and echoes).
+	// get reads a numeric code's value; nil for a string code.
 	get func(s *Spec) int
+	// int is a numeric code's field.
+	int func(s *Spec) *int
+	// str is a string code's field.
+	str func(s *Spec) *string
 	// upgradable: Upgrade/Downgrade may change it (numeric only).
 	upgradable bool
 	// onlyUp: it can be raised but never lowered (ports and domains).
 	onlyUp bool
 }
 
-func intRule(code string, field func(*Spec) *int, ok func(int) bool, why string, upgradable, onlyUp bool) paramRule {
-	return paramRule{
-		set: func(s *Spec, v string) error {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil || !ok(n) {
-				return InvalidParam("Parameter "+code, fmt.Sprintf("%q is not %s", v, why))
-			}
-			*field(s) = n
-			return nil
-		},
-		get:        func(s *Spec) int { return *field(s) },
-		upgradable: upgradable,
-		onlyUp:     onlyUp,
-	}
+func intRule(field func(*Spec) *int, upgradable, onlyUp bool) paramRule {
+	return paramRule{int: field, get: func(s *Spec) int { return *field(s) }, upgradable: upgradable, onlyUp: onlyUp}
 }
 
-func strRule(code string, field func(*Spec) *string, allowed ...string) paramRule {
-	return paramRule{set: func(s *Spec, v string) error {
-		if !slices.Contains(allowed, v) {
-			return InvalidParam("Parameter "+code, fmt.Sprintf("%q is not one of %s", v, strings.Join(allowed, ", ")))
-		}
-		*field(s) = v
+func strRule(field func(*Spec) *string) paramRule {
+	return paramRule{str: field}
+}
+
+// set parses v into s's field: a decimal integer for a numeric code.
+func (r paramRule) set(s *Spec, code, v string) error {
+	if r.str != nil {
+		*r.str(s) = v
 		return nil
-	}}
-}
-
-func stepRange(lo, hi, step int) func(int) bool {
-	return func(n int) bool { return n >= lo && n <= hi && (n-lo)%step == 0 }
-}
-
-func oneOf(vals ...int) func(int) bool {
-	return func(n int) bool { return slices.Contains(vals, n) }
-}
-
-// specRules is the catalogue of Parameter codes moat accepts, with the
-// ranges of the facts file (D) and, where it gives none, of the product's
-// ROS resource type (ALIYUN::DDoSPro::ProInstance). Limits that neither
-// states are generous bounds, written down in docs/DESIGN.md.
-var specRules = map[string]paramRule{
-	"BaseBandwidth": intRule("BaseBandwidth", func(s *Spec) *int { return &s.BaseBandwidth },
-		oneOf(30, 60, 100, 300, 400, 500, 600), "one of 30, 60, 100, 300, 400, 500, 600 (Gbps)", true, false),
-	"Bandwidth": intRule("Bandwidth", func(s *Spec) *int { return &s.Bandwidth },
-		stepRange(30, 1000, 10), "a multiple of 10 from 30 to 1000 (Gbps)", true, false),
-	"ServiceBandwidth": intRule("ServiceBandwidth", func(s *Spec) *int { return &s.ServiceBandwidth },
-		stepRange(100, 5000, 50), "a multiple of 50 from 100 to 5000 (Mbps)", true, false),
-	"PortCount": intRule("PortCount", func(s *Spec) *int { return &s.PortCount },
-		stepRange(50, 10000, 5), "at least 50, in steps of 5", true, true),
-	"DomainCount": intRule("DomainCount", func(s *Spec) *int { return &s.DomainCount },
-		stepRange(50, 10000, 5), "at least 50, in steps of 5", true, true),
-	"FunctionVersion": intRule("FunctionVersion", func(s *Spec) *int { return &s.FunctionVersion },
-		oneOf(0, 1), "0 (standard) or 1 (enhanced)", true, false),
-	"NormalBandwidth": intRule("NormalBandwidth", func(s *Spec) *int { return &s.NormalBandwidth },
-		stepRange(10, 10000, 10), "a multiple of 10 from 10 to 10000 (Mbps)", true, false),
-	"NormalQps": intRule("NormalQps", func(s *Spec) *int { return &s.NormalQps },
-		stepRange(3000, 100000, 100), "a multiple of 100 from 3000 to 100000", true, false),
-	"ProductPlan": intRule("ProductPlan", func(s *Spec) *int { return &s.ProductPlan },
-		oneOf(0, 1, 2, 3), "0, 1, 2 or 3", false, false),
-	"95BurstBandwidthMode": intRule("95BurstBandwidthMode", func(s *Spec) *int { return &s.BurstMode },
-		oneOf(0, 1, 2), "0, 1 or 2", false, false),
-	"ServicePartner": strRule("ServicePartner", func(s *Spec) *string { return &s.ServicePartner }, "coop-line-001"),
-	"Edition":        strRule("Edition", func(s *Spec) *string { return &s.EditionSale }, "coop", "advance"),
-	"AddressType": {set: func(s *Spec, v string) error {
-		switch v {
-		case "Ipv4":
-			s.AddressType = v
-			return nil
-		case "Ipv6":
-			return InvalidParam("Parameter AddressType", "moat's IP pools are IPv4 only; use Ipv4")
-		}
-		return InvalidParam("Parameter AddressType", fmt.Sprintf("%q is not Ipv4 or Ipv6", v))
-	}},
-}
-
-// proOnly and premiumOnly are the codes that belong to one product (the
-// CreateInstance pages list them per product); the rest apply to both.
-var (
-	proOnly     = map[string]bool{"BaseBandwidth": true, "Bandwidth": true, "ServiceBandwidth": true, "95BurstBandwidthMode": true, "Edition": true, "AddressType": true}
-	premiumOnly = map[string]bool{"NormalBandwidth": true, "ProductPlan": true}
-)
-
-// checkProductCodes refuses a code that the product does not have.
-func checkProductCodes(p ProductType, params []Param) error {
-	for _, prm := range params {
-		if p == ProductDdosDip && proOnly[prm.Code] || p != ProductDdosDip && premiumOnly[prm.Code] {
-			return Errorf(CodeInvalidParameter, "Parameter code %q does not apply to ProductType %s.", prm.Code, p)
-		}
 	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return InvalidParam("Parameter "+code, fmt.Sprintf("%q is not a decimal integer", v))
+	}
+	*r.int(s) = n
 	return nil
+}
+
+// specRules is the catalogue of Parameter codes moat accepts, and how
+// each may change after purchase.
+var specRules = map[string]paramRule{
+	"BaseBandwidth":        intRule(func(s *Spec) *int { return &s.BaseBandwidth }, true, false),
+	"Bandwidth":            intRule(func(s *Spec) *int { return &s.Bandwidth }, true, false),
+	"ServiceBandwidth":     intRule(func(s *Spec) *int { return &s.ServiceBandwidth }, true, false),
+	"PortCount":            intRule(func(s *Spec) *int { return &s.PortCount }, true, true),
+	"DomainCount":          intRule(func(s *Spec) *int { return &s.DomainCount }, true, true),
+	"FunctionVersion":      intRule(func(s *Spec) *int { return &s.FunctionVersion }, true, false),
+	"NormalBandwidth":      intRule(func(s *Spec) *int { return &s.NormalBandwidth }, true, false),
+	"NormalQps":            intRule(func(s *Spec) *int { return &s.NormalQps }, true, false),
+	"ProductPlan":          intRule(func(s *Spec) *int { return &s.ProductPlan }, false, false),
+	"95BurstBandwidthMode": intRule(func(s *Spec) *int { return &s.BurstMode }, false, false),
+	"ServicePartner":       strRule(func(s *Spec) *string { return &s.ServicePartner }),
+	"Edition":              strRule(func(s *Spec) *string { return &s.EditionSale }),
+	"AddressType":          strRule(func(s *Spec) *string { return &s.AddressType }),
 }
 
 // Param is one Parameter.N.Code/Value item.
@@ -183,29 +137,50 @@ type Param struct {
 	Value string
 }
 
-// ApplyParams sets the given parameters on s. An empty Value leaves the
-// item at its current value (the Terraform provider sends AddressType and
-// 95BurstBandwidthMode empty when unset). Unknown codes are refused with
-// InvalidParameter naming the code.
-func ApplyParams(s *Spec, params []Param) error {
+// ApplyParams sets the given parameters on s, each judged by product p's
+// range for it (Premium's by the ProductPlan that results, whatever the
+// order of the items). An empty Value leaves the item at its current value
+// (the Terraform provider sends AddressType and 95BurstBandwidthMode empty
+// when unset). Unknown codes, and codes the product does not have, are
+// refused with InvalidParameter naming the code; s is unchanged on error.
+func ApplyParams(s *Spec, p ProductType, params []Param) error {
+	if err := checkProductCodes(p, params); err != nil {
+		return err
+	}
+	next := *s
+	given, err := parseParams(&next, params)
+	if err != nil {
+		return err
+	}
+	if err := checkRanges(p, &next, given); err != nil {
+		return err
+	}
+	*s = next
+	return nil
+}
+
+// parseParams reads params into s and returns the codes given a value.
+func parseParams(s *Spec, params []Param) ([]string, error) {
 	seen := map[string]bool{}
+	var given []string
 	for _, p := range params {
 		rule, ok := specRules[p.Code]
 		if !ok {
-			return Errorf(CodeInvalidParameter, "The specified parameter Parameter.N.Code value %q is not valid: accepted codes are %s.", p.Code, strings.Join(ParamCodes(), ", "))
+			return nil, Errorf(CodeInvalidParameter, "The specified parameter Parameter.N.Code value %q is not valid: accepted codes are %s.", p.Code, strings.Join(ParamCodes(), ", "))
 		}
 		if seen[p.Code] {
-			return Errorf(CodeInvalidParameter, "Parameter code %q is given more than once.", p.Code)
+			return nil, Errorf(CodeInvalidParameter, "Parameter code %q is given more than once.", p.Code)
 		}
 		seen[p.Code] = true
 		if p.Value == "" {
 			continue
 		}
-		if err := rule.set(s, p.Value); err != nil {
-			return err
+		if err := rule.set(s, p.Code, p.Value); err != nil {
+			return nil, err
 		}
+		given = append(given, p.Code)
 	}
-	return nil
+	return given, nil
 }
 
 // ParamCodes lists the accepted codes, sorted.
@@ -257,7 +232,8 @@ func (s Spec) Modify(t ModifyType, params []Param, p ProductType) (Spec, error) 
 	if err := checkProductCodes(p, params); err != nil {
 		return s, err
 	}
-	if err := ApplyParams(&next, params); err != nil {
+	given, err := parseParams(&next, params)
+	if err != nil {
 		return s, err
 	}
 	for _, prm := range params {
@@ -278,6 +254,11 @@ func (s Spec) Modify(t ModifyType, params []Param, p ProductType) (Spec, error) 
 		case t == ModifyDowngrade && rule.onlyUp:
 			return s, Errorf(CodeInvalidParameter, "%s can only be raised (from %d); it cannot be downgraded to %d.", prm.Code, old, now)
 		}
+	}
+	// Ranges after the direction checks: a plan change is refused as
+	// such, not as a bandwidth that would not fit the other plan.
+	if err := checkRanges(p, &next, given); err != nil {
+		return s, err
 	}
 	if next == s {
 		return s, Errorf(CodeInvalidParameter, "Nothing would change: every item given already has that value.")

@@ -8,107 +8,240 @@ import (
 	"moat/internal/moat"
 )
 
-// TestApplyParamsBounds pins the Parameter.N catalogue: every code is
-// accepted at the edges of its range and sets its field, and refused just
-// outside with InvalidParameter naming the code; the spec is not touched
-// by a refused value.
-func TestApplyParamsBounds(t *testing.T) {
+// TestHardening_SpecRangesPerProduct pins the Parameter.N ranges of each
+// product (internal/moat/spec_ranges.go): every code is accepted at the
+// edges of its product's range (Premium's by ProductPlan) and sets its
+// field, and refused just outside with InvalidParameter naming the code;
+// a code the product does not sell is refused; a refused value leaves the
+// spec untouched. Anti-DDoS Premium's NormalQps starts at 500, Pro's at
+// 3000; each Pro case runs for ddoscoo and ddoscoo_intl alike.
+func TestHardening_SpecRangesPerProduct(t *testing.T) {
+	const (
+		pro = "pro"
+		dip = "ddosDip"
+	)
 	type set func(*moat.Spec)
 	cases := []struct {
+		product     string
+		plan        int // Premium: the ProductPlan of the spec the value is applied to
 		code, value string
 		want        set // nil: refused
 	}{
-		{"BaseBandwidth", "30", func(s *moat.Spec) { s.BaseBandwidth = 30 }},
-		{"BaseBandwidth", "600", func(s *moat.Spec) { s.BaseBandwidth = 600 }},
-		{"BaseBandwidth", "31", nil},
-		{"BaseBandwidth", "200", nil},
-		{"BaseBandwidth", "700", nil},
-		{"BaseBandwidth", "0", nil},
-		{"Bandwidth", "30", func(s *moat.Spec) { s.Bandwidth = 30 }},
-		{"Bandwidth", "1000", func(s *moat.Spec) { s.Bandwidth = 1000 }},
-		{"Bandwidth", "20", nil},
-		{"Bandwidth", "35", nil},
-		{"Bandwidth", "1010", nil},
-		{"ServiceBandwidth", "100", func(s *moat.Spec) { s.ServiceBandwidth = 100 }},
-		{"ServiceBandwidth", "150", func(s *moat.Spec) { s.ServiceBandwidth = 150 }},
-		{"ServiceBandwidth", "5000", func(s *moat.Spec) { s.ServiceBandwidth = 5000 }},
-		{"ServiceBandwidth", "50", nil},
-		{"ServiceBandwidth", "120", nil},
-		{"ServiceBandwidth", "5050", nil},
-		{"PortCount", "50", func(s *moat.Spec) { s.PortCount = 50 }},
-		{"PortCount", "55", func(s *moat.Spec) { s.PortCount = 55 }},
-		{"PortCount", "10000", func(s *moat.Spec) { s.PortCount = 10000 }},
-		{"PortCount", "45", nil},
-		{"PortCount", "53", nil},
-		{"PortCount", "10005", nil},
-		{"DomainCount", "50", func(s *moat.Spec) { s.DomainCount = 50 }},
-		{"DomainCount", "55", func(s *moat.Spec) { s.DomainCount = 55 }},
-		{"DomainCount", "10000", func(s *moat.Spec) { s.DomainCount = 10000 }},
-		{"DomainCount", "45", nil},
-		{"DomainCount", "53", nil},
-		{"DomainCount", "10005", nil},
-		{"FunctionVersion", "0", func(s *moat.Spec) { s.FunctionVersion = 0 }},
-		{"FunctionVersion", "1", func(s *moat.Spec) { s.FunctionVersion = 1 }},
-		{"FunctionVersion", "2", nil},
-		{"FunctionVersion", "-1", nil},
-		{"NormalBandwidth", "10", func(s *moat.Spec) { s.NormalBandwidth = 10 }},
-		{"NormalBandwidth", "10000", func(s *moat.Spec) { s.NormalBandwidth = 10000 }},
-		{"NormalBandwidth", "0", nil},
-		{"NormalBandwidth", "15", nil},
-		{"NormalBandwidth", "10010", nil},
-		{"NormalQps", "3000", func(s *moat.Spec) { s.NormalQps = 3000 }},
-		{"NormalQps", "3100", func(s *moat.Spec) { s.NormalQps = 3100 }},
-		{"NormalQps", "100000", func(s *moat.Spec) { s.NormalQps = 100000 }},
-		{"NormalQps", "2900", nil},
-		{"NormalQps", "3050", nil},
-		{"NormalQps", "100100", nil},
-		{"ProductPlan", "0", func(s *moat.Spec) { s.ProductPlan = 0 }},
-		{"ProductPlan", "3", func(s *moat.Spec) { s.ProductPlan = 3 }},
-		{"ProductPlan", "4", nil},
-		{"ProductPlan", "-1", nil},
-		{"95BurstBandwidthMode", "0", func(s *moat.Spec) { s.BurstMode = 0 }},
-		{"95BurstBandwidthMode", "2", func(s *moat.Spec) { s.BurstMode = 2 }},
-		{"95BurstBandwidthMode", "3", nil},
-		{"ServicePartner", "coop-line-001", func(s *moat.Spec) { s.ServicePartner = "coop-line-001" }},
-		{"ServicePartner", "coop-line-002", nil},
-		{"Edition", "coop", func(s *moat.Spec) { s.EditionSale = "coop" }},
-		{"Edition", "Coop", nil},
-		{"AddressType", "Ipv4", func(s *moat.Spec) { s.AddressType = "Ipv4" }},
-		{"AddressType", "ipv4", nil},
-		{"AddressType", "Ipv6", nil},
+		{pro, 0, "BaseBandwidth", "30", func(s *moat.Spec) { s.BaseBandwidth = 30 }},
+		{pro, 0, "BaseBandwidth", "600", func(s *moat.Spec) { s.BaseBandwidth = 600 }},
+		{pro, 0, "BaseBandwidth", "31", nil},
+		{pro, 0, "BaseBandwidth", "200", nil},
+		{pro, 0, "BaseBandwidth", "700", nil},
+		{pro, 0, "BaseBandwidth", "0", nil},
+		{pro, 0, "Bandwidth", "30", func(s *moat.Spec) { s.Bandwidth = 30 }},
+		{pro, 0, "Bandwidth", "1000", func(s *moat.Spec) { s.Bandwidth = 1000 }},
+		{pro, 0, "Bandwidth", "20", nil},
+		{pro, 0, "Bandwidth", "35", nil},
+		{pro, 0, "Bandwidth", "1010", nil},
+		{pro, 0, "ServiceBandwidth", "100", func(s *moat.Spec) { s.ServiceBandwidth = 100 }},
+		{pro, 0, "ServiceBandwidth", "150", func(s *moat.Spec) { s.ServiceBandwidth = 150 }},
+		{pro, 0, "ServiceBandwidth", "5000", func(s *moat.Spec) { s.ServiceBandwidth = 5000 }},
+		{pro, 0, "ServiceBandwidth", "50", nil},
+		{pro, 0, "ServiceBandwidth", "120", nil},
+		{pro, 0, "ServiceBandwidth", "5050", nil},
+		{pro, 0, "PortCount", "50", func(s *moat.Spec) { s.PortCount = 50 }},
+		{pro, 0, "PortCount", "55", func(s *moat.Spec) { s.PortCount = 55 }},
+		{pro, 0, "PortCount", "400", func(s *moat.Spec) { s.PortCount = 400 }},
+		{pro, 0, "PortCount", "5", nil},
+		{pro, 0, "PortCount", "45", nil},
+		{pro, 0, "PortCount", "53", nil},
+		{pro, 0, "PortCount", "405", nil},
+		{pro, 0, "DomainCount", "50", func(s *moat.Spec) { s.DomainCount = 50 }},
+		{pro, 0, "DomainCount", "55", func(s *moat.Spec) { s.DomainCount = 55 }},
+		{pro, 0, "DomainCount", "2000", func(s *moat.Spec) { s.DomainCount = 2000 }},
+		{pro, 0, "DomainCount", "10", nil},
+		{pro, 0, "DomainCount", "45", nil},
+		{pro, 0, "DomainCount", "53", nil},
+		{pro, 0, "DomainCount", "2005", nil},
+		{pro, 0, "FunctionVersion", "0", func(s *moat.Spec) { s.FunctionVersion = 0 }},
+		{pro, 0, "FunctionVersion", "1", func(s *moat.Spec) { s.FunctionVersion = 1 }},
+		{pro, 0, "FunctionVersion", "2", nil},
+		{pro, 0, "FunctionVersion", "-1", nil},
+		{pro, 0, "NormalQps", "3000", func(s *moat.Spec) { s.NormalQps = 3000 }},
+		{pro, 0, "NormalQps", "3100", func(s *moat.Spec) { s.NormalQps = 3100 }},
+		{pro, 0, "NormalQps", "100000", func(s *moat.Spec) { s.NormalQps = 100000 }},
+		{pro, 0, "NormalQps", "500", nil},
+		{pro, 0, "NormalQps", "2900", nil},
+		{pro, 0, "NormalQps", "3050", nil},
+		{pro, 0, "NormalQps", "100100", nil},
+		{pro, 0, "95BurstBandwidthMode", "0", func(s *moat.Spec) { s.BurstMode = 0 }},
+		{pro, 0, "95BurstBandwidthMode", "2", func(s *moat.Spec) { s.BurstMode = 2 }},
+		{pro, 0, "95BurstBandwidthMode", "3", nil},
+		{pro, 0, "ServicePartner", "coop-line-001", func(s *moat.Spec) { s.ServicePartner = "coop-line-001" }},
+		{pro, 0, "ServicePartner", "coop-line-002", nil},
+		{pro, 0, "Edition", "coop", func(s *moat.Spec) { s.EditionSale = "coop" }},
+		{pro, 0, "Edition", "advance", func(s *moat.Spec) { s.EditionSale = "advance" }},
+		{pro, 0, "Edition", "Coop", nil},
+		{pro, 0, "AddressType", "Ipv4", func(s *moat.Spec) { s.AddressType = "Ipv4" }},
+		{pro, 0, "AddressType", "ipv4", nil},
+		{pro, 0, "AddressType", "Ipv6", nil},
+		{pro, 0, "NormalBandwidth", "100", nil}, // Premium's
+		{pro, 0, "ProductPlan", "0", nil},       // Premium's
+
+		{dip, 0, "NormalQps", "500", func(s *moat.Spec) { s.NormalQps = 500 }},
+		{dip, 0, "NormalQps", "100000", func(s *moat.Spec) { s.NormalQps = 100000 }},
+		{dip, 0, "NormalQps", "400", nil},
+		{dip, 0, "NormalQps", "550", nil},
+		{dip, 0, "NormalQps", "100100", nil},
+		{dip, 1, "NormalQps", "1000", func(s *moat.Spec) { s.NormalQps = 1000 }},
+		{dip, 1, "NormalQps", "900", nil},
+		{dip, 2, "NormalQps", "500", func(s *moat.Spec) { s.NormalQps = 500 }},
+		{dip, 2, "NormalQps", "400", nil},
+		{dip, 3, "NormalQps", "500", func(s *moat.Spec) { s.NormalQps = 500 }},
+		{dip, 3, "NormalQps", "400", nil},
+		{dip, 0, "NormalBandwidth", "100", func(s *moat.Spec) { s.NormalBandwidth = 100 }},
+		{dip, 0, "NormalBandwidth", "300", func(s *moat.Spec) { s.NormalBandwidth = 300 }},
+		{dip, 0, "NormalBandwidth", "10", nil},
+		{dip, 0, "NormalBandwidth", "120", nil},
+		{dip, 0, "NormalBandwidth", "350", nil},
+		{dip, 1, "NormalBandwidth", "150", func(s *moat.Spec) { s.NormalBandwidth = 150 }},
+		{dip, 1, "NormalBandwidth", "90", nil},
+		{dip, 2, "NormalBandwidth", "10", func(s *moat.Spec) { s.NormalBandwidth = 10 }},
+		{dip, 2, "NormalBandwidth", "100", func(s *moat.Spec) { s.NormalBandwidth = 100 }},
+		{dip, 2, "NormalBandwidth", "5", nil},
+		{dip, 2, "NormalBandwidth", "15", nil},
+		{dip, 2, "NormalBandwidth", "150", nil},
+		{dip, 3, "NormalBandwidth", "10", func(s *moat.Spec) { s.NormalBandwidth = 10 }},
+		{dip, 3, "NormalBandwidth", "150", func(s *moat.Spec) { s.NormalBandwidth = 150 }},
+		{dip, 3, "NormalBandwidth", "200", func(s *moat.Spec) { s.NormalBandwidth = 200 }},
+		{dip, 3, "NormalBandwidth", "110", nil},
+		{dip, 3, "NormalBandwidth", "250", nil},
+		{dip, 0, "PortCount", "5", func(s *moat.Spec) { s.PortCount = 5 }},
+		{dip, 1, "PortCount", "400", func(s *moat.Spec) { s.PortCount = 400 }},
+		{dip, 2, "PortCount", "50", func(s *moat.Spec) { s.PortCount = 50 }},
+		{dip, 3, "PortCount", "5", func(s *moat.Spec) { s.PortCount = 5 }},
+		{dip, 0, "PortCount", "0", nil},
+		{dip, 0, "PortCount", "7", nil},
+		{dip, 3, "PortCount", "405", nil},
+		{dip, 0, "DomainCount", "10", func(s *moat.Spec) { s.DomainCount = 10 }},
+		{dip, 1, "DomainCount", "200", func(s *moat.Spec) { s.DomainCount = 200 }},
+		{dip, 2, "DomainCount", "50", func(s *moat.Spec) { s.DomainCount = 50 }},
+		{dip, 0, "DomainCount", "5", nil},
+		{dip, 0, "DomainCount", "55", nil},
+		{dip, 3, "DomainCount", "210", nil},
+		{dip, 1, "ProductPlan", "0", func(s *moat.Spec) { s.ProductPlan = 0 }},
+		{dip, 0, "ProductPlan", "3", func(s *moat.Spec) { s.ProductPlan = 3 }},
+		{dip, 0, "ProductPlan", "4", nil},
+		{dip, 0, "ProductPlan", "-1", nil},
+		{dip, 0, "FunctionVersion", "0", func(s *moat.Spec) { s.FunctionVersion = 0 }},
+		{dip, 0, "FunctionVersion", "1", func(s *moat.Spec) { s.FunctionVersion = 1 }},
+		{dip, 0, "FunctionVersion", "2", nil},
+		{dip, 0, "95BurstBandwidthMode", "0", func(s *moat.Spec) { s.BurstMode = 0 }},
+		{dip, 0, "95BurstBandwidthMode", "2", func(s *moat.Spec) { s.BurstMode = 2 }},
+		{dip, 0, "95BurstBandwidthMode", "3", nil},
+		{dip, 0, "ServicePartner", "coop-line-001", func(s *moat.Spec) { s.ServicePartner = "coop-line-001" }},
+		{dip, 0, "ServicePartner", "coop-line-002", nil},
+		{dip, 0, "Edition", "coop", func(s *moat.Spec) { s.EditionSale = "coop" }},
+		{dip, 0, "Edition", "advance", nil},
+		{dip, 0, "BaseBandwidth", "30", nil},     // Pro's
+		{dip, 0, "Bandwidth", "30", nil},         // Pro's
+		{dip, 0, "ServiceBandwidth", "100", nil}, // Pro's
+		{dip, 0, "AddressType", "Ipv4", nil},     // Pro's
+
 		// Numbers are decimal integers.
-		{"PortCount", "abc", nil},
-		{"PortCount", "50.0", nil},
-		{"PortCount", "0x32", nil},
-		{"Bandwidth", "1e2", nil},
+		{pro, 0, "PortCount", "abc", nil},
+		{pro, 0, "PortCount", "50.0", nil},
+		{pro, 0, "PortCount", "0x32", nil},
+		{pro, 0, "Bandwidth", "1e2", nil},
+		{dip, 0, "NormalQps", "5e2", nil},
 	}
-	// A starting spec with every field away from the values above, so a
+	// Starting specs with every field away from the values above, so a
 	// value that lands in the wrong field shows.
 	start := moat.Spec{BaseBandwidth: 60, Bandwidth: 60, ServiceBandwidth: 200, PortCount: 60, DomainCount: 60, FunctionVersion: 1,
-		NormalBandwidth: 20, NormalQps: 4000, ProductPlan: 1, BurstMode: 1}
+		NormalBandwidth: 20, NormalQps: 4000, BurstMode: 1, ServicePartner: "x", EditionSale: "x", AddressType: "x"}
+	covered := map[string]bool{}
 	for _, c := range cases {
-		t.Run(c.code+"="+c.value, func(t *testing.T) {
-			got := start
-			err := moat.ApplyParams(&got, []moat.Param{{Code: c.code, Value: c.value}})
-			if c.want == nil {
-				if moat.ErrorCode(err) != moat.CodeInvalidParameter || !strings.Contains(moat.AsError(err).Message, c.code) {
-					t.Fatalf("ApplyParams(%s=%q) = %v; want InvalidParameter naming %s", c.code, c.value, err, c.code)
+		products := []moat.ProductType{moat.ProductDdosDip}
+		if c.product == pro {
+			products = []moat.ProductType{moat.ProductDdoscoo, moat.ProductDdoscooIntl}
+		}
+		for _, p := range products {
+			covered[fmt.Sprint(p, c.code, c.want == nil)] = true
+			t.Run(fmt.Sprintf("%s/plan%d/%s=%s", p, c.plan, c.code, c.value), func(t *testing.T) {
+				from := start
+				from.ProductPlan = c.plan
+				got := from
+				err := moat.ApplyParams(&got, p, []moat.Param{{Code: c.code, Value: c.value}})
+				if c.want == nil {
+					if moat.ErrorCode(err) != moat.CodeInvalidParameter || !strings.Contains(moat.AsError(err).Message, c.code) {
+						t.Fatalf("ApplyParams(%s, %s=%q) = %v; want InvalidParameter naming %s", p, c.code, c.value, err, c.code)
+					}
+					if got != from {
+						t.Fatalf("a refused value changed the spec: %+v", got)
+					}
+					return
 				}
-				if got != start {
-					t.Fatalf("a refused value changed the spec: %+v", got)
+				want := from
+				c.want(&want)
+				if err != nil || got != want {
+					t.Fatalf("ApplyParams(%s, %s=%q) = %+v, %v; want %+v", p, c.code, c.value, got, err, want)
 				}
-				return
+			})
+		}
+	}
+	// Every code is tried, accepted and refused, for every product.
+	for _, p := range []moat.ProductType{moat.ProductDdoscoo, moat.ProductDdoscooIntl, moat.ProductDdosDip} {
+		for _, code := range moat.ParamCodes() {
+			if !covered[fmt.Sprint(p, code, true)] {
+				t.Errorf("no refused case for %s %s", p, code)
 			}
-			want := start
-			c.want(&want)
-			if err != nil || got != want {
-				t.Fatalf("ApplyParams(%s=%q) = %+v, %v; want %+v", c.code, c.value, got, err, want)
-			}
-		})
+		}
 	}
 }
 
-// TestApplyParamsCatalogueIsCovered keeps TestApplyParamsBounds honest: it
+// TestHardening_SpecRangeMessages pins the refusals' wording: the code,
+// the value, the product (and Premium's plan where the range depends on
+// it) and what the value must be, so a caller can fix the call.
+func TestHardening_SpecRangeMessages(t *testing.T) {
+	cases := []struct {
+		product moat.ProductType
+		params  []moat.Param
+		want    string
+	}{
+		{moat.ProductDdoscoo, []moat.Param{{Code: "NormalQps", Value: "500"}},
+			`The specified parameter Parameter NormalQps value "500" is not valid: NormalQps for Anti-DDoS Pro must be a multiple of 100 from 3000 to 100000.`},
+		{moat.ProductDdosDip, []moat.Param{{Code: "NormalQps", Value: "400"}},
+			`The specified parameter Parameter NormalQps value "400" is not valid: NormalQps for Anti-DDoS Premium with ProductPlan 0 (Insurance) must be a multiple of 100 from 500 to 100000.`},
+		{moat.ProductDdosDip, []moat.Param{{Code: "ProductPlan", Value: "1"}, {Code: "NormalQps", Value: "500"}},
+			`The specified parameter Parameter NormalQps value "500" is not valid: NormalQps for Anti-DDoS Premium with ProductPlan 1 (Unlimited) must be a multiple of 100 from 1000 to 100000.`},
+		{moat.ProductDdosDip, []moat.Param{{Code: "NormalBandwidth", Value: "200"}, {Code: "ProductPlan", Value: "2"}},
+			`The specified parameter Parameter NormalBandwidth value "200" is not valid: NormalBandwidth for Anti-DDoS Premium with ProductPlan 2 (CMA) must be one of 10, 20, 30, 40, 50, 60, 70, 80, 90, 100 (Mbps).`},
+		{moat.ProductDdosDip, []moat.Param{{Code: "PortCount", Value: "405"}},
+			`The specified parameter Parameter PortCount value "405" is not valid: PortCount for Anti-DDoS Premium must be a multiple of 5 from 5 to 400.`},
+		{moat.ProductDdosDip, []moat.Param{{Code: "BaseBandwidth", Value: "30"}},
+			`Parameter code "BaseBandwidth" does not apply to ProductType ddosDip (Anti-DDoS Premium).`},
+		{moat.ProductDdoscooIntl, []moat.Param{{Code: "ProductPlan", Value: "1"}},
+			`Parameter code "ProductPlan" does not apply to ProductType ddoscoo_intl (Anti-DDoS Pro).`},
+	}
+	for _, c := range cases {
+		s := moat.DefaultSpec(c.product)
+		err := moat.ApplyParams(&s, c.product, c.params)
+		if moat.ErrorCode(err) != moat.CodeInvalidParameter || moat.AsError(err).Message != c.want {
+			t.Errorf("ApplyParams(%s, %+v) = %v\nwant InvalidParameter %q", c.product, c.params, err, c.want)
+		}
+	}
+}
+
+// TestHardening_TerraformPremiumPurchase pins that the items the Terraform
+// provider sends for every product (ServicePartner, PortCount,
+// DomainCount, Edition coop) are a valid Premium purchase, on every plan.
+func TestHardening_TerraformPremiumPurchase(t *testing.T) {
+	for _, plan := range []string{"0", "1", "2", "3"} {
+		s := moat.DefaultSpec(moat.ProductDdosDip)
+		err := moat.ApplyParams(&s, moat.ProductDdosDip, []moat.Param{{Code: "ServicePartner", Value: "coop-line-001"}, {Code: "PortCount", Value: "50"},
+			{Code: "DomainCount", Value: "50"}, {Code: "Edition", Value: "coop"}, {Code: "ProductPlan", Value: plan}})
+		if err != nil || s.PortCount != 50 || s.DomainCount != 50 || fmt.Sprint(s.ProductPlan) != plan {
+			t.Errorf("ProductPlan %s: ApplyParams = %+v, %v; want accepted", plan, s, err)
+		}
+	}
+}
+
+// TestApplyParamsCatalogueIsCovered keeps TestHardening_SpecRangesPerProduct honest: it
 // fails when a code is added to the catalogue without cases above.
 func TestApplyParamsCatalogueIsCovered(t *testing.T) {
 	want := []string{"95BurstBandwidthMode", "AddressType", "Bandwidth", "BaseBandwidth", "DomainCount", "Edition",
@@ -141,7 +274,7 @@ func TestApplyParamsRules(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got := moat.DefaultSpec(moat.ProductDdoscoo)
-			err := moat.ApplyParams(&got, c.params)
+			err := moat.ApplyParams(&got, moat.ProductDdoscoo, c.params)
 			if c.wantErr != nil {
 				if moat.ErrorCode(err) != moat.CodeInvalidParameter {
 					t.Fatalf("ApplyParams(%+v) = %v, want InvalidParameter", c.params, err)
@@ -214,6 +347,8 @@ func TestModify(t *testing.T) {
 	pro.Bandwidth, pro.PortCount, pro.DomainCount = 100, 100, 100
 	prem := moat.DefaultSpec(moat.ProductDdosDip)
 	prem.ProductPlan = 2
+	premQps := moat.DefaultSpec(moat.ProductDdosDip)
+	premQps.NormalQps = 500
 	p := func(kv ...string) []moat.Param {
 		var out []moat.Param
 		for i := 0; i < len(kv); i += 2 {
@@ -249,7 +384,13 @@ func TestModify(t *testing.T) {
 			func(s *moat.Spec) { s.BaseBandwidth, s.Bandwidth = 300, 300 }, ""},
 		{"product plan is fixed", prem, moat.ProductDdosDip, moat.ModifyUpgrade, p("ProductPlan", "3"), nil, moat.CodeInvalidParameter},
 		{"product plan is fixed downwards too", prem, moat.ProductDdosDip, moat.ModifyDowngrade, p("ProductPlan", "1"), nil, moat.CodeInvalidParameter},
-		{"the same product plan is no change", prem, moat.ProductDdosDip, moat.ModifyUpgrade, p("ProductPlan", "2", "NormalBandwidth", "200"), func(s *moat.Spec) { s.NormalBandwidth = 200 }, ""},
+		{"the same product plan is no change", prem, moat.ProductDdosDip, moat.ModifyDowngrade, p("ProductPlan", "2", "NormalBandwidth", "90"), func(s *moat.Spec) { s.NormalBandwidth = 90 }, ""},
+		{"a Premium upgrade is judged by its plan", prem, moat.ProductDdosDip, moat.ModifyUpgrade, p("NormalBandwidth", "150"), nil, moat.CodeInvalidParameter},
+		{"a plan change is refused as such", prem, moat.ProductDdosDip, moat.ModifyUpgrade, p("ProductPlan", "0", "NormalBandwidth", "300"), nil, moat.CodeInvalidParameter},
+		{"a Premium upgrade of NormalQps from 500", premQps, moat.ProductDdosDip, moat.ModifyUpgrade, p("NormalQps", "600"), func(s *moat.Spec) { s.NormalQps = 600 }, ""},
+		{"a Premium downgrade of NormalQps to 500", prem, moat.ProductDdosDip, moat.ModifyDowngrade, p("NormalQps", "500"), func(s *moat.Spec) { s.NormalQps = 500 }, ""},
+		{"a Pro downgrade of NormalQps to 500", pro, moat.ProductDdoscoo, moat.ModifyDowngrade, p("NormalQps", "500"), nil, moat.CodeInvalidParameter},
+		{"a Premium upgrade past 400 ports", prem, moat.ProductDdosDip, moat.ModifyUpgrade, p("PortCount", "405"), nil, moat.CodeInvalidParameter},
 		{"burst mode is fixed", prem, moat.ProductDdosDip, moat.ModifyUpgrade, p("95BurstBandwidthMode", "1"), nil, moat.CodeInvalidParameter},
 		{"service partner is fixed", moat.Spec{}, moat.ProductDdosDip, moat.ModifyUpgrade, p("ServicePartner", "coop-line-001"), nil, moat.CodeInvalidParameter},
 		{"edition is fixed", moat.Spec{}, moat.ProductDdosDip, moat.ModifyUpgrade, p("Edition", "coop"), nil, moat.CodeInvalidParameter},
