@@ -17,6 +17,12 @@ const DefaultMaxHeavyReads = 2
 // read, so other tenants' requests interleave with it; the cap keeps one
 // account from filling the read pool with many of them at once, which
 // would queue every other tenant's reads behind its batches.
+//
+// Every other read is bounded by its parameters: pages of at most 50
+// (DescribeInstances, the tag listings) or MaxBillingPageSize
+// (QueryAvailableInstances), at most 200 named IDs (DescribeInstanceDetails,
+// Specs, Statistics), one ID (DescribeInstanceStatus); the admin event
+// listing reads in chunks.
 type heavyReads struct {
 	mu  sync.Mutex
 	max int
