@@ -58,6 +58,8 @@ type Config struct {
 	AuditRetention time.Duration
 	// MaxClientRequests bounds one client address's requests in flight.
 	MaxClientRequests int
+	// MaxHeavyReads bounds one account's unpaged listings in flight.
+	MaxHeavyReads int
 	// ReadHeaderTimeout is how long a client may take to send its request
 	// line and headers (slowloris connections are closed after it).
 	ReadHeaderTimeout time.Duration
@@ -129,6 +131,7 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	trusted := envOr("MOAT_TRUSTED_PROXIES", "")
 	fs.StringVar(&trusted, "trusted-proxies", trusted, "comma-separated addresses or CIDR blocks of load balancers whose X-Forwarded-For and X-Forwarded-Proto headers name the client (for acs:SourceIp, acs:SecureTransport, limits and audit); empty trusts none (env MOAT_TRUSTED_PROXIES)")
 	fs.IntVar(&c.MaxClientRequests, "max-client-requests", 256, "requests one client address may have in flight; more are refused with Throttling")
+	fs.IntVar(&c.MaxHeavyReads, "max-heavy-reads", moat.DefaultMaxHeavyReads, "listings longer than one batch of 1,000 instances (DescribeInstanceIds, listings judged instance by instance for a RAM user) one account may run at once; more are refused with Throttling.User")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "how long a client may take to send its request headers before the connection is closed (tests shorten it)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 60*time.Second, "how long a keep-alive connection may wait for its next request before it is closed (tests shorten it)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", envOr("MOAT_DEBUG_ADDR", ""), "serve Go profiling (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty (env MOAT_DEBUG_ADDR)")
@@ -152,6 +155,9 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	}
 	if c.TrustedProxies, err = acs.ParseCIDRs(trusted); err != nil {
 		return c, fmt.Errorf("%w: --trusted-proxies %q: %v", errUsage, trusted, err)
+	}
+	if c.MaxHeavyReads < 1 {
+		return c, fmt.Errorf("%w: --max-heavy-reads %d must be at least 1", errUsage, c.MaxHeavyReads)
 	}
 	if c.ReadHeaderTimeout <= 0 || c.IdleTimeout <= 0 {
 		return c, fmt.Errorf("%w: --read-header-timeout and --idle-timeout must be positive durations such as 10s", errUsage)
@@ -269,7 +275,7 @@ func (m *Main) Open(ctx context.Context) error {
 	clock := moat.NewServerClock(time.Now)
 	met := metrics.New()
 	svc, err := moat.NewService(moat.Config{Store: met.Store(store), Clock: clock, AutoReleaseAfter: c.AutoReleaseAfter, Pools: c.Pools,
-		Sealer: sealer, Policies: ram.Compile})
+		Sealer: sealer, Policies: ram.Compile, MaxHeavyReads: c.MaxHeavyReads})
 	if err != nil {
 		store.Close()
 		return err

@@ -231,6 +231,7 @@ func (g *Gateway) served() string {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	o := outcome{requestID: NewRequestID()}
+	abort := false
 	defer func() {
 		if p := recover(); p != nil {
 			o.cause = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
@@ -247,8 +248,25 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			g.observe(route, o.code, o.status, d)
 		}
 		g.audit(&o)
+		if abort {
+			panic(http.ErrAbortHandler)
+		}
 	}()
 	status, err := g.serve(w, r, &o)
+	var broken *errStreamBroken
+	if errors.As(err, &broken) {
+		// The status and part of the body are out: cut the connection
+		// (after the deferred log and audit) so the client cannot take
+		// the truncated list for a whole one.
+		o.code, o.status = string(moat.CodeInternalError), http.StatusOK
+		if r.Context().Err() != nil {
+			o.code, o.status = "ClientClosedRequest", 499
+		} else {
+			o.cause = broken.err
+		}
+		abort = true
+		return
+	}
 	if err != nil && r.Context().Err() != nil && errors.Is(err, context.Canceled) {
 		// The client went away; there is no one to answer and nothing
 		// went wrong on this side (nginx's 499, for the log only).
@@ -388,6 +406,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *outcome) (int
 	}
 	if s, ok := resp.(requestIDSetter); ok {
 		s.SetRequestID(o.requestID)
+	}
+	if list, name, ok := findList(resp); ok {
+		return writeStreamed(w, format, action, o.requestID, resp, list, name)
 	}
 	body, ctype, err := encodeSuccess(format, action, resp)
 	if err != nil {

@@ -310,7 +310,7 @@ func (s *Service) visible(ctx context.Context, c *Caller, f InstanceFilter) ([]I
 // eachVisible calls fn with the matches of f the caller's Access admits,
 // in listing order and in batches.
 func (s *Service) eachVisible(ctx context.Context, c *Caller, f InstanceFilter, fn func([]Instance) error) error {
-	return s.store.ScanInstances(ctx, f, scanBatch, func(batch []Instance) error {
+	return s.scan(ctx, c.AccountID, f, func(batch []Instance) error {
 		kept, err := s.admit(ctx, c, batch)
 		if err != nil || len(kept) == 0 {
 			return err

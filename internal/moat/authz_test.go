@@ -328,13 +328,15 @@ func TestListingsShowOnlyPermitted(t *testing.T) {
 		t.Errorf("expired only: TotalCount %d ids %v, want 1 [%s]", page.Total, got, c.ID)
 	}
 
-	ids, err := e.svc.DescribeInstanceIDs(e.ctx, list("yundun-ddoscoo:DescribeInstanceIds"), moat.RegionMainland, nil, nil, "")
+	var got []string
+	err = e.svc.DescribeInstanceIDs(e.ctx, list("yundun-ddoscoo:DescribeInstanceIds"), moat.RegionMainland, nil, nil, "", func(batch []moat.Instance) error {
+		for _, in := range batch {
+			got = append(got, in.ID)
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	var got []string
-	for _, in := range ids {
-		got = append(got, in.ID)
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("DescribeInstanceIds = %v, want %v", got, want)

@@ -36,6 +36,7 @@ type Service struct {
 	compiler         PolicyCompiler
 	authz            authzCache
 	audit            *auditLog
+	heavy            heavyReads
 }
 
 // Config configures a Service.
@@ -50,6 +51,9 @@ type Config struct {
 	Sealer Sealer
 	// Policies compiles RAM policy documents; nil refuses them.
 	Policies PolicyCompiler
+	// MaxHeavyReads caps each account's heavy reads in flight (see
+	// heavyReads); 0 is DefaultMaxHeavyReads.
+	MaxHeavyReads int
 }
 
 // NewService returns a Service.
@@ -60,12 +64,16 @@ func NewService(c Config) (*Service, error) {
 	if c.AutoReleaseAfter < 0 {
 		return nil, errors.New("moat: auto-release delay must not be negative")
 	}
+	maxHeavy, err := checkMaxHeavyReads(c.MaxHeavyReads)
+	if err != nil {
+		return nil, err
+	}
 	pools := DefaultPools()
 	for r, p := range c.Pools {
 		pools[r] = p
 	}
 	return &Service{store: c.Store, clock: c.Clock, pools: pools, autoReleaseAfter: c.AutoReleaseAfter, keys: keyCache{ttl: KeyCacheTTL},
-		sealer: c.Sealer, compiler: c.Policies, audit: newAuditLog(c.Store)}, nil
+		sealer: c.Sealer, compiler: c.Policies, audit: newAuditLog(c.Store), heavy: heavyReads{max: maxHeavy}}, nil
 }
 
 // Clock is the server clock.
@@ -383,27 +391,29 @@ func (s *Service) instancePage(ctx context.Context, f *InstanceFilter, q *Descri
 	return list, total, nil
 }
 
-// DescribeInstanceIDs lists the caller's instances in a region, optionally
-// narrowed to an edition and to IDs.
-func (s *Service) DescribeInstanceIDs(ctx context.Context, c Caller, region Region, edition *int, ids []string, resourceGroup string) ([]Instance, error) {
+// DescribeInstanceIDs calls fn with the caller's instances in a region,
+// optionally narrowed to an edition and to IDs, in listing order and in
+// batches. The action has no paging, so the answer can hold an account's
+// every instance: it is read in keyset batches and handed on batch by
+// batch (memory bounded by the batch, a store connection held only while a
+// batch is read), and a listing longer than one batch is a heavy read,
+// capped per account. Errors before the first call of fn (a bad
+// parameter, the cap) come before any of the answer is written.
+func (s *Service) DescribeInstanceIDs(ctx context.Context, c Caller, region Region, edition *int, ids []string, resourceGroup string, fn func([]Instance) error) error {
 	if len(ids) > 200 {
-		return nil, InvalidParam("InstanceIds", "at most 200 IDs")
+		return InvalidParam("InstanceIds", "at most 200 IDs")
 	}
 	f := InstanceFilter{AccountID: c.AccountID, Region: region, Edition: edition, ResourceGroupID: resourceGroup}
 	if len(ids) > 0 {
 		f.IDs = ids
 	}
-	list, err := s.store.Instances(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	if list, err = s.admit(ctx, &c, list); err != nil {
-		return nil, err
-	}
-	if list == nil {
-		list = []Instance{}
-	}
-	return list, nil
+	return s.scan(ctx, c.AccountID, f, func(batch []Instance) error {
+		kept, err := s.admit(ctx, &c, batch)
+		if err != nil || len(kept) == 0 {
+			return err
+		}
+		return fn(kept)
+	})
 }
 
 // InstanceStatus is DescribeInstanceStatus: 1 normal, 2 expired, 4 released.

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"moat/internal/acs"
+	"moat/internal/moat"
 )
 
 // DescribeInstanceIdsRequest is DescribeInstanceIds' parameters.
@@ -22,10 +23,11 @@ type InstanceIdItem struct {
 	IpVersion  string
 }
 
-// DescribeInstanceIdsResponse is DescribeInstanceIds' body.
+// DescribeInstanceIdsResponse is DescribeInstanceIds' body. The action
+// has no paging, so the list is written as it is read (acs.List).
 type DescribeInstanceIdsResponse struct {
 	acs.Response
-	InstanceIds []InstanceIdItem
+	InstanceIds acs.List[InstanceIdItem]
 }
 
 // DescribeInstanceIds lists the IDs, editions and remarks of the caller's
@@ -35,13 +37,15 @@ func (h *handlers) DescribeInstanceIds(ctx context.Context, call *acs.Call, req 
 	if err != nil {
 		return nil, err
 	}
-	list, err := h.svc.DescribeInstanceIDs(ctx, call.Caller, region, req.Edition, req.InstanceIds, req.ResourceGroupId)
-	if err != nil {
-		return nil, err
+	each := func(yield func([]InstanceIdItem) error) error {
+		items := make([]InstanceIdItem, 0, 64)
+		return h.svc.DescribeInstanceIDs(ctx, call.Caller, region, req.Edition, req.InstanceIds, req.ResourceGroupId, func(list []moat.Instance) error {
+			items = items[:0]
+			for _, in := range list {
+				items = append(items, InstanceIdItem{InstanceId: in.ID, Edition: in.Edition, Remark: in.Remark, IpMode: "fnat", IpVersion: "Ipv4"})
+			}
+			return yield(items)
+		})
 	}
-	resp := &DescribeInstanceIdsResponse{InstanceIds: make([]InstanceIdItem, 0, len(list))}
-	for _, in := range list {
-		resp.InstanceIds = append(resp.InstanceIds, InstanceIdItem{InstanceId: in.ID, Edition: in.Edition, Remark: in.Remark, IpMode: "fnat", IpVersion: "Ipv4"})
-	}
-	return resp, nil
+	return &DescribeInstanceIdsResponse{InstanceIds: acs.List[InstanceIdItem]{Each: each}}, nil
 }

@@ -28,6 +28,49 @@ import (
 
 // Run runs the conformance suite. open must return a fresh, empty, migrated
 // store for the subtest it is given, and arrange its closing (t.Cleanup).
+// testHardeningScanNestedDeeperThanPool pins what lets an unpaged listing
+// stream without starving other readers: ScanInstances takes a read
+// connection only while it reads a batch, never while fn runs. Scans
+// nested deeper than any store's read pool (SQLite 4, PostgreSQL 16 by
+// default) each pause inside fn while the next one runs; a store that kept
+// a connection across fn would wait for one that never comes back, and
+// fail when the deadline passes.
+func testHardeningScanNestedDeeperThanPool(t *testing.T, s moat.Store) {
+	const depth, n = 20, 5
+	var want []string
+	for i := range n {
+		id := fmt.Sprintf("ddoscoo-cn-nest%02d", i)
+		insert(t, s, inst(id, acctA, mainl, fmt.Sprintf("100.64.1.%d", i+1), at(time.Hour)))
+		want = append(want, id)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	var scan func(level int) ([]string, error)
+	scan = func(level int) ([]string, error) {
+		var ids []string
+		err := s.ScanInstances(ctx, owner(acctA, mainl), 1, func(list []moat.Instance) error {
+			if len(ids) == 0 && level < depth {
+				inner, err := scan(level + 1)
+				if err != nil {
+					return err
+				}
+				if !slices.Equal(inner, want) {
+					return fmt.Errorf("level %d: %q, want %q", level+1, inner, want)
+				}
+			}
+			for _, in := range list {
+				ids = append(ids, in.ID)
+			}
+			return nil
+		})
+		return ids, err
+	}
+	got, err := scan(1)
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("ScanInstances nested %d deep: %q, %v; want %q at every level", depth, got, err, want)
+	}
+}
+
 func Run(t *testing.T, open func(t *testing.T) moat.Store) {
 	t.Helper()
 	for _, c := range cases {
@@ -47,6 +90,7 @@ type testCase struct {
 }
 
 var cases = []testCase{
+	{"Scan/holds no read connection while fn runs (scans nested deeper than the read pool)", testHardeningScanNestedDeeperThanPool},
 	{"Update/returns nil and its writes are visible to Reader", testUpdateCommits},
 	{"Update/fn reads its own uncommitted writes", testUpdateReadsOwnWrites},
 	{"Update/Reader does not see the writes of an Update in progress", testUpdateIsolation},
