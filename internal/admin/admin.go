@@ -385,6 +385,9 @@ type Event struct {
 	RegionId     string
 	RequestId    string
 	Reason       string
+	// Periods is how many renewal terms an auto_renewed event covers
+	// (absent for other events).
+	Periods int `json:",omitempty"`
 }
 
 // EventsResponse lists events in the order they were recorded.
@@ -422,7 +425,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			b, _ := json.Marshal(Event{
 				Seq: e.Seq, Time: e.Time.UTC().Format(layout), RecordedTime: e.RecordedAt.UTC().Format(layout),
 				InstanceId: e.InstanceID, Type: string(e.Type), AccountId: e.AccountID, RegionId: string(e.Region),
-				RequestId: e.RequestID, Reason: e.Reason,
+				RequestId: e.RequestID, Reason: e.Reason, Periods: e.Periods,
 			})
 			if sent > 0 {
 				io.WriteString(w, ",")
