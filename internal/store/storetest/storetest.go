@@ -128,6 +128,9 @@ var cases = []testCase{
 	{"Tags/SetTags and DeleteTags move ListingVersion of the instance's listing only", testTagsListingVersion},
 	{"Tags/TagsOf maps each instance to its tags sorted by key", testTagsOf},
 	{"Tags/TagKeys counts instances per distinct key, sorted and paged, per account and region", testTagKeys},
+
+	{"Audit/ResourceCount round-trips beside the kept Resources", testAuditResourceCount},
+	{"Audit/TrimAudit forgets the oldest records beyond the newest keep, max at a time", testAuditTrim},
 }
 
 // ---- fixtures and helpers ----
