@@ -184,7 +184,7 @@ func TestAuditAdminParams(t *testing.T) {
 		t.Fatalf("GET /_moat/v1/audit: %d %s", status, body)
 	}
 	wantJSONKeys(t, "audit answer", body, "Records")
-	wantJSONKeys(t, "audit record", string(raw.Records[0]), "Seq", "Time", "AccountId", "Principal", "SourceIp", "Action", "Resources", "Code", "RequestId")
+	wantJSONKeys(t, "audit record", string(raw.Records[0]), "Seq", "Time", "AccountId", "Principal", "SourceIp", "Action", "Resources", "ResourceCount", "Code", "RequestId")
 	for _, q := range []string{"Limit=0", "Limit=x", "After=-1"} {
 		status, body := adminRaw(t, s, "GET", "/_moat/v1/audit?"+q, "")
 		if status != 400 {

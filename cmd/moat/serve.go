@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +57,9 @@ type Config struct {
 	Throttle       map[string]float64
 	// AuditRetention is how long audit records are kept; 0 keeps them.
 	AuditRetention time.Duration
+	// AuditMaxRecords is how many audit records are kept at most; 0 keeps
+	// any number.
+	AuditMaxRecords int
 	// MaxClientRequests bounds one client address's requests in flight.
 	MaxClientRequests int
 	// MaxHeavyReads bounds one account's unpaged listings in flight.
@@ -128,6 +132,8 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&throttle, "throttle", throttle, "rate limits per principal and action: off, real (10 calls/s per user and action, as documented for DescribeInstances), or Action=QPS[,…] with * for any other action (env MOAT_THROTTLE)")
 	auditRetention := envOr("MOAT_AUDIT_RETENTION", "168h")
 	fs.StringVar(&auditRetention, "audit-retention", auditRetention, "how long audit records are kept; 0 keeps them for ever (env MOAT_AUDIT_RETENTION)")
+	auditMax := envOr("MOAT_AUDIT_MAX_RECORDS", "1000000")
+	fs.StringVar(&auditMax, "audit-max-records", auditMax, "how many audit records are kept at most, the oldest forgotten first (each record is at most about 4 KB); 0 keeps any number (env MOAT_AUDIT_MAX_RECORDS)")
 	trusted := envOr("MOAT_TRUSTED_PROXIES", "")
 	fs.StringVar(&trusted, "trusted-proxies", trusted, "comma-separated addresses or CIDR blocks of load balancers whose X-Forwarded-For and X-Forwarded-Proto headers name the client (for acs:SourceIp, acs:SecureTransport, limits and audit); empty trusts none (env MOAT_TRUSTED_PROXIES)")
 	fs.IntVar(&c.MaxClientRequests, "max-client-requests", 256, "requests one client address may have in flight; more are refused with Throttling")
@@ -152,6 +158,9 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	}
 	if c.AuditRetention, err = time.ParseDuration(auditRetention); err != nil || c.AuditRetention < 0 {
 		return c, fmt.Errorf("%w: --audit-retention %q must be a non-negative Go duration such as 168h", errUsage, auditRetention)
+	}
+	if c.AuditMaxRecords, err = strconv.Atoi(auditMax); err != nil || c.AuditMaxRecords < 0 {
+		return c, fmt.Errorf("%w: --audit-max-records %q must be a whole number, 0 or more", errUsage, auditMax)
 	}
 	if c.TrustedProxies, err = acs.ParseCIDRs(trusted); err != nil {
 		return c, fmt.Errorf("%w: --trusted-proxies %q: %v", errUsage, trusted, err)
@@ -307,6 +316,7 @@ export MOAT_ACCESS_KEY_SECRET=%s
 	svc.OnAuditError(func(err error) { m.Log.Error("audit log write failed", "err", err) })
 	m.engine = lifecycle.New(svc, clock, m.Log)
 	m.engine.AuditRetention = c.AuditRetention
+	m.engine.AuditMaxRecords = c.AuditMaxRecords
 	met.Watch(metrics.Sources{NextDue: svc.NextDue, Now: clock.Now, Applied: func() int64 { return m.engine.Stats().Applied },
 		Pool: store.PoolStats, Nonces: store.NonceCount})
 	var limiter *acs.Limiter

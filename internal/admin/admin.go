@@ -385,6 +385,9 @@ type Event struct {
 	RegionId     string
 	RequestId    string
 	Reason       string
+	// Periods is how many renewal terms an auto_renewed event covers
+	// (absent for other events).
+	Periods int `json:",omitempty"`
 }
 
 // EventsResponse lists events in the order they were recorded.
@@ -422,7 +425,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			b, _ := json.Marshal(Event{
 				Seq: e.Seq, Time: e.Time.UTC().Format(layout), RecordedTime: e.RecordedAt.UTC().Format(layout),
 				InstanceId: e.InstanceID, Type: string(e.Type), AccountId: e.AccountID, RegionId: string(e.Region),
-				RequestId: e.RequestID, Reason: e.Reason,
+				RequestId: e.RequestID, Reason: e.Reason, Periods: e.Periods,
 			})
 			if sent > 0 {
 				io.WriteString(w, ",")
@@ -598,9 +601,11 @@ type AuditRecord struct {
 	Principal string
 	SourceIp  string
 	Action    string
-	Resources []string
-	Code      string
-	RequestId string
+	Resources []string // the first 20 the call named, each cut to 128 bytes
+	// ResourceCount is how many instance IDs the call named.
+	ResourceCount int
+	Code          string
+	RequestId     string
 }
 
 // page reads the After and Limit of a Seq-ordered listing: records after
@@ -628,11 +633,13 @@ type AuditResponse struct {
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	// At most maxEvents records per answer (page on with After), so that
-	// a long log never has to be held in memory at once.
+	// At most maxEvents records per answer (page on with After), streamed
+	// a chunk at a time, so a long log costs the server a chunk of
+	// records in memory (each record is capped when it is queued), never
+	// the whole answer.
 	f := moat.AuditFilter{AccountID: q.Get("AccountId"), Action: q.Get("Action"), InstanceID: q.Get("InstanceId")}
-	var err error
-	if f.AfterSeq, f.Limit, err = page(q); err != nil {
+	after, limit, err := page(q)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
@@ -641,20 +648,47 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	recs, err := s.svc.Audit(r.Context(), f)
+	chunk := func(after int64, n int) ([]moat.AuditRecord, error) {
+		f.AfterSeq, f.Limit = after, n
+		return s.svc.Audit(r.Context(), f)
+	}
+	first, err := chunk(after, min(limit, AuditChunk))
 	if err != nil {
 		writeError(w, err)
 		return
 	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, `{"Records":[`)
 	const layout = "2006-01-02T15:04:05.000Z07:00"
-	resp := AuditResponse{Records: make([]AuditRecord, 0, len(recs))}
-	for _, a := range recs {
-		res := a.Resources
-		if res == nil {
-			res = []string{}
+	sent := 0
+	for recs := first; len(recs) > 0; {
+		for _, a := range recs {
+			res := a.Resources
+			if res == nil {
+				res = []string{}
+			}
+			b, _ := json.Marshal(AuditRecord{Seq: a.Seq, Time: a.Time.UTC().Format(layout), AccountId: a.AccountID,
+				Principal: a.Principal, SourceIp: a.SourceIP, Action: a.Action, Resources: res,
+				ResourceCount: max(a.ResourceCount, len(res)), Code: a.Code, RequestId: a.RequestID})
+			if sent > 0 {
+				io.WriteString(w, ",")
+			}
+			w.Write(b)
+			sent++
 		}
-		resp.Records = append(resp.Records, AuditRecord{Seq: a.Seq, Time: a.Time.UTC().Format(layout), AccountId: a.AccountID,
-			Principal: a.Principal, SourceIp: a.SourceIP, Action: a.Action, Resources: res, Code: a.Code, RequestId: a.RequestID})
+		if sent >= limit || len(recs) < AuditChunk {
+			break
+		}
+		if recs, err = chunk(recs[len(recs)-1].Seq, min(limit-sent, AuditChunk)); err != nil {
+			// The status is sent; an unterminated body tells the client.
+			s.log.Error("admin: audit", "err", err)
+			return
+		}
 	}
-	writeJSON(w, http.StatusOK, resp)
+	io.WriteString(w, "]}\n")
 }
+
+// AuditChunk is how many audit records the listing reads from the store at
+// a time: the records one answer holds in memory.
+const AuditChunk = 500

@@ -24,6 +24,7 @@ type Service interface {
 	PurgeNonces(ctx context.Context, limit int) (int, error)
 	PurgeSTSKeys(ctx context.Context, limit int) (int, error)
 	PurgeAudit(ctx context.Context, before time.Time, max int) (int, error)
+	TrimAudit(ctx context.Context, keep, max int) (int, error)
 	LoadClock(ctx context.Context) error
 }
 
@@ -47,6 +48,10 @@ type Engine struct {
 	// AuditRetention is how long audit records are kept (real time); 0
 	// keeps them.
 	AuditRetention time.Duration
+	// AuditMaxRecords is how many audit records are kept at most, the
+	// oldest forgotten first; 0 keeps any number. Beside AuditRetention
+	// it bounds the audit store whatever the call rate.
+	AuditMaxRecords int
 
 	kicks chan chan error
 	mu    sync.Mutex
@@ -173,6 +178,11 @@ func (e *Engine) purge(ctx context.Context) {
 		before := e.clock.Now().Add(-e.AuditRetention) // records carry server time
 		e.purgeAll(ctx, "audit records", func(ctx context.Context, max int) (int, error) {
 			return e.svc.PurgeAudit(ctx, before, max)
+		})
+	}
+	if e.AuditMaxRecords > 0 {
+		e.purgeAll(ctx, "audit records over the limit", func(ctx context.Context, max int) (int, error) {
+			return e.svc.TrimAudit(ctx, e.AuditMaxRecords, max)
 		})
 	}
 	e.purgeAll(ctx, "STS keys", e.svc.PurgeSTSKeys)

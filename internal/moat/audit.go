@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // The audit log records every authenticated call. Records are appended by
@@ -36,9 +37,58 @@ func newAuditLog(s Store) *auditLog {
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 }
 
+// What one audit record keeps. A call that names many long IDs (a refused
+// one costs the caller nothing) must not cost the store, and the admin
+// listing, more than a few kilobytes: a record keeps how many IDs the call
+// named, the first AuditMaxResources of them, and every text value cut to
+// AuditMaxValue bytes, ending with AuditTruncated when it was cut.
+const (
+	AuditMaxResources = 20
+	AuditMaxValue     = 128
+	AuditTruncated    = "...(truncated)"
+)
+
+// capAudit bounds what rec keeps (see AuditMaxResources).
+func capAudit(rec AuditRecord) AuditRecord {
+	rec.ResourceCount = max(rec.ResourceCount, len(rec.Resources))
+	if len(rec.Resources) > AuditMaxResources {
+		rec.Resources = rec.Resources[:AuditMaxResources:AuditMaxResources]
+	}
+	cut := false
+	for _, v := range rec.Resources {
+		cut = cut || len(v) > AuditMaxValue
+	}
+	if cut {
+		res := make([]string, len(rec.Resources))
+		for i, v := range rec.Resources {
+			res[i] = capValue(v)
+		}
+		rec.Resources = res
+	}
+	for _, v := range []*string{&rec.AccountID, &rec.Principal, &rec.SourceIP, &rec.Action, &rec.Code, &rec.RequestID} {
+		*v = capValue(*v)
+	}
+	return rec
+}
+
+// capValue cuts v to at most AuditMaxValue bytes, marker included, at a
+// character boundary.
+func capValue(v string) string {
+	if len(v) <= AuditMaxValue {
+		return v
+	}
+	n := AuditMaxValue - len(AuditTruncated)
+	for n > 0 && !utf8.RuneStart(v[n]) {
+		n--
+	}
+	return v[:n] + AuditTruncated
+}
+
 // RecordAudit queues a record (blocking only when the queue is full, so a
-// stalled store slows callers down rather than losing records).
+// stalled store slows callers down rather than losing records). The record
+// is capped first (see AuditMaxResources).
 func (s *Service) RecordAudit(rec AuditRecord) {
+	rec = capAudit(rec)
 	a := s.audit
 	a.start.Do(func() { go a.run() })
 	select {
@@ -146,4 +196,10 @@ func (s *Service) Audit(ctx context.Context, f AuditFilter) ([]AuditRecord, erro
 // PurgeAudit forgets up to max records older than before.
 func (s *Service) PurgeAudit(ctx context.Context, before time.Time, max int) (int, error) {
 	return s.store.PurgeAudit(ctx, before, max)
+}
+
+// TrimAudit forgets up to max of the oldest records beyond the newest
+// keep: the size-based retention beside the time-based one.
+func (s *Service) TrimAudit(ctx context.Context, keep, max int) (int, error) {
+	return s.store.TrimAudit(ctx, keep, max)
 }

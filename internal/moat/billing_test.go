@@ -728,27 +728,68 @@ func TestAutoRenewal(t *testing.T) {
 }
 
 // TestAutoRenewalCatchesUp pins that a clock jump over several terms
-// renews once per term, each event at the expiry it replaced, in order,
-// while a manual instance beside it expires and stops.
+// renews in one step: one auto_renewed event at the expiry it replaced,
+// with Periods the number of terms, the expiry moved by that many terms
+// from the old one, while a manual instance beside it expires and stops.
 func TestAutoRenewalCatchesUp(t *testing.T) {
 	e := newEnv(t, moat.Config{}) // t0 is 2026-01-01
 	auto := e.buy(t, e.acct, moat.BuyRequest{ProductType: moat.ProductDdoscoo, Period: 1, RenewalStatus: moat.RenewalAuto, RenewPeriod: 1})
 	manual := e.buy(t, e.acct, moat.BuyRequest{ProductType: moat.ProductDdoscoo, Period: 1, RenewalStatus: moat.RenewalManual})
 	e.moveTo(t, time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC))
 	evs := e.eventsOf(t, auto.InstanceID)
-	if got := fmt.Sprint(e.events(t, auto.InstanceID)); got != "[created auto_renewed auto_renewed auto_renewed]" {
+	if got := fmt.Sprint(e.events(t, auto.InstanceID)); got != "[created auto_renewed]" {
 		t.Fatalf("auto-renewing instance: %s", got)
 	}
-	for i, want := range []time.Time{time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)} {
-		if !evs[i+1].Time.Equal(want) {
-			t.Errorf("renewal %d at %s, want %s", i+1, evs[i+1].Time, want)
-		}
+	if ev := evs[1]; !ev.Time.Equal(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)) || ev.Periods != 3 {
+		t.Errorf("renewal %+v, want at 2026-02-01 for 3 terms", ev)
 	}
 	if got, want := e.stored(t, auto.InstanceID).ExpireTime, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
 		t.Fatalf("expires %s, want %s", got, want)
 	}
 	if got := fmt.Sprint(e.events(t, manual.InstanceID)); got != "[created expired forwarding_stopped]" {
 		t.Fatalf("manual instance: %s", got)
+	}
+}
+
+// TestHardening_ClockJumpCatchUpIsBatched pins that a century-long jump
+// over auto-renewing instances is applied in the engine's bounded batches:
+// each ApplyDue call changes at most its limit of instances and writes one
+// event per instance changed, whatever the jump, so no transaction grows
+// with the distance the clock moved.
+func TestHardening_ClockJumpCatchUpIsBatched(t *testing.T) {
+	e := newEnv(t, moat.Config{})
+	var ids []string
+	for range 5 {
+		ids = append(ids, e.buy(t, e.acct, moat.BuyRequest{ProductType: moat.ProductDdoscoo, Period: 1, RenewalStatus: moat.RenewalAuto, RenewPeriod: 1}).InstanceID)
+	}
+	d := 100 * 365 * 24 * time.Hour
+	if _, _, err := e.svc.MoveClock(e.ctx, nil, &d); err != nil {
+		t.Fatal(err)
+	}
+	countEvents := func() int {
+		evs, err := e.svc.Events(e.ctx, moat.EventFilter{Type: moat.EventAutoRenewed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(evs)
+	}
+	for i, want := range []int{2, 2, 1, 0} {
+		n, err := e.svc.ApplyDue(e.ctx, 2)
+		if err != nil || n != want {
+			t.Fatalf("ApplyDue #%d = %d, %v; want %d instances", i+1, n, err, want)
+		}
+		if got, total := countEvents(), min(2*(i+1), 5); got != total {
+			t.Fatalf("after ApplyDue #%d: %d auto_renewed events, want %d (one per instance changed)", i+1, got, total)
+		}
+	}
+	now := e.svc.Clock().Now()
+	for _, id := range ids {
+		in := e.stored(t, id)
+		evs, _ := e.svc.Events(e.ctx, moat.EventFilter{InstanceID: id, Type: moat.EventAutoRenewed})
+		if len(evs) != 1 || !in.ExpireTime.After(now) || in.ExpireTime.Sub(now) > 31*24*time.Hour ||
+			!in.ExpireTime.Equal(moat.AddMonths(evs[0].Time, evs[0].Periods)) {
+			t.Fatalf("%s: expires %s (now %s), renewals %+v; want one event whose Periods brings the expiry to within a term after now", id, in.ExpireTime, now, evs)
+		}
 	}
 }
 
@@ -766,8 +807,8 @@ func TestAutoRenewalIsNeverAutoReleased(t *testing.T) {
 		t.Fatalf("auto-renewing instance expires %s, want %s", in.ExpireTime, want)
 	}
 	renewals, _ := e.svc.Events(e.ctx, moat.EventFilter{InstanceID: auto.InstanceID, Type: moat.EventAutoRenewed})
-	if len(renewals) != 12 || len(e.eventsOf(t, auto.InstanceID)) != 13 {
-		t.Fatalf("%d renewals in %s; want 12 and nothing else", len(renewals), fmt.Sprint(e.events(t, auto.InstanceID)))
+	if len(renewals) != 1 || renewals[0].Periods != 12 || len(e.eventsOf(t, auto.InstanceID)) != 2 {
+		t.Fatalf("renewals %+v in %s; want one of 12 terms and nothing else", renewals, fmt.Sprint(e.events(t, auto.InstanceID)))
 	}
 	if got := fmt.Sprint(e.events(t, manual.InstanceID)); got != "[created expired released]" {
 		t.Fatalf("manual instance: %s", got)

@@ -35,6 +35,11 @@ type Event struct {
 	Type       EventType
 	RequestID  string // the API call that caused it, if any
 	Reason     string
+	// Periods is how many renewal terms an auto_renewed event covers: the
+	// engine renews an instance whose expiry the clock passed by several
+	// terms in one step, so a large clock jump costs one event per
+	// instance, not one per term. Zero for every other type.
+	Periods int
 }
 
 // EventFilter selects events; zero fields match anything.

@@ -93,10 +93,13 @@ type AuditRecord struct {
 	AccountID string
 	Principal string // "root", "user/<name>", "sts/<name>"
 	SourceIP  string
-	Action    string // Product:Action, e.g. ddoscoo:ReleaseInstance
-	Resources []string
-	Code      string // "OK" on success, else the error code
-	RequestID string
+	Action    string   // Product:Action, e.g. ddoscoo:ReleaseInstance
+	Resources []string // the first AuditMaxResources the call named
+	// ResourceCount is how many instance IDs the call named, also those
+	// past the first AuditMaxResources that the record keeps.
+	ResourceCount int
+	Code          string // "OK" on success, else the error code
+	RequestID     string
 }
 
 // AuditFilter selects audit records; zero fields match anything.

@@ -568,24 +568,44 @@ func (s *Service) advance(tx Tx, in *Instance, now time.Time) error {
 	return s.applyTransitions(tx, in, now, now)
 }
 
-// maxAutoRenewals bounds the renewals one catch-up applies to an instance
-// (a clock moved a century ahead must not loop for ever).
-const maxAutoRenewals = 1200
-
-// autoRenew renews an auto-renewing instance at expiry, once per elapsed
-// term: it never expires, and each renewal is an auto_renewed event at the
-// expiry it replaced.
+// autoRenew renews an auto-renewing instance whose expiry now has reached,
+// by as many terms as it takes to pass now, in one step: one auto_renewed
+// event at the expiry it replaced, carrying the number of terms (Periods).
+// A clock moved a century ahead therefore costs one event and one row
+// write per instance, whatever the jump, and the engine's batches of
+// instances stay short transactions that other writers barely wait for.
+// A k-term catch-up extends by k*RenewPeriod months from the old expiry,
+// exactly as RenewInstance with that many months would.
 func (s *Service) autoRenew(tx Tx, in *Instance, now time.Time) error {
-	for i := 0; !now.Before(in.ExpireTime) && i < maxAutoRenewals; i++ {
-		at := in.ExpireTime
-		in.ExpireTime = AddMonths(in.ExpireTime, in.RenewPeriod)
-		ev := Event{Time: at, RecordedAt: now, InstanceID: in.ID, AccountID: in.AccountID, Region: in.Region, Type: EventAutoRenewed,
-			Reason: fmt.Sprintf("auto-renewal: %d months, now expires %s", in.RenewPeriod, in.ExpireTime.UTC().Format(time.RFC3339))}
-		if err := tx.AppendEvent(&ev); err != nil {
-			return err
-		}
+	at := in.ExpireTime
+	k := renewalTerms(at, now, in.RenewPeriod)
+	in.ExpireTime = AddMonths(at, k*in.RenewPeriod)
+	reason := fmt.Sprintf("auto-renewal: %d months, now expires %s", in.RenewPeriod, in.ExpireTime.UTC().Format(time.RFC3339))
+	if k > 1 {
+		reason = fmt.Sprintf("auto-renewal: %d terms of %d months, now expires %s", k, in.RenewPeriod, in.ExpireTime.UTC().Format(time.RFC3339))
+	}
+	ev := Event{Time: at, RecordedAt: now, InstanceID: in.ID, AccountID: in.AccountID, Region: in.Region, Type: EventAutoRenewed,
+		Reason: reason, Periods: k}
+	if err := tx.AppendEvent(&ev); err != nil {
+		return err
 	}
 	return tx.UpdateInstance(in)
+}
+
+// renewalTerms is the least k >= 1 for which from + k*period months is
+// after now. It starts from the calendar estimate, so it costs a few
+// AddMonths calls whatever the distance.
+func renewalTerms(from, now time.Time, period int) int {
+	from, now = from.UTC(), now.UTC()
+	months := (now.Year()-from.Year())*12 + int(now.Month()) - int(from.Month())
+	k := max(months/period, 1)
+	for k > 1 && now.Before(AddMonths(from, (k-1)*period)) {
+		k--
+	}
+	for !now.Before(AddMonths(from, k*period)) {
+		k++
+	}
+	return k
 }
 
 // NextDue is the earliest instant at which some transition becomes due,

@@ -32,6 +32,10 @@ type Store interface {
 	AppendAudit(ctx context.Context, recs []AuditRecord) error
 	// PurgeAudit forgets at most max records older than before.
 	PurgeAudit(ctx context.Context, before time.Time, max int) (int, error)
+	// TrimAudit forgets at most max of the oldest records, so that once
+	// it returns fewer than max at most keep records remain (fewer when
+	// Seqs have gaps: it keeps the records within keep of the newest Seq).
+	TrimAudit(ctx context.Context, keep, max int) (int, error)
 
 	Close() error
 }

@@ -100,21 +100,23 @@ func (s *Store) AppendAudit(ctx context.Context, recs []moat.AuditRecord) error 
 	resources := make([]string, len(recs)) // each a text[] literal: arrays of arrays must be rectangular
 	codes := make([]string, len(recs))
 	reqs := make([]string, len(recs))
+	counts := make([]int64, len(recs))
 	for i := range recs {
 		r := &recs[i]
 		times[i], accounts[i], principals[i], ips[i], actions[i], codes[i], reqs[i] =
 			ms(r.Time), r.AccountID, r.Principal, r.SourceIP, r.Action, r.Code, r.RequestID
 		resources[i] = arrayLiteral(r.Resources)
+		counts[i] = int64(max(r.ResourceCount, len(r.Resources)))
 	}
 	var seqs []int64
 	err := s.read(ctx, "append audit", func(ctx context.Context, c *pgxpool.Conn) error {
 		seqs = seqs[:0]
-		rows, err := c.Query(ctx, `INSERT INTO audit (time_ms, account_id, principal, source_ip, action, resources, code, request_id)
-			SELECT t, a, p, ip, act, res::text[], code, req
-			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-				WITH ORDINALITY AS u (t, a, p, ip, act, res, code, req, ord)
+		rows, err := c.Query(ctx, `INSERT INTO audit (time_ms, account_id, principal, source_ip, action, resources, code, request_id, resource_count)
+			SELECT t, a, p, ip, act, res::text[], code, req, n
+			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
+				WITH ORDINALITY AS u (t, a, p, ip, act, res, code, req, n, ord)
 			ORDER BY ord
-			RETURNING seq`, times, accounts, principals, ips, actions, resources, codes, reqs)
+			RETURNING seq`, times, accounts, principals, ips, actions, resources, codes, reqs, counts)
 		if err != nil {
 			return err
 		}
@@ -174,6 +176,20 @@ func (s *Store) PurgeAudit(ctx context.Context, before time.Time, max int) (int,
 	return int(n), err
 }
 
+// TrimAudit implements moat.Store: records are deleted only oldest first
+// and Seqs only grow, so the newest keep records are those within keep of
+// the largest Seq, found from the primary key without counting rows.
+func (s *Store) TrimAudit(ctx context.Context, keep, max int) (int, error) {
+	var n int64
+	err := s.read(ctx, "trim audit", func(ctx context.Context, c *pgxpool.Conn) error {
+		tag, err := c.Exec(ctx, `DELETE FROM audit WHERE seq IN (
+			SELECT seq FROM audit WHERE seq <= (SELECT max(seq) FROM audit) - $1 ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)`, int64(keep), limitArg(max))
+		n = tag.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
 // Audit implements moat.Reader. Action without a product prefix matches
 // the part after the colon; InstanceID matches any of a record's
 // resources.
@@ -193,7 +209,7 @@ func (s *Store) Audit(ctx context.Context, f moat.AuditFilter) ([]moat.AuditReco
 	if f.InstanceID != "" {
 		where = append(where, p.add(f.InstanceID)+"::text = ANY(resources)")
 	}
-	q := `SELECT seq, time_ms, account_id, principal, source_ip, action, resources, code, request_id FROM audit WHERE ` +
+	q := `SELECT seq, time_ms, account_id, principal, source_ip, action, resources, code, request_id, resource_count FROM audit WHERE ` +
 		strings.Join(where, " AND ") + ` ORDER BY seq LIMIT ` + p.add(limitArg(f.Limit))
 	out := []moat.AuditRecord{}
 	err := s.read(ctx, "audit", func(ctx context.Context, c *pgxpool.Conn) error {
@@ -206,7 +222,7 @@ func (s *Store) Audit(ctx context.Context, f moat.AuditFilter) ([]moat.AuditReco
 		for rows.Next() {
 			var r moat.AuditRecord
 			var at int64
-			if err := rows.Scan(&r.Seq, &at, &r.AccountID, &r.Principal, &r.SourceIP, &r.Action, &r.Resources, &r.Code, &r.RequestID); err != nil {
+			if err := rows.Scan(&r.Seq, &at, &r.AccountID, &r.Principal, &r.SourceIP, &r.Action, &r.Resources, &r.Code, &r.RequestID, &r.ResourceCount); err != nil {
 				return err
 			}
 			r.Time = fromMS(at)

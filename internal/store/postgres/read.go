@@ -472,7 +472,7 @@ func (s *Store) Tombstone(ctx context.Context, id string) (moat.Tombstone, error
 // SQLite store's single writer.
 func (s *Store) Events(ctx context.Context, f moat.EventFilter) ([]moat.Event, error) {
 	var p params
-	q := `SELECT seq, time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason FROM events WHERE seq > ` + p.add(f.AfterSeq)
+	q := `SELECT seq, time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, periods FROM events WHERE seq > ` + p.add(f.AfterSeq)
 	if f.InstanceID != "" {
 		// Events are indexed by their instance's seq; a released
 		// instance's tombstone keeps it.
@@ -509,7 +509,7 @@ func (s *Store) Events(ctx context.Context, f moat.EventFilter) ([]moat.Event, e
 			var e moat.Event
 			var at, rec int64
 			var region, typ string
-			if err := rows.Scan(&e.Seq, &at, &rec, &e.InstanceID, &e.AccountID, &region, &typ, &e.RequestID, &e.Reason); err != nil {
+			if err := rows.Scan(&e.Seq, &at, &rec, &e.InstanceID, &e.AccountID, &region, &typ, &e.RequestID, &e.Reason, &e.Periods); err != nil {
 				return err
 			}
 			e.Time, e.RecordedAt, e.Region, e.Type = fromMS(at), fromMS(rec), moat.Region(region), moat.EventType(typ)

@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS audit (
     action     TEXT NOT NULL,
     resources  TEXT NOT NULL, -- JSON array of instance IDs
     code       TEXT NOT NULL,
-    request_id TEXT NOT NULL
+    request_id TEXT NOT NULL,
+    resource_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS audit_account ON audit(account_id, seq);
 CREATE INDEX IF NOT EXISTS audit_time ON audit(time_ms);`
@@ -41,6 +42,21 @@ func openAudit(ctx context.Context, path string) (*writer, *sql.DB, error) {
 		return nil, nil, err
 	}
 	if _, err := w.conn.ExecContext(ctx, auditSchema); err != nil {
+		w.conn.Close()
+		w.db.Close()
+		return nil, nil, fmt.Errorf("sqlite: audit database %s: %w", ap, err)
+	}
+	// A file made before records kept the count of the IDs a call named
+	// lacks the column (the audit file has no migrations of its own).
+	var has int
+	if err := w.conn.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('audit') WHERE name = 'resource_count'`).Scan(&has); err == nil && has == 0 {
+		_, err = w.conn.ExecContext(ctx, `ALTER TABLE audit ADD COLUMN resource_count INTEGER NOT NULL DEFAULT 0`)
+		if err != nil {
+			w.conn.Close()
+			w.db.Close()
+			return nil, nil, fmt.Errorf("sqlite: audit database %s: add resource_count: %w", ap, err)
+		}
+	} else if err != nil {
 		w.conn.Close()
 		w.db.Close()
 		return nil, nil, fmt.Errorf("sqlite: audit database %s: %w", ap, err)
@@ -58,7 +74,7 @@ func openAudit(ctx context.Context, path string) (*writer, *sql.DB, error) {
 // AppendAudit implements moat.Store.
 func (s *Store) AppendAudit(ctx context.Context, recs []moat.AuditRecord) error {
 	return s.audit.update(ctx, false, func(w *writer) error {
-		st, err := w.stmt(`INSERT INTO audit(time_ms, account_id, principal, source_ip, action, resources, code, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		st, err := w.stmt(`INSERT INTO audit(time_ms, account_id, principal, source_ip, action, resources, code, request_id, resource_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -69,7 +85,7 @@ func (s *Store) AppendAudit(ctx context.Context, recs []moat.AuditRecord) error 
 				res = []string{}
 			}
 			b, _ := json.Marshal(res)
-			out, err := st.Exec(ms(r.Time), r.AccountID, r.Principal, r.SourceIP, r.Action, string(b), r.Code, r.RequestID)
+			out, err := st.Exec(ms(r.Time), r.AccountID, r.Principal, r.SourceIP, r.Action, string(b), r.Code, r.RequestID, max(r.ResourceCount, len(res)))
 			if err != nil {
 				return err
 			}
@@ -90,6 +106,26 @@ func (s *Store) PurgeAudit(ctx context.Context, before time.Time, max int) (int,
 			return err
 		}
 		res, err := st.Exec(ms(before))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+// TrimAudit implements moat.Store: Seqs only grow and records are only
+// deleted oldest first, so the newest keep records are those within keep
+// of the largest Seq, found from the primary key without counting rows.
+func (s *Store) TrimAudit(ctx context.Context, keep, max int) (int, error) {
+	var n int64
+	err := s.audit.update(ctx, true, func(w *writer) error {
+		st, err := w.stmt(`DELETE FROM audit WHERE seq IN (SELECT seq FROM audit WHERE seq <= (SELECT max(seq) FROM audit) - ? ORDER BY seq` + limit(max) + `)`)
+		if err != nil {
+			return err
+		}
+		res, err := st.Exec(keep)
 		if err != nil {
 			return err
 		}
@@ -124,7 +160,7 @@ func (s *Store) Audit(ctx context.Context, f moat.AuditFilter) ([]moat.AuditReco
 		where = append(where, "instr(resources, ?) > 0")
 		args = append(args, string(b))
 	}
-	q := `SELECT seq, time_ms, account_id, principal, source_ip, action, resources, code, request_id FROM audit WHERE ` +
+	q := `SELECT seq, time_ms, account_id, principal, source_ip, action, resources, code, request_id, resource_count FROM audit WHERE ` +
 		strings.Join(where, " AND ") + ` ORDER BY seq` + limit(f.Limit)
 	rows, err := s.auditRead.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -136,7 +172,7 @@ func (s *Store) Audit(ctx context.Context, f moat.AuditFilter) ([]moat.AuditReco
 		var r moat.AuditRecord
 		var at int64
 		var res string
-		if err := rows.Scan(&r.Seq, &at, &r.AccountID, &r.Principal, &r.SourceIP, &r.Action, &res, &r.Code, &r.RequestID); err != nil {
+		if err := rows.Scan(&r.Seq, &at, &r.AccountID, &r.Principal, &r.SourceIP, &r.Action, &res, &r.Code, &r.RequestID, &r.ResourceCount); err != nil {
 			return nil, err
 		}
 		r.Time = fromMS(at)

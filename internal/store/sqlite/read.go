@@ -459,7 +459,7 @@ func (s *Store) Tombstone(ctx context.Context, id string) (moat.Tombstone, error
 
 // Events implements moat.Reader.
 func (s *Store) Events(ctx context.Context, f moat.EventFilter) ([]moat.Event, error) {
-	q := `SELECT seq, time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason FROM events WHERE seq > ?`
+	q := `SELECT seq, time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, periods FROM events WHERE seq > ?`
 	args := []any{f.AfterSeq}
 	if f.InstanceID != "" {
 		// Events are indexed by their instance's seq (schema v5).
@@ -492,7 +492,7 @@ func (s *Store) Events(ctx context.Context, f moat.EventFilter) ([]moat.Event, e
 		var e moat.Event
 		var at, rec int64
 		var region, typ string
-		if err := rows.Scan(&e.Seq, &at, &rec, &e.InstanceID, &e.AccountID, &region, &typ, &e.RequestID, &e.Reason); err != nil {
+		if err := rows.Scan(&e.Seq, &at, &rec, &e.InstanceID, &e.AccountID, &region, &typ, &e.RequestID, &e.Reason, &e.Periods); err != nil {
 			return nil, err
 		}
 		e.Time, e.RecordedAt, e.Region, e.Type = fromMS(at), fromMS(rec), moat.Region(region), moat.EventType(typ)

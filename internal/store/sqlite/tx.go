@@ -363,9 +363,9 @@ func (t *tx) InsertTombstone(ts moat.Tombstone) error {
 }
 
 func (t *tx) AppendEvent(e *moat.Event) error {
-	res, err := t.exec(`INSERT INTO events(time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, instance_seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT seq FROM instances WHERE instance_id = ?), (SELECT seq FROM tombstones WHERE instance_id = ?), 0))`,
-		ms(e.Time), ms(e.RecordedAt), e.InstanceID, e.AccountID, string(e.Region), string(e.Type), e.RequestID, e.Reason, e.InstanceID, e.InstanceID)
+	res, err := t.exec(`INSERT INTO events(time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, periods, instance_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT seq FROM instances WHERE instance_id = ?), (SELECT seq FROM tombstones WHERE instance_id = ?), 0))`,
+		ms(e.Time), ms(e.RecordedAt), e.InstanceID, e.AccountID, string(e.Region), string(e.Type), e.RequestID, e.Reason, e.Periods, e.InstanceID, e.InstanceID)
 	if err != nil {
 		return err
 	}

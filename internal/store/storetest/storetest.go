@@ -172,6 +172,9 @@ var cases = []testCase{
 	{"Tags/SetTags and DeleteTags move ListingVersion of the instance's listing only", testTagsListingVersion},
 	{"Tags/TagsOf maps each instance to its tags sorted by key", testTagsOf},
 	{"Tags/TagKeys counts instances per distinct key, sorted and paged, per account and region", testTagKeys},
+
+	{"Audit/ResourceCount round-trips beside the kept Resources", testAuditResourceCount},
+	{"Audit/TrimAudit forgets the oldest records beyond the newest keep, max at a time", testAuditTrim},
 }
 
 // ---- fixtures and helpers ----
@@ -2142,7 +2145,7 @@ func testTombstoneNotFound(t *testing.T, s moat.Store) {
 func diffEvent(got, want moat.Event) string {
 	var d []string
 	if got.Seq != want.Seq || got.InstanceID != want.InstanceID || got.AccountID != want.AccountID ||
-		got.Region != want.Region || got.Type != want.Type || got.RequestID != want.RequestID || got.Reason != want.Reason {
+		got.Region != want.Region || got.Type != want.Type || got.RequestID != want.RequestID || got.Reason != want.Reason || got.Periods != want.Periods {
 		d = append(d, fmt.Sprintf("got %+v, want %+v", got, want))
 	}
 	if s := checkTime("Time", got.Time, want.Time); s != "" {
@@ -2160,7 +2163,7 @@ func testEventRoundTrip(t *testing.T, s moat.Store) {
 	}
 	evs := []moat.Event{
 		{Time: at(-time.Hour).In(east), RecordedAt: base, InstanceID: "i-1", AccountID: acctA, Region: mainl, Type: moat.EventCreated, RequestID: "C0FFEE-REQ-1"},
-		{Time: base, RecordedAt: at(time.Millisecond), InstanceID: "i-1", AccountID: acctA, Region: mainl, Type: moat.EventExpired},
+		{Time: base, RecordedAt: at(time.Millisecond), InstanceID: "i-1", AccountID: acctA, Region: mainl, Type: moat.EventAutoRenewed, Reason: "auto-renewal", Periods: 1201},
 		{Time: at(7 * 24 * time.Hour), RecordedAt: at(8 * 24 * time.Hour).In(east), InstanceID: "i-2", AccountID: acctB, Region: overs, Type: moat.EventReleased, RequestID: "REQ-2", Reason: moat.ReasonReleaseInstance},
 	}
 	// Two in one Update, one in a later Update.
