@@ -72,8 +72,9 @@ func gwV3Signed(v rawV3Request) gwRequest {
 	return gwRequest{req: req, sts: sts, sig: sig}
 }
 
-// gatewayCases lists every gateway error of the RPC protocol (issue 2,
-// facts A.6) with its exact HTTP status and Code.
+// gatewayCases lists every gateway error of the RPC protocol (the common
+// error codes of Alibaba's API gateway; docs/DESIGN.md, Errors) with its
+// exact HTTP status and Code.
 func gatewayCases() []gwCase {
 	const describe = "DescribeInstances"
 	return []gwCase{
@@ -232,7 +233,7 @@ type logExpectation struct {
 }
 
 // TestGatewayErrors pins the exact HTTP status and Code of every gateway
-// error (issue 2's list; never a 5xx), the Missing{Param} message, the
+// error (gatewayCases; never a 5xx), the Missing{Param} message, the
 // SignatureDoesNotMatch message ending in the exact string to sign, and the
 // request log: one line per request with RequestId, AccessKeyId, Action,
 // Code, Status and LatencyMs, never the secret or a Signature.

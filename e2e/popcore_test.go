@@ -25,7 +25,7 @@ const nodeDir = "node"
 
 // ensureNodeModules installs the locked npm packages when node_modules is
 // missing. A machine without node or npm fails the test: pop-core is one
-// of the clients moat must serve (issue 2), not an optional extra.
+// of the clients moat must serve (README.md), not an optional extra.
 func ensureNodeModules(t *testing.T) string {
 	t.Helper()
 	node, err := exec.LookPath("node")

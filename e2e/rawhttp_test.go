@@ -26,13 +26,14 @@ import (
 	"moat/internal/admin"
 )
 
-// This file holds a signer written from the facts file (section A.3 for
-// signature v1, A.4 for v3), deliberately independent of internal/acs, so
+// This file holds a signer written from Alibaba's signature documentation
+// (the RPC style's signature v1 and the ACS3-HMAC-SHA256 signature v3),
+// deliberately independent of internal/acs, so
 // that every raw-HTTP test cross-checks the server's verifier against a
 // second implementation, and the raw-HTTP tests of the wire format.
 
-// rawPct is the RFC 3986 encoding of facts A.3 step 3, done the way the facts
-// file spells it for Go: url.QueryEscape, then "+"→"%20", "*"→"%2A",
+// rawPct is the RFC 3986 percent-encoding of signature v1, done the way
+// the SDKs do it in Go: url.QueryEscape, then "+"→"%20", "*"→"%2A",
 // "%7E"→"~".
 func rawPct(s string) string {
 	e := url.QueryEscape(s)
@@ -41,7 +42,8 @@ func rawPct(s string) string {
 	return strings.ReplaceAll(e, "%7E", "~")
 }
 
-// rawSTSV1 is the v1 string to sign (facts A.3 steps 1-5).
+// rawSTSV1 is the v1 string to sign: method, "/", and the sorted,
+// encoded parameters.
 func rawSTSV1(method string, params map[string]string) string {
 	keys := make([]string, 0, len(params))
 	for k := range params {
@@ -57,7 +59,7 @@ func rawSTSV1(method string, params map[string]string) string {
 	return method + "&" + rawPct("/") + "&" + rawPct(strings.Join(pairs, "&"))
 }
 
-// rawHMACV1 is facts A.3 step 6.
+// rawHMACV1 is v1's HMAC-SHA1 of the string to sign under secret+"&".
 func rawHMACV1(secret, sts string) string {
 	m := hmac.New(sha1.New, []byte(secret+"&"))
 	m.Write([]byte(sts))
@@ -178,7 +180,7 @@ type rawV3Request struct {
 	Version string      // 2020-01-01 when empty
 }
 
-// rawCanonicalV3 is facts A.4's CanonicalRequest for the given headers
+// rawCanonicalV3 is signature v3's CanonicalRequest for the given headers
 // (lower-case names, already including host).
 func rawCanonicalV3(method string, query map[string]string, headers map[string]string, signed []string, hashed string) string {
 	keys := make([]string, 0, len(query))
@@ -405,7 +407,7 @@ func rawListedIDs(d rawDescribe) []string {
 }
 
 // TestRawSignerGoldenVectors pins the test's own signers to the golden
-// vectors of facts A.3 and A.4, so that the raw-HTTP tests check the
+// vectors of internal/acs/sign_test.go, so that the raw-HTTP tests check the
 // server against a signer known to agree with the official SDKs.
 func TestRawSignerGoldenVectors(t *testing.T) {
 	p := map[string]string{

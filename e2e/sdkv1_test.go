@@ -117,7 +117,8 @@ func TestSDKv1DescribeInstancesFields(t *testing.T) {
 func editionPtr(v int) *int { return &v }
 
 // TestSDKv1DescribeInstancesFilters pins each DescribeInstances request
-// filter of the facts file through sdk-go v1 (everything in the query):
+// filter of the DescribeInstances API reference through sdk-go v1
+// (everything in the query):
 // InstanceIds.N, Ip (exact), Remark (literal substring), Edition, Enabled,
 // Status.N, ExpireStartTime/ExpireEndTime (ms, both ends inclusive) and
 // Tag.N.Key/Value, alone and combined, plus paging with a stable order and

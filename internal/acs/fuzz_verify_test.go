@@ -22,7 +22,7 @@ import (
 
 // This file holds the security fuzz targets (docs/SECURITY.md): the
 // request decoder, and the v1 and v3 verifiers checked against a reference
-// signer written here from the protocol documents (facts A.3 and A.4),
+// signer written here from the protocol documents (signature v1 and v3),
 // independent of sign.go: url.QueryEscape and the SDKs' three
 // replacements instead of PercentEncode, and the canonical strings built
 // again from scratch.

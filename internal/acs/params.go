@@ -4,9 +4,9 @@
 // timestamps and nonces, routes Version+Action to a handler, and encodes
 // JSON or XML success bodies and JSON error bodies with RequestIds.
 //
-// Protocol facts cited in comments come from the "V2 RPC" and "V3"
-// signature documents and from what the SDKs send (see
-// docs/PROTOCOL.md).
+// Protocol facts cited in comments come from Alibaba's "V2 RPC" and "V3"
+// signature documents and from what the SDKs send; docs/DESIGN.md sums
+// them up.
 package acs
 
 import (

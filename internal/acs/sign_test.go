@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// The golden vectors of the facts file (section A), which both the
-// official SDK helpers and an independent implementation produce.
+// Golden vectors that both the official SDK helpers and an independent
+// implementation produce.
 func TestSignV1GoldenVector(t *testing.T) {
 	params := map[string]string{
 		"AccessKeyId": "testid", "Action": "DescribeInstances", "Format": "JSON",

@@ -450,7 +450,7 @@ const (
 	eventChunk = 1000
 )
 
-// ---- RAM users, keys, policies, STS (issue 4) ----
+// ---- RAM users, keys, policies, STS ----
 
 // UserRequest creates a RAM user.
 type UserRequest struct {

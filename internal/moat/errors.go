@@ -46,8 +46,9 @@ func (k Kind) String() string {
 type Code string
 
 // The catalogue. Gateway codes follow the common error table of the Alibaba
-// RPC gateway (facts file A.6); business codes are the ones the Terraform
-// provider and SDK callers test for (facts file F).
+// RPC gateway (its published error code table); business codes are the
+// ones the API reference pages list and the Terraform provider and SDK
+// callers test for.
 const (
 	CodeInternalError      Code = "InternalError"
 	CodeServiceUnavailable Code = "ServiceUnavailable"

@@ -25,7 +25,7 @@ func randomString(alphabet string, n int) string {
 }
 
 // NewInstanceID returns an ID in the documented shapes: ddoscoo-cn-… for
-// Anti-DDoS Pro, ddosDip-sg-… for Anti-DDoS Premium (facts file C). Twelve
+// Anti-DDoS Pro, ddosDip-sg-… for Anti-DDoS Premium (the IDs DescribeInstances returns). Twelve
 // random characters make a collision vanishingly rare; the store still
 // rejects one and the caller draws again.
 func NewInstanceID(r Region) string {

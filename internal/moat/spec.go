@@ -28,7 +28,8 @@ func ParseProductType(s string) (ProductType, error) {
 	return "", InvalidParam("ProductType", "use ddoscoo or ddoscoo_intl (Anti-DDoS Pro, cn-hangzhou) or ddosDip (Anti-DDoS Premium, ap-southeast-1)")
 }
 
-// Region is where instances of the product live (facts file C).
+// Region is where instances of the product live: Pro in cn-hangzhou,
+// Premium in ap-southeast-1 (the ReleaseInstance API reference).
 func (p ProductType) Region() Region {
 	if p == ProductDdosDip {
 		return RegionOverseas
@@ -45,7 +46,7 @@ func DefaultProductType(r Region) ProductType {
 }
 
 // Spec is an instance's purchased specification: the BSS
-// Parameter.N.Code/Value items (facts file D) and what DescribeInstanceSpecs
+// Parameter.N.Code/Value items (BSS CreateInstance) and what DescribeInstanceSpecs
 // reports of them.
 type Spec struct {
 	BaseBandwidth    int    // guaranteed protection, Gbps (Pro)
@@ -313,7 +314,8 @@ func AddMonths(t time.Time, n int) time.Time {
 	return first.AddDate(0, 0, min(d, last)-1)
 }
 
-// Periods are the subscription lengths sold, in months (facts file D).
+// Periods are the subscription lengths sold, in months (BSS CreateInstance's
+// RenewPeriod and RenewInstance's RenewPeriod).
 var Periods = []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 24, 36}
 
 // ValidPeriod checks a Period or RenewPeriod in months.

@@ -21,7 +21,8 @@ import (
 // Version is the API version this package serves.
 const Version = "2017-12-14"
 
-// The only product and billing method moat sells (facts file D).
+// The only product and billing method moat sells (what the Terraform
+// provider and the console send to BSS for Anti-DDoS).
 const (
 	ProductCode      = "ddos"
 	SubscriptionType = "Subscription"

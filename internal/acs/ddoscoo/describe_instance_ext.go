@@ -36,7 +36,7 @@ type DescribeInstanceExtResponse struct {
 // bandwidth of either product (Premium's NormalBandwidth, Pro's
 // ServiceBandwidth), as DescribeInstanceSpecs' BandwidthMbps; ProductPlan
 // is the instance's edition (0-3 Premium plans, 9 Pro), the enum the
-// facts give for it.
+// DescribeInstanceExt API reference gives for it.
 func instanceExtSpecOf(v moat.InstanceView) InstanceExtSpec {
 	return InstanceExtSpec{
 		InstanceId:      v.ID,

@@ -26,7 +26,7 @@ type TagResource struct {
 }
 
 // TagResources wraps the list: this is the one ddoscoo answer whose list
-// is an object, "TagResources":{"TagResource":[…]} (facts file A.5).
+// is an object, "TagResources":{"TagResource":[…]} (the DescribeTagResources API reference).
 type TagResources struct {
 	TagResource []TagResource
 }
