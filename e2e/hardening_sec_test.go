@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/bssopenapi"
@@ -47,4 +50,58 @@ func TestHardening_RAMDenyCrossRegionListing(t *testing.T) {
 	want("Deny on ap-southeast-1, naming the denied instance", query("deny-sg", denySG, sg))
 	want("Deny on ap-southeast-1, naming both", query("deny-sg", denySG, hz+","+sg), hz)
 	want("Allow on cn-hangzhou only, no region", query("hz-only", hzOnly, ""), hz)
+}
+
+// TestHardening_AdminIntegersValidatedBeforeArithmetic pins that the admin
+// API checks every duration and count it takes before computing with it:
+// an STS DurationSeconds whose nanoseconds overflow (18446744073710552 s
+// once wrapped to an expiry ~1,000 s away) is InvalidDuration, and so is
+// any value outside 900-43200 up to the int64 limits; a number beyond
+// int64 is InvalidParameter; a clock Advance that would overflow the
+// offset, or move the server clock beyond the documented bound, and a Set
+// beyond it, are InvalidClock and leave the clock where it was.
+func TestHardening_AdminIntegersValidatedBeforeArithmetic(t *testing.T) {
+	s := StartServer(t)
+	ramAccount(t, s)
+	ctx := context.Background()
+	if _, err := s.Admin.CreateUser(ctx, ramAcct, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []int64{18446744073710552, 9223372036854775807, -9223372036854775808, 9223372036855, 43201} {
+		_, err := s.Admin.IssueSTS(ctx, ramAcct, "ops", admin.STSRequest{DurationSeconds: d})
+		wantAdminError(t, fmt.Sprintf("DurationSeconds %d", d), err, 400, "InvalidDuration")
+	}
+	for _, raw := range []string{`{"DurationSeconds": 18446744073709551616}`, `{"DurationSeconds": 1e30}`, `{"DurationSeconds": 900.5}`} {
+		status, body := adminRaw(t, s, "POST", "/_moat/v1/accounts/"+ramAcct+"/users/ops/sts", raw)
+		if status != 400 || !strings.Contains(body, `"InvalidParameter"`) {
+			t.Errorf("%s: %d %s, want 400 InvalidParameter", raw, status, body)
+		}
+	}
+
+	before, err := s.Admin.Clock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range []admin.ClockRequest{
+		{Advance: "2562047h"}, // the largest Go duration: beyond the bound
+		{Advance: "-2562047h"},
+		{Set: "9999-12-31T23:59:59Z"},
+		{Set: "0001-01-01T00:00:00Z"},
+	} {
+		_, err := s.Admin.MoveClock(ctx, req)
+		wantAdminError(t, fmt.Sprintf("clock %+v", req), err, 400, "InvalidClock")
+	}
+	// Two moves that are each within the bound but together are not.
+	if _, err := s.Admin.MoveClock(ctx, admin.ClockRequest{Advance: "1700000h"}); err != nil {
+		t.Fatalf("Advance 1700000h (194 years): %v", err)
+	}
+	_, err = s.Admin.MoveClock(ctx, admin.ClockRequest{Advance: "1700000h"})
+	wantAdminError(t, "a second Advance of 194 years", err, 400, "InvalidClock")
+	after, err := s.Admin.Clock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := before.OffsetMs + 1700000*3600*1000; after.OffsetMs != want {
+		t.Fatalf("clock offset %d ms after the refused moves, want %d (only the accepted Advance)", after.OffsetMs, want)
+	}
 }

@@ -23,6 +23,17 @@ const (
 	MaxSTSDuration = 43200 * time.Second
 )
 
+// STSDuration converts an STS DurationSeconds into a duration, checking
+// the range on the integer itself first: multiplying an unchecked count of
+// seconds into nanoseconds wraps around int64, and a huge value would pass
+// the range check as a short one.
+func STSDuration(seconds int64) (time.Duration, error) {
+	if seconds < int64(MinSTSDuration/time.Second) || seconds > int64(MaxSTSDuration/time.Second) {
+		return 0, Errorf(CodeDurationInvalid, "DurationSeconds must be between %d and %d, not %d.", int(MinSTSDuration.Seconds()), int(MaxSTSDuration.Seconds()), seconds)
+	}
+	return time.Duration(seconds) * time.Second, nil
+}
+
 // MaxUserNameLength bounds a RAM user name (RAM: 1 to 64 characters).
 const MaxUserNameLength = 64
 

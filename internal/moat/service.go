@@ -1065,10 +1065,9 @@ func (s *Service) MoveClock(ctx context.Context, set *time.Time, advance *time.D
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		if set != nil {
-			offset = set.Sub(s.clock.Real())
-		} else {
-			offset = cur + *advance
+		var err error
+		if offset, err = newClockOffset(cur, s.clock.Real(), set, advance); err != nil {
+			return err
 		}
 		return tx.SetSetting(SettingClockOffset, strconv.FormatInt(int64(offset), 10))
 	})
