@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -103,5 +104,54 @@ func TestHardening_AdminIntegersValidatedBeforeArithmetic(t *testing.T) {
 	}
 	if want := before.OffsetMs + 1700000*3600*1000; after.OffsetMs != want {
 		t.Fatalf("clock offset %d ms after the refused moves, want %d (only the accepted Advance)", after.OffsetMs, want)
+	}
+}
+
+// TestHardening_BSSActionNamedAsInRAM pins one name for a BSS action in
+// the audit log and the metrics, the RAM one (bss:CreateInstance), as
+// docs/ADMIN.md and docs/OPERATIONS.md give it: an audit filter on it finds
+// every purchase, and no record or metric says BssOpenApi:.
+func TestHardening_BSSActionNamedAsInRAM(t *testing.T) {
+	s := StartServer(t)
+	c := BSSv1(t, s, testKeyID, testKeySecret)
+	var bought []string
+	for range 3 {
+		bought = append(bought, bssBuy(t, c, 1, nil).Data.InstanceId)
+	}
+	bssQuery(t, c, func(r *bssopenapi.QueryAvailableInstancesRequest) { r.ProductCode = "ddos" })
+
+	var got []string
+	for _, r := range auditRecords(t, s, "Action", "bss:CreateInstance") {
+		if r.Action != "bss:CreateInstance" || r.Code != "OK" || len(r.Resources) != 0 {
+			t.Errorf("audit record %+v, want Action bss:CreateInstance, Code OK", r)
+		}
+		got = append(got, r.RequestId)
+	}
+	if len(got) != len(bought) {
+		t.Fatalf("audit Action=bss:CreateInstance: %d records, want %d (one per purchase)", len(got), len(bought))
+	}
+	if recs := auditRecords(t, s, "Action", "bss:QueryAvailableInstances"); len(recs) != 2 { // JSON and XML
+		t.Fatalf("audit Action=bss:QueryAvailableInstances: %d records, want 2", len(recs))
+	}
+	for _, r := range auditRecords(t, s) {
+		if strings.HasPrefix(r.Action, "BssOpenApi:") {
+			t.Errorf("audit record %+v names the action BssOpenApi:, not bss:", r)
+		}
+	}
+	var buys int
+	for k, v := range scrape(t, s) {
+		if strings.Contains(k, "BssOpenApi") {
+			t.Errorf("metric %s = %s names the product BssOpenApi, not bss", k, v)
+		}
+		if strings.HasPrefix(k, "moat_requests_total{") && strings.Contains(k, `action="bss:CreateInstance"`) && strings.Contains(k, `status="200"`) {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("metric %s = %q", k, v)
+			}
+			buys += n
+		}
+	}
+	if buys != len(bought) {
+		t.Fatalf(`moat_requests_total{action="bss:CreateInstance",status="200"} = %d, want %d`, buys, len(bought))
 	}
 }
