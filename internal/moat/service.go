@@ -910,12 +910,23 @@ type Bootstrap struct {
 	// Generated is true when a new random pair was made and must be shown
 	// to the operator (this happens once).
 	Generated bool
+	// NotInstalled, when set, says why the key was revoked and is left so
+	// (disabled, or deleted): the operator must be told at start.
+	NotInstalled string
 }
 
 // EnsureBootstrap makes sure the bootstrap account exists. With a key pair
 // given (from the environment) that pair is installed on it, replacing the
 // secret of the same key if it changed. Without one, an existing key of the
 // bootstrap account is kept, or a random pair is generated.
+//
+// A revocation is never undone: a key disabled or deleted through the
+// admin API stays so although the environment still names it (the README
+// tells operators to set the pair once, so it is there at every start),
+// and no random pair replaces a deleted bootstrap key. NotInstalled says
+// so; the server still starts (refusing to start would take every other
+// account's service down for the sake of a key that no longer works), and
+// a new pair, or the admin API, gives the account a working key again.
 func (s *Service) EnsureBootstrap(ctx context.Context, keyID, secret string) (Bootstrap, error) {
 	var b Bootstrap
 	if (keyID == "") != (secret == "") {
@@ -946,7 +957,17 @@ func (s *Service) EnsureBootstrap(ctx context.Context, keyID, secret string) (Bo
 			if id, err := tx.Setting("bootstrap_access_key_id"); err == nil {
 				if k, err := tx.AccessKey(id); err == nil && k.AccountID == acct && k.UserName == "" {
 					b.AccessKeyID = k.ID
+					if !k.Active {
+						b.NotInstalled = "it is Inactive (disabled through the admin API)"
+					}
 					return nil
+				}
+				if r, err := tx.RevokedKey(id); err == nil {
+					b.AccessKeyID = id
+					b.NotInstalled = "it was deleted at " + r.RevokedAt.UTC().Format(time.RFC3339) + "; no new pair is generated in its place"
+					return nil
+				} else if !errors.Is(err, ErrNotFound) {
+					return err
 				}
 			}
 			keyID, secret = NewAccessKeyPair()
@@ -958,8 +979,17 @@ func (s *Service) EnsureBootstrap(ctx context.Context, keyID, secret string) (Bo
 		if err != nil {
 			return err
 		}
+		if r, err := tx.RevokedKey(keyID); err == nil {
+			b.NotInstalled = "it was deleted at " + r.RevokedAt.UTC().Format(time.RFC3339)
+			return nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
 		k, err := s.keyFromTx(tx, keyID)
 		switch {
+		case err == nil && k.AccountID == acct && k.UserName == "" && !k.Active:
+			b.NotInstalled = "it is Inactive (disabled through the admin API)"
+			return nil
 		case errors.Is(err, ErrNotFound):
 			if err := tx.InsertAccessKey(AccessKey{ID: keyID, Secret: sealed, AccountID: acct, Active: true, CreatedAt: now}); err != nil {
 				return err
@@ -968,8 +998,8 @@ func (s *Service) EnsureBootstrap(ctx context.Context, keyID, secret string) (Bo
 			return err
 		case k.AccountID != acct || k.UserName != "":
 			return fmt.Errorf("AccessKeyId %s belongs to account %s, not to the bootstrap account %s", keyID, k.AccountID, acct)
-		case k.Secret != secret || !k.Active:
-			k.Secret, k.Active = sealed, true
+		case k.Secret != secret:
+			k.Secret = sealed
 			if err := tx.UpdateAccessKey(k); err != nil {
 				return err
 			}
