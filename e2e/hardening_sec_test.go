@@ -197,6 +197,10 @@ func TestHardening_RevokedBootstrapKeyStaysRevoked(t *testing.T) {
 	// well the key is gone.
 	wantAdminError(t, "enable the deleted bootstrap key", s.Admin.SetKeyStatus(ctx, testKeyID, "Active"), 404, "AccessKeyNotFound")
 
+	// Nor does an idempotent account creation re-run with the same pair.
+	_, err := s.Admin.CreateAccount(ctx, admin.AccountRequest{AccountId: "2468013579246801", AccessKeyId: testKeyID, AccessKeySecret: testKeySecret})
+	wantAdminError(t, "create an account with the deleted key", err, 409, "AccessKeyConflict")
+
 	// Without a pair: no new bootstrap key replaces the revoked one.
 	s.Stop()
 	without := s.env[:0:0]

@@ -494,8 +494,9 @@ func TestCheckSecurityToken(t *testing.T) {
 func TestHardening_RevokedBootstrapKeyStaysRevoked(t *testing.T) {
 	e, _ := newRAMEnv(t)
 	const id, secret = "LTAIfromenv0001", "s3cret"
-	if b, err := e.svc.EnsureBootstrap(e.ctx, id, secret); err != nil || b.NotInstalled != "" {
-		t.Fatalf("first start: %+v %v", b, err)
+	b0, err := e.svc.EnsureBootstrap(e.ctx, id, secret)
+	if err != nil || b0.NotInstalled != "" {
+		t.Fatalf("first start: %+v %v", b0, err)
 	}
 	if err := e.svc.SetAccessKeyStatus(e.ctx, id, moat.KeyInactive); err != nil {
 		t.Fatal(err)
@@ -526,6 +527,10 @@ func TestHardening_RevokedBootstrapKeyStaysRevoked(t *testing.T) {
 		if _, err := e.svc.AccessKey(e.ctx, id); moat.ErrorCode(err) != moat.CodeInvalidAccessKeyNotFound {
 			t.Fatalf("after a start, the deleted key reads %v; want it still gone", err)
 		}
+	}
+	// Nor does an idempotent account creation re-run with the same pair.
+	if _, err := e.svc.PutAccount(e.ctx, b0.AccountID, id, secret); moat.ErrorCode(err) != moat.CodeAccessKeyConflict {
+		t.Fatalf("PutAccount with the deleted key: %v, want AccessKeyConflict", err)
 	}
 	if b, err := e.svc.EnsureBootstrap(e.ctx, "", ""); err != nil || b.Generated || !strings.Contains(b.NotInstalled, "deleted") {
 		t.Fatalf("start without a pair after the deletion: %+v %v; want no generated pair and NotInstalled", b, err)

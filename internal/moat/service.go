@@ -869,6 +869,13 @@ func (s *Service) PutAccount(ctx context.Context, accountID, keyID, secret strin
 		case !errors.Is(err, ErrNotFound):
 			return err
 		}
+		// An idempotent provisioning call re-run after a revocation must
+		// not bring the deleted key back.
+		if r, err := tx.RevokedKey(keyID); err == nil {
+			return Errorf(CodeAccessKeyConflict, "AccessKeyId %q was deleted at %s and cannot be used again; choose another.", keyID, r.RevokedAt.UTC().Format(time.RFC3339))
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
 		if _, err := tx.Account(accountID); errors.Is(err, ErrNotFound) {
 			if err := tx.InsertAccount(Account{ID: accountID, CreatedAt: now, ResourceGroupID: NewResourceGroupID()}); err != nil {
 				return err
