@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -226,4 +227,102 @@ func TestHardening_RevokedBootstrapKeyStaysRevoked(t *testing.T) {
 	}
 	v1Error(t, describeErr(t, s, testKeyID, testKeySecret), 404, "InvalidAccessKeyId.NotFound")
 	s.env = saved
+}
+
+// TestHardening_RAMRegionDenyOnIDActions pins the audit that went with the
+// cross-region listing fix: every action that names instances acts only in
+// the one region RAM judged it in (RegionId, the endpoint host, or
+// ProductType), so naming an instance of a denied region under another
+// region's name reaches nothing. A user allowed everything but denied
+// everything on ap-southeast-1 ARNs cannot touch that region's instance
+// through any ddoscoo or BSS action, whichever region the call claims;
+// the same calls on the cn-hangzhou instance succeed.
+func TestHardening_RAMRegionDenyOnIDActions(t *testing.T) {
+	s := StartServer(t)
+	ramAccount(t, s)
+	hz := s.CreateInstances(t, admin.InstancesRequest{AccountId: ramAcct, RegionId: "cn-hangzhou", ExpireIn: "-1h", Remark: "hz"})[0].InstanceId
+	sg := s.CreateInstances(t, admin.InstancesRequest{AccountId: ramAcct, RegionId: "ap-southeast-1", ExpireIn: "-1h", Remark: "sg"})[0].InstanceId
+	// The control renews hz, so its release control needs another expired one.
+	hzRelease := s.CreateInstances(t, admin.InstancesRequest{AccountId: ramAcct, RegionId: "cn-hangzhou", ExpireIn: "-1h"})[0].InstanceId
+	u := newRAMUser(t, s, ramAcct, "no-sg", map[string]string{
+		"all":   policyDoc(allowStmt("*", "*", "")),
+		"no-sg": policyDoc(denyStmt("*", "acs:yundun-ddoscoo:ap-southeast-1:*:instance/*", "")),
+	})
+	key := secKey{id: u.KeyID, secret: u.Secret}
+	send := func(action string, params map[string]string) (int, string) {
+		t.Helper()
+		r := secSend(t, s, key.v1(action, params))
+		var env struct{ Code string }
+		if r.Status != 200 {
+			if err := json.Unmarshal(r.Body, &env); err != nil {
+				t.Fatalf("%s: %d %s", action, r.Status, r.Body)
+			}
+		}
+		return r.Status, env.Code
+	}
+	type probe struct {
+		action string
+		params func(id string) map[string]string
+	}
+	probes := []probe{
+		{"ModifyInstanceRemark", func(id string) map[string]string { return map[string]string{"InstanceId": id, "Remark": "changed"} }},
+		{"DescribeInstanceSpecs", func(id string) map[string]string { return map[string]string{"InstanceIds.1": id} }},
+		{"DescribeInstanceDetails", func(id string) map[string]string { return map[string]string{"InstanceIds.1": id} }},
+		{"DescribeInstanceStatistics", func(id string) map[string]string { return map[string]string{"InstanceIds.1": id} }},
+		{"CreateTagResources", func(id string) map[string]string {
+			return map[string]string{"ResourceType": "INSTANCE", "ResourceIds.1": id, "Tags.1.Key": "k", "Tags.1.Value": "v"}
+		}},
+		{"RenewInstance", func(id string) map[string]string { return bssParamsOf(map[string]string{"InstanceId": id, "RenewPeriod": "1"}) }},
+		{"SetRenewal", func(id string) map[string]string {
+			return bssParamsOf(map[string]string{"InstanceIDs": id, "RenewalStatus": "AutoRenewal", "RenewalPeriod": "1"})
+		}},
+		{"ReleaseInstance", func(id string) map[string]string { return map[string]string{"InstanceId": id} }},
+	}
+	claims := []struct {
+		name   string
+		params map[string]string
+	}{
+		{"claiming cn-hangzhou", map[string]string{"RegionId": "cn-hangzhou", "ProductType": "ddoscoo"}},
+		{"claiming ap-southeast-1", map[string]string{"RegionId": "ap-southeast-1", "ProductType": "ddosDip"}},
+	}
+	for _, p := range probes {
+		for _, c := range claims {
+			params := p.params(sg)
+			for k, v := range c.params {
+				if _, set := params[k]; !set {
+					params[k] = v
+				}
+			}
+			if p.action == "RenewInstance" || p.action == "SetRenewal" {
+				delete(params, "RegionId")
+			}
+			status, code := send(p.action, params)
+			if status == 200 || (code != "Forbidden.RAM" && code != "InstanceNotFound") {
+				t.Errorf("%s of the ap-southeast-1 instance %s: %d %s, want 403 Forbidden.RAM or 404 InstanceNotFound", p.action, c.name, status, code)
+			}
+		}
+		control := hz
+		if p.action == "ReleaseInstance" {
+			control = hzRelease
+		}
+		params := p.params(control)
+		params["RegionId"], params["ProductType"] = "cn-hangzhou", "ddoscoo"
+		if p.action == "RenewInstance" || p.action == "SetRenewal" {
+			delete(params, "RegionId")
+		}
+		if status, code := send(p.action, params); status != 200 {
+			t.Errorf("control: %s of the cn-hangzhou instance: %d %s, want 200", p.action, status, code)
+		}
+	}
+	// The ap-southeast-1 instance is as it was: only its own lifecycle
+	// events, its remark.
+	for _, ev := range s.Events(t, sg, "") {
+		if ev.Type != "created" && ev.Type != "expired" {
+			t.Errorf("event %+v on the denied instance", ev)
+		}
+	}
+	sgv := v1Instance(t, SDKv1(t, s, "ap-southeast-1", ramRootKey, ramRootSecret), sg)
+	if sgv.Remark != "sg" {
+		t.Errorf("the denied instance's remark is %q, want sg", sgv.Remark)
+	}
 }
