@@ -272,7 +272,9 @@ func TestHardening_RAMRegionDenyOnIDActions(t *testing.T) {
 		{"CreateTagResources", func(id string) map[string]string {
 			return map[string]string{"ResourceType": "INSTANCE", "ResourceIds.1": id, "Tags.1.Key": "k", "Tags.1.Value": "v"}
 		}},
-		{"RenewInstance", func(id string) map[string]string { return bssParamsOf(map[string]string{"InstanceId": id, "RenewPeriod": "1"}) }},
+		{"RenewInstance", func(id string) map[string]string {
+			return bssParamsOf(map[string]string{"InstanceId": id, "RenewPeriod": "1"})
+		}},
 		{"SetRenewal", func(id string) map[string]string {
 			return bssParamsOf(map[string]string{"InstanceIDs": id, "RenewalStatus": "AutoRenewal", "RenewalPeriod": "1"})
 		}},
