@@ -303,6 +303,11 @@ func (m *Main) Open(ctx context.Context) error {
 		store.Close()
 		return fmt.Errorf("bootstrap account: %w", err)
 	}
+	if boot.NotInstalled != "" {
+		m.Log.Warn("the bootstrap AccessKey was revoked and is not installed again: "+boot.NotInstalled+
+			"; set MOAT_ACCESS_KEY_ID/MOAT_ACCESS_KEY_SECRET to a new pair, or make a key through the admin API",
+			"AccessKeyId", boot.AccessKeyID, "AccountId", boot.AccountID)
+	}
 	if boot.Generated {
 		fmt.Fprintf(m.Stdout, `moat: created bootstrap account %s with a new AccessKey pair.
 The secret is shown only this once; paste these lines to use it:

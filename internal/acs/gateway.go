@@ -96,7 +96,13 @@ type Product struct {
 	// RAMService is the product's prefix in RAM policy actions
 	// (yundun-ddoscoo, bss).
 	RAMService string
-	Actions    map[string]Handler
+	// Label names the product in audit records and metrics, before
+	// ":<Action>": "ddoscoo", "bss". Name when empty. BSS is labelled with
+	// its RAM prefix, so that an operator filters the audit log with the
+	// action a policy names (bss:CreateInstance), while Name (BssOpenApi)
+	// stays the API's own name in error messages and the Recommend link.
+	Label   string
+	Actions map[string]Handler
 	// Targets says, per action, which instances a call concerns, for
 	// authorization and the audit log. An action without one concerns
 	// "*" (BSS CreateInstance).
@@ -208,9 +214,9 @@ func NewGateway(c Config) *Gateway {
 
 // outcome is what the request log line reports.
 type outcome struct {
-	requestID, keyID, action, version, product, code string
-	status                                           int
-	// route is product:Action once the action is known to be served.
+	requestID, keyID, action, version, product, label, code string
+	status                                                  int
+	// route is label:Action once the action is known to be served.
 	route string
 	cause error
 	// caller and resources, once authenticated, for the audit record.
@@ -291,7 +297,7 @@ func (g *Gateway) audit(o *outcome) {
 	}
 	g.creds.RecordAudit(moat.AuditRecord{
 		Time: g.server(), AccountID: o.caller.AccountID, Principal: o.caller.Principal(),
-		SourceIP: addrString(o.caller.Env.SourceIP), Action: o.product + ":" + o.action,
+		SourceIP: addrString(o.caller.Env.SourceIP), Action: o.label + ":" + o.action,
 		Resources: o.resources, Code: auditCode(o.code), RequestID: o.requestID,
 	})
 }
@@ -366,7 +372,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *outcome) (int
 	if !ok {
 		return 0, moat.Errorf(moat.CodeInvalidVersion, "Specified parameter Version is not valid: %q is not a version moat serves (%s).", printable(version), g.served())
 	}
-	o.product = product.Name
+	o.product, o.label = product.Name, product.Name
+	if product.Label != "" {
+		o.label = product.Label
+	}
 	if action == "" {
 		return 0, moat.MissingParam("Action")
 	}
@@ -374,7 +383,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *outcome) (int
 	if !ok {
 		return 0, moat.Errorf(moat.CodeInvalidActionNotFound, "Specified api is not found, please check your url and method: %s has no action %q at version %s.", product.Name, printable(action), version)
 	}
-	o.route = product.Name + ":" + action
+	o.route = o.label + ":" + action
 
 	var caller moat.Caller
 	if v3 {

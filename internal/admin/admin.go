@@ -550,7 +550,12 @@ func (s *Server) issueSTS(w http.ResponseWriter, r *http.Request) {
 	if req.DurationSeconds == 0 {
 		req.DurationSeconds = 3600
 	}
-	c, err := s.svc.IssueSTS(r.Context(), r.PathValue("AccountId"), r.PathValue("UserName"), time.Duration(req.DurationSeconds)*time.Second, req.Policy)
+	d, err := moat.STSDuration(req.DurationSeconds)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	c, err := s.svc.IssueSTS(r.Context(), r.PathValue("AccountId"), r.PathValue("UserName"), d, req.Policy)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -240,7 +240,10 @@ type uniformPolicy interface {
 // ListAccess decides what a listing shows the caller: for the account's
 // keys, or a principal whose policies decide the same for every instance
 // of the region, nil (everything) or Forbidden.RAM; otherwise an Access
-// that admits instance by instance.
+// that admits instance by instance. An empty region is a listing across
+// every region (BSS QueryAvailableInstances without one): no ARN has an
+// empty region, so each region is judged with its own ARNs, and a
+// principal allowed in some regions only sees those regions' instances.
 func (s *Service) ListAccess(ctx context.Context, c *Caller, action string, region Region) (*Access, error) {
 	if c.Type == PrincipalAccount || c.Type == "" {
 		return nil, nil
@@ -249,26 +252,53 @@ func (s *Service) ListAccess(ctx context.Context, c *Caller, action string, regi
 	if err != nil {
 		return nil, err
 	}
-	prefix := ARN(region, c.AccountID, "")
-	uniform := true
+	regions := []Region{region}
+	if region == "" {
+		regions = Regions
+	}
 	pols := p.user
 	if p.session != nil {
 		pols = append(pols[:len(pols):len(pols)], p.session)
 	}
-	for _, pol := range pols {
-		u, ok := pol.(uniformPolicy)
-		uniform = uniform && ok && u.Uniform(action, prefix)
+	// When every policy decides the same for all instances of each region,
+	// one evaluation per region stands for all of its instances.
+	uniform := true
+	permitted := make(map[Region]bool, len(regions))
+	var refusal *AccessDeniedDetail
+	for _, r := range regions {
+		prefix := ARN(r, c.AccountID, "")
+		for _, pol := range pols {
+			u, ok := pol.(uniformPolicy)
+			uniform = uniform && ok && u.Uniform(action, prefix)
+		}
+		if !uniform {
+			break
+		}
+		ok, d := p.decide(s.request(c, action, prefix+"*", nil))
+		permitted[r] = ok
+		if !ok && refusal == nil {
+			refusal = d
+		}
 	}
 	if uniform {
-		if ok, d := p.decide(s.request(c, action, prefix+"*", nil)); !ok {
-			return nil, forbidden(d)
+		allowedSome := false
+		for _, ok := range permitted {
+			allowedSome = allowedSome || ok
 		}
-		return nil, nil
+		switch {
+		case refusal == nil:
+			return nil, nil
+		case !allowedSome:
+			return nil, forbidden(refusal)
+		}
+		return &Access{Permit: func(in *Instance, _ map[string]string) bool { return permitted[in.Region] }}, nil
 	}
 	now := s.clock.Real()
 	return &Access{
 		NeedTags: p.needTags,
 		Permit: func(in *Instance, tags map[string]string) bool {
+			// Always the instance's own region and account: never the
+			// listing's, which may be empty.
 			r := AccessRequest{Action: action, Resource: ARN(in.Region, in.AccountID, in.ID), SourceIP: c.Env.SourceIP,
 				SecureTransport: c.Env.SecureTransport, CurrentTime: now, ResourceTags: tags}
 			ok, _ := p.decide(r)

@@ -65,3 +65,31 @@ func (c *ServerClock) SetOffsetFrom(t uint64, d time.Duration) {
 	c.applied = t
 	c.offset.Store(int64(d))
 }
+
+// MaxClockOffset bounds how far the admin API may move server time from
+// the real clock, either way: 200 years, well inside what a time.Duration
+// holds (292 years), so an offset never wraps around, and far beyond any
+// subscription term a test needs to cross.
+const MaxClockOffset = 200 * 365 * 24 * time.Hour
+
+// newClockOffset is the offset that sets server time to set, or advances
+// it from cur by advance. Each operand is checked before it is added or
+// subtracted, so an out-of-range request is refused instead of wrapping
+// around int64 or saturating to another time than the one asked.
+func newClockOffset(cur time.Duration, real time.Time, set *time.Time, advance *time.Duration) (time.Duration, error) {
+	refuse := func(what string) error {
+		return Errorf(CodeInvalidAdminClock, "%s would put server time more than %d years from the real clock (MaxClockOffset).", what, MaxClockOffset/(365*24*time.Hour))
+	}
+	if set != nil {
+		if set.Before(real.Add(-MaxClockOffset)) || set.After(real.Add(MaxClockOffset)) {
+			return 0, refuse("Set " + set.UTC().Format(time.RFC3339))
+		}
+		return set.Sub(real), nil
+	}
+	a := *advance
+	sum := cur + a
+	if a > 0 && sum < cur || a < 0 && sum > cur || sum > MaxClockOffset || sum < -MaxClockOffset {
+		return 0, refuse("Advance " + a.String())
+	}
+	return sum, nil
+}

@@ -23,6 +23,17 @@ const (
 	MaxSTSDuration = 43200 * time.Second
 )
 
+// STSDuration converts an STS DurationSeconds into a duration, checking
+// the range on the integer itself first: multiplying an unchecked count of
+// seconds into nanoseconds wraps around int64, and a huge value would pass
+// the range check as a short one.
+func STSDuration(seconds int64) (time.Duration, error) {
+	if seconds < int64(MinSTSDuration/time.Second) || seconds > int64(MaxSTSDuration/time.Second) {
+		return 0, Errorf(CodeDurationInvalid, "DurationSeconds must be between %d and %d, not %d.", int(MinSTSDuration.Seconds()), int(MaxSTSDuration.Seconds()), seconds)
+	}
+	return time.Duration(seconds) * time.Second, nil
+}
+
 // MaxUserNameLength bounds a RAM user name (RAM: 1 to 64 characters).
 const MaxUserNameLength = 64
 
@@ -162,15 +173,34 @@ func (s *Service) SetAccessKeyStatus(ctx context.Context, id string, status KeyS
 	return err
 }
 
+// RevokedKey records that an AccessKey was deleted. It is kept for good,
+// so that a revocation survives restarts: nothing installs the key again
+// (EnsureBootstrap, given the same pair by the environment at the next
+// start, refuses it).
+type RevokedKey struct {
+	ID        string
+	AccountID string
+	RevokedAt time.Time
+}
+
 // DeleteAccessKey deletes a key (any kind); requests signed with it are
-// then InvalidAccessKeyId.NotFound.
+// then InvalidAccessKeyId.NotFound. A permanent key is remembered as
+// revoked (an STS key expires by itself and its ID is never reused).
 func (s *Service) DeleteAccessKey(ctx context.Context, id string) error {
 	err := s.store.Update(ctx, func(tx Tx) error {
-		err := tx.DeleteAccessKey(id)
+		k, err := tx.AccessKey(id)
 		if errors.Is(err, ErrNotFound) {
 			return Errorf(CodeAccessKeyNotFound, "AccessKeyId %q does not exist.", id)
+		} else if err != nil {
+			return err
 		}
-		return err
+		if err := tx.DeleteAccessKey(id); err != nil {
+			return err
+		}
+		if k.STS() {
+			return nil
+		}
+		return tx.InsertRevokedKey(RevokedKey{ID: id, AccountID: k.AccountID, RevokedAt: s.clock.Real()})
 	})
 	s.keys.forget(id)
 	return err

@@ -3,6 +3,7 @@ package moat_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -481,5 +482,87 @@ func TestCheckSecurityToken(t *testing.T) {
 	root := e.callerOfKey(t, "AK"+e.acct, loopback)
 	if root.Type != moat.PrincipalAccount || root.Principal() != "root" {
 		t.Fatalf("CallerOf(account key) = %+v", root)
+	}
+}
+
+// TestHardening_RevokedBootstrapKeyStaysRevoked pins EnsureBootstrap after
+// a revocation: the environment's pair, disabled or deleted through the
+// admin API, is not installed again (NotInstalled says why) however often
+// the service starts; without a pair no random one replaces a deleted
+// bootstrap key; a new pair is installed; a deleted user key is recorded
+// as revoked too, an STS key not.
+func TestHardening_RevokedBootstrapKeyStaysRevoked(t *testing.T) {
+	e, _ := newRAMEnv(t)
+	const id, secret = "LTAIfromenv0001", "s3cret"
+	b0, err := e.svc.EnsureBootstrap(e.ctx, id, secret)
+	if err != nil || b0.NotInstalled != "" {
+		t.Fatalf("first start: %+v %v", b0, err)
+	}
+	if err := e.svc.SetAccessKeyStatus(e.ctx, id, moat.KeyInactive); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		b, err := e.svc.EnsureBootstrap(e.ctx, id, secret)
+		if err != nil || !strings.Contains(b.NotInstalled, "Inactive") {
+			t.Fatalf("start after disabling: %+v %v; want NotInstalled naming Inactive", b, err)
+		}
+		if k, err := e.svc.AccessKey(e.ctx, id); err != nil || k.Active {
+			t.Fatalf("after a start, the disabled key is %+v %v; want it still Inactive", k, err)
+		}
+	}
+	if b, err := e.svc.EnsureBootstrap(e.ctx, id, "another-secret"); err != nil || b.NotInstalled == "" {
+		t.Fatalf("start with the disabled key and another secret: %+v %v", b, err)
+	}
+	if k, _ := e.svc.AccessKey(e.ctx, id); k.Secret != secret {
+		t.Fatalf("a start changed the disabled key's secret to %q", k.Secret)
+	}
+	if err := e.svc.DeleteAccessKey(e.ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		b, err := e.svc.EnsureBootstrap(e.ctx, id, secret)
+		if err != nil || !strings.Contains(b.NotInstalled, "deleted") {
+			t.Fatalf("start after deleting: %+v %v; want NotInstalled naming the deletion", b, err)
+		}
+		if _, err := e.svc.AccessKey(e.ctx, id); moat.ErrorCode(err) != moat.CodeInvalidAccessKeyNotFound {
+			t.Fatalf("after a start, the deleted key reads %v; want it still gone", err)
+		}
+	}
+	// Nor does an idempotent account creation re-run with the same pair.
+	if _, err := e.svc.PutAccount(e.ctx, b0.AccountID, id, secret); moat.ErrorCode(err) != moat.CodeAccessKeyConflict {
+		t.Fatalf("PutAccount with the deleted key: %v, want AccessKeyConflict", err)
+	}
+	if b, err := e.svc.EnsureBootstrap(e.ctx, "", ""); err != nil || b.Generated || !strings.Contains(b.NotInstalled, "deleted") {
+		t.Fatalf("start without a pair after the deletion: %+v %v; want no generated pair and NotInstalled", b, err)
+	}
+	if b, err := e.svc.EnsureBootstrap(e.ctx, "LTAIfromenv0002", "new"); err != nil || b.NotInstalled != "" {
+		t.Fatalf("a new pair: %+v %v", b, err)
+	}
+	if k, err := e.svc.AccessKey(e.ctx, "LTAIfromenv0002"); err != nil || !k.Active {
+		t.Fatalf("the new pair: %+v %v", k, err)
+	}
+
+	// Every deleted permanent key is remembered; an STS key is not.
+	_, userKey := e.ramUser(t, e.acct, "ops", nil)
+	uk := userKey.ID
+	sts, err := e.svc.IssueSTS(e.ctx, e.acct, "ops", time.Hour, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{uk, sts.AccessKeyID} {
+		if err := e.svc.DeleteAccessKey(e.ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.store.Update(e.ctx, func(tx moat.Tx) error {
+		if r, err := tx.RevokedKey(uk); err != nil || r.AccountID != e.acct {
+			t.Errorf("revoked user key: %+v %v", r, err)
+		}
+		if _, err := tx.RevokedKey(sts.AccessKeyID); !errors.Is(err, moat.ErrNotFound) {
+			t.Errorf("revoked STS key: %v, want no record", err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -899,6 +899,13 @@ func (s *Service) PutAccount(ctx context.Context, accountID, keyID, secret strin
 		case !errors.Is(err, ErrNotFound):
 			return err
 		}
+		// An idempotent provisioning call re-run after a revocation must
+		// not bring the deleted key back.
+		if r, err := tx.RevokedKey(keyID); err == nil {
+			return Errorf(CodeAccessKeyConflict, "AccessKeyId %q was deleted at %s and cannot be used again; choose another.", keyID, r.RevokedAt.UTC().Format(time.RFC3339))
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
 		if _, err := tx.Account(accountID); errors.Is(err, ErrNotFound) {
 			if err := tx.InsertAccount(Account{ID: accountID, CreatedAt: now, ResourceGroupID: NewResourceGroupID()}); err != nil {
 				return err
@@ -940,12 +947,23 @@ type Bootstrap struct {
 	// Generated is true when a new random pair was made and must be shown
 	// to the operator (this happens once).
 	Generated bool
+	// NotInstalled, when set, says why the key was revoked and is left so
+	// (disabled, or deleted): the operator must be told at start.
+	NotInstalled string
 }
 
 // EnsureBootstrap makes sure the bootstrap account exists. With a key pair
 // given (from the environment) that pair is installed on it, replacing the
 // secret of the same key if it changed. Without one, an existing key of the
 // bootstrap account is kept, or a random pair is generated.
+//
+// A revocation is never undone: a key disabled or deleted through the
+// admin API stays so although the environment still names it (the README
+// tells operators to set the pair once, so it is there at every start),
+// and no random pair replaces a deleted bootstrap key. NotInstalled says
+// so; the server still starts (refusing to start would take every other
+// account's service down for the sake of a key that no longer works), and
+// a new pair, or the admin API, gives the account a working key again.
 func (s *Service) EnsureBootstrap(ctx context.Context, keyID, secret string) (Bootstrap, error) {
 	var b Bootstrap
 	if (keyID == "") != (secret == "") {
@@ -976,7 +994,17 @@ func (s *Service) EnsureBootstrap(ctx context.Context, keyID, secret string) (Bo
 			if id, err := tx.Setting("bootstrap_access_key_id"); err == nil {
 				if k, err := tx.AccessKey(id); err == nil && k.AccountID == acct && k.UserName == "" {
 					b.AccessKeyID = k.ID
+					if !k.Active {
+						b.NotInstalled = "it is Inactive (disabled through the admin API)"
+					}
 					return nil
+				}
+				if r, err := tx.RevokedKey(id); err == nil {
+					b.AccessKeyID = id
+					b.NotInstalled = "it was deleted at " + r.RevokedAt.UTC().Format(time.RFC3339) + "; no new pair is generated in its place"
+					return nil
+				} else if !errors.Is(err, ErrNotFound) {
+					return err
 				}
 			}
 			keyID, secret = NewAccessKeyPair()
@@ -988,8 +1016,17 @@ func (s *Service) EnsureBootstrap(ctx context.Context, keyID, secret string) (Bo
 		if err != nil {
 			return err
 		}
+		if r, err := tx.RevokedKey(keyID); err == nil {
+			b.NotInstalled = "it was deleted at " + r.RevokedAt.UTC().Format(time.RFC3339)
+			return nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
 		k, err := s.keyFromTx(tx, keyID)
 		switch {
+		case err == nil && k.AccountID == acct && k.UserName == "" && !k.Active:
+			b.NotInstalled = "it is Inactive (disabled through the admin API)"
+			return nil
 		case errors.Is(err, ErrNotFound):
 			if err := tx.InsertAccessKey(AccessKey{ID: keyID, Secret: sealed, AccountID: acct, Active: true, CreatedAt: now}); err != nil {
 				return err
@@ -998,8 +1035,8 @@ func (s *Service) EnsureBootstrap(ctx context.Context, keyID, secret string) (Bo
 			return err
 		case k.AccountID != acct || k.UserName != "":
 			return fmt.Errorf("AccessKeyId %s belongs to account %s, not to the bootstrap account %s", keyID, k.AccountID, acct)
-		case k.Secret != secret || !k.Active:
-			k.Secret, k.Active = sealed, true
+		case k.Secret != secret:
+			k.Secret = sealed
 			if err := tx.UpdateAccessKey(k); err != nil {
 				return err
 			}
@@ -1095,10 +1132,9 @@ func (s *Service) MoveClock(ctx context.Context, set *time.Time, advance *time.D
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		if set != nil {
-			offset = set.Sub(s.clock.Real())
-		} else {
-			offset = cur + *advance
+		var err error
+		if offset, err = newClockOffset(cur, s.clock.Real(), set, advance); err != nil {
+			return err
 		}
 		return tx.SetSetting(SettingClockOffset, strconv.FormatInt(int64(offset), 10))
 	})

@@ -93,6 +93,10 @@ type Tx interface {
 	InsertAccessKey(k AccessKey) error // ErrConflict if it exists
 	UpdateAccessKey(k AccessKey) error // ErrNotFound; rewrites Secret and Active
 	DeleteAccessKey(id string) error   // ErrNotFound
+	// RevokedKey reads the record of a deleted key (ErrNotFound: none);
+	// InsertRevokedKey records one, keeping the first record of an ID.
+	RevokedKey(id string) (RevokedKey, error)
+	InsertRevokedKey(r RevokedKey) error
 	// DeleteExpiredSTSKeys deletes at most max STS keys (TokenHash set)
 	// that expired before t, the earliest first, and says how many.
 	DeleteExpiredSTSKeys(before time.Time, max int) (int, error)

@@ -35,6 +35,7 @@ func Product(svc *moat.Service) *acs.Product {
 		Name:       "BssOpenApi",
 		Version:    Version,
 		RAMService: moat.RAMServiceBSS,
+		Label:      moat.RAMServiceBSS,
 		Targets: map[string]acs.Target{
 			"CreateInstance":          {Region: acs.ProductTypeRegion},
 			"RenewInstance":           {IDs: []string{"InstanceId"}, Region: acs.ProductTypeRegion},

@@ -344,6 +344,22 @@ func (t *tx) DeleteAccessKey(id string) error {
 	return notFoundIfNone(t.exec("delete access key", `DELETE FROM access_keys WHERE access_key_id = $1`, id))
 }
 
+func (t *tx) RevokedKey(id string) (moat.RevokedKey, error) {
+	r := moat.RevokedKey{ID: id}
+	var at int64
+	if err := t.row("revoked key", `SELECT account_id, revoked_ms FROM revoked_access_keys WHERE access_key_id = $1`, []any{id}, &r.AccountID, &at); err != nil {
+		return moat.RevokedKey{}, err
+	}
+	r.RevokedAt = fromMS(at)
+	return r, nil
+}
+
+func (t *tx) InsertRevokedKey(r moat.RevokedKey) error {
+	_, err := t.exec("insert revoked key", `INSERT INTO revoked_access_keys(access_key_id, account_id, revoked_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		r.ID, r.AccountID, ms(r.RevokedAt))
+	return err
+}
+
 func (t *tx) DeleteExpiredSTSKeys(before time.Time, max int) (int, error) {
 	n, err := t.exec("delete expired STS keys", `DELETE FROM access_keys WHERE access_key_id IN (
 		SELECT access_key_id FROM access_keys WHERE token_hash <> '' AND expires_ms < $1 ORDER BY expires_ms LIMIT $2)`, ms(before), limitArg(max))

@@ -106,6 +106,20 @@ func (t *tx) DeleteAccessKey(id string) error {
 	return affected(res, err)
 }
 
+func (t *tx) RevokedKey(id string) (moat.RevokedKey, error) {
+	r := moat.RevokedKey{ID: id}
+	var at int64
+	err := t.queryRow(`SELECT account_id, revoked_ms FROM revoked_access_keys WHERE access_key_id = ?`, id).Scan(&r.AccountID, &at)
+	r.RevokedAt = fromMS(at)
+	return r, notFound(err)
+}
+
+func (t *tx) InsertRevokedKey(r moat.RevokedKey) error {
+	_, err := t.exec(`INSERT INTO revoked_access_keys(access_key_id, account_id, revoked_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+		r.ID, r.AccountID, ms(r.RevokedAt))
+	return err
+}
+
 func (t *tx) DeleteExpiredSTSKeys(before time.Time, max int) (int, error) {
 	res, err := t.exec(`DELETE FROM access_keys WHERE access_key_id IN (
 		SELECT access_key_id FROM access_keys WHERE token_hash != '' AND expires_ms < ? ORDER BY expires_ms`+limit(max)+`)`, ms(before))

@@ -113,6 +113,7 @@ var cases = []testCase{
 	{"AccessKeys/UpdateAccessKey changes secret and active", testAccessKeyUpdate},
 	{"AccessKeys/missing key is ErrNotFound for reads and UpdateAccessKey", testAccessKeyNotFound},
 	{"AccessKeys/DeleteExpiredSTSKeys deletes only expired STS keys, earliest first, up to max", testDeleteExpiredSTSKeys},
+	{"AccessKeys/a revoked key is recorded once, for good, and read back", testRevokedKeys},
 
 	{"Instances/insert round-trips every field through Tx and Reader in UTC", testInstanceRoundTrip},
 	{"Instances/missing instance is ErrNotFound for reads, update and delete", testInstanceNotFound},
@@ -1177,6 +1178,30 @@ func testAccessKeyRoundTrip(t *testing.T, s moat.Store) {
 		for _, k := range []moat.AccessKey{k1, k2} {
 			got, err := tx.AccessKey(k.ID)
 			checkKey(t, "Tx", got, err, k)
+		}
+		return nil
+	})
+}
+
+func testRevokedKeys(t *testing.T, s moat.Store) {
+	first := moat.RevokedKey{ID: "LTAIrevoked", AccountID: acctA, RevokedAt: at(-time.Hour)}
+	update(t, s, func(tx moat.Tx) error {
+		if _, err := tx.RevokedKey(first.ID); !errors.Is(err, moat.ErrNotFound) {
+			t.Errorf("RevokedKey before any record = %v, want ErrNotFound", err)
+		}
+		if err := tx.InsertRevokedKey(first); err != nil {
+			return err
+		}
+		// A second record of the same ID keeps the first.
+		return tx.InsertRevokedKey(moat.RevokedKey{ID: first.ID, AccountID: acctB, RevokedAt: base})
+	})
+	update(t, s, func(tx moat.Tx) error {
+		got, err := tx.RevokedKey(first.ID)
+		if err != nil || got.ID != first.ID || got.AccountID != acctA || !got.RevokedAt.Equal(first.RevokedAt) {
+			t.Errorf("RevokedKey = %+v, %v; want %+v", got, err, first)
+		}
+		if _, err := tx.RevokedKey("LTAIrevoked2"); !errors.Is(err, moat.ErrNotFound) {
+			t.Errorf("RevokedKey of another ID = %v, want ErrNotFound", err)
 		}
 		return nil
 	})
