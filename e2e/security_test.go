@@ -20,7 +20,7 @@ import (
 	"moat/internal/admin"
 )
 
-// The security suite (docs/SECURITY.md): every attack the issue lists, made
+// The security suite (docs/SECURITY.md): every attack docs/SECURITY.md lists, made
 // against the real binary over real sockets, each with the exact HTTP
 // status and Alibaba error code it must get. TestSecuritySuite runs them
 // all and reports how many it ran. The groups live in security_*_test.go:
@@ -80,7 +80,7 @@ func secWant(t *testing.T, r rawResponse, status int, code string) {
 	}
 }
 
-// TestSecuritySuite is the issue's "proof required": replays, timestamp
+// TestSecuritySuite is the security suite's entry point: replays, timestamp
 // skew, foreign secrets, parameter smuggling, bad bytes, oversized
 // requests, slowloris, per-client and rate limits, cross-tenant probes
 // and RAM escalation, each answered with its exact code, the server
