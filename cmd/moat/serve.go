@@ -316,15 +316,14 @@ export MOAT_ACCESS_KEY_SECRET=%s
 		Limiter:     limiter,
 		Observe:     met.ObserveRequest,
 	})
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /_moat/health", func(w http.ResponseWriter, r *http.Request) {
+	health := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"Status":"ok"}`)
 	})
-	mux.Handle("GET /metrics", met.Handler())
 	shared := isPostgres(c.DB)
-	mux.Handle("/_moat/", sharedClock(shared, svc.LoadClock, admin.New(svc, m.engine, c.AdminToken, m.Log)))
-	mux.Handle("/", acs.TrustProxies(acs.PerClientLimit(sharedClock(shared, svc.LoadClock, gw), c.MaxClientRequests), c.TrustedProxies))
+	mux := routes(health, met.Handler(),
+		sharedClock(shared, svc.LoadClock, admin.New(svc, m.engine, c.AdminToken, m.Log)),
+		acs.TrustProxies(acs.PerClientLimit(sharedClock(shared, svc.LoadClock, gw), c.MaxClientRequests), c.TrustedProxies))
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -391,7 +390,10 @@ func (m *Main) newServer(h http.Handler) *http.Server {
 		WriteTimeout:      120 * time.Second,
 		IdleTimeout:       idle,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+		// "OPTIONS *" goes to the gateway like any other request, which
+		// answers it with the error envelope instead of an empty 200.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
 	}
 }
 
