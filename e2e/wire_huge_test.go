@@ -109,6 +109,12 @@ func TestHardening_HugeRequestsGetACompleteAnswer(t *testing.T) {
 			})
 		}
 	}
+	// A body declared past the limit is refused before it is sent: a
+	// client waiting for "100 Continue" gets the refusal instead.
+	t.Run("100 MB body announced with Expect: 100-continue", func(t *testing.T) {
+		r := secRawHTTP(t, s.Addr, line("PageSize=10")+"Content-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\nContent-Length: 104857600\r\n\r\n")
+		secWant(t, r, 400, "InvalidParameter")
+	})
 	// The server still serves a normal call afterwards.
 	r := secRawHTTP(t, s.Addr, "GET /_moat/health HTTP/1.1\r\nHost: "+s.Addr+"\r\n\r\n")
 	if r.Status != http.StatusOK {

@@ -57,6 +57,11 @@ func ReadRequest(r *http.Request) (*Request, error) {
 	if err := checkHeaderSize(r.Header); err != nil {
 		return nil, err
 	}
+	// A declared length past the limit is refused before any of the body
+	// is read (a client that sent "Expect: 100-continue" then sends none).
+	if r.ContentLength > MaxBodyBytes {
+		return nil, moat.Errorf(moat.CodeInvalidParameter, "The request body is larger than %d bytes.", MaxBodyBytes)
+	}
 	if r.Body != nil {
 		body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
 		if err != nil {
