@@ -40,13 +40,57 @@ func (l *limited) Accept() (net.Conn, error) {
 type limitedConn struct {
 	net.Conn
 	once    sync.Once
-	release func()
+	release func() // frees the connection's slot, once the socket is closed
 }
 
+// Close closes lingering, like Apache's lingering close (RFC 9112,
+// section 9.6): it ends the sending side at once, so the client reads the
+// whole answer and then end of file, and reads and discards what the
+// client still sends, until the client closes, for at most lingerBytes or
+// lingerTime, before it closes the socket. Closing a socket with unread
+// data makes the kernel send a reset, and a client that is still writing a
+// request the server refused (one past a size limit) then reads
+// "connection reset by peer" instead of the answer, often with the
+// answer's bytes discarded. The draining runs on its own goroutine, so
+// Close returns at once and a server shutdown is not held up; the
+// connection keeps its slot until the socket is closed.
 func (c *limitedConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.release)
-	return err
+	c.once.Do(func() { go c.linger() })
+	return nil
+}
+
+// The lingering bounds: far more than the rest of any request a size limit
+// refuses (request line and headers 1 MiB, body 1 MiB), and long enough
+// for a slow client to send it.
+const (
+	lingerBytes = 16 << 20
+	lingerTime  = 10 * time.Second
+	// lingerIdle ends the draining of a client that sends nothing more
+	// and does not close either.
+	lingerIdle = 2 * time.Second
+)
+
+func (c *limitedConn) linger() {
+	defer c.release()
+	defer c.Conn.Close()
+	cw, ok := c.Conn.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	end := time.Now().Add(lingerTime)
+	buf := make([]byte, 32<<10)
+	for drained := 0; drained < lingerBytes; {
+		deadline := time.Now().Add(lingerIdle)
+		if deadline.After(end) {
+			deadline = end
+		}
+		c.Conn.SetReadDeadline(deadline)
+		n, err := c.Conn.Read(buf)
+		drained += n
+		if err != nil {
+			return
+		}
+	}
 }
 
 // selfSigned makes a self-signed certificate for localhost, 127.0.0.1 and

@@ -69,6 +69,10 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout closes a keep-alive connection with no request.
 	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds a request line and its headers together; the
+	// gateway refuses what passes its own, smaller limits with an error
+	// envelope (acs.MaxHeaderBytes), net/http what passes this with 431.
+	MaxHeaderBytes int
 }
 
 // poolFlags collects repeated --ip-pool REGION=CIDR flags.
@@ -140,6 +144,7 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.MaxHeavyReads, "max-heavy-reads", moat.DefaultMaxHeavyReads, "listings longer than one batch of 1,000 instances (DescribeInstanceIds, listings judged instance by instance for a RAM user) one account may run at once; more are refused with Throttling.User")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "how long a client may take to send its request headers before the connection is closed (tests shorten it)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 60*time.Second, "how long a keep-alive connection may wait for its next request before it is closed (tests shorten it)")
+	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", 1<<20, "largest request line plus headers read; within it the gateway answers a too-long query or headers with 400 InvalidParameter, past it net/http answers 431")
 	fs.StringVar(&c.DebugAddr, "debug-addr", envOr("MOAT_DEBUG_ADDR", ""), "serve Go profiling (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty (env MOAT_DEBUG_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -167,6 +172,9 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	}
 	if c.MaxHeavyReads < 1 {
 		return c, fmt.Errorf("%w: --max-heavy-reads %d must be at least 1", errUsage, c.MaxHeavyReads)
+	}
+	if c.MaxHeaderBytes < acs.MaxHeaderBytes {
+		return c, fmt.Errorf("%w: --max-header-bytes must be at least %d (the headers' own limit)", errUsage, acs.MaxHeaderBytes)
 	}
 	if c.ReadHeaderTimeout <= 0 || c.IdleTimeout <= 0 {
 		return c, fmt.Errorf("%w: --read-header-timeout and --idle-timeout must be positive durations such as 10s", errUsage)
@@ -337,15 +345,14 @@ export MOAT_ACCESS_KEY_SECRET=%s
 		Limiter:     limiter,
 		Observe:     met.ObserveRequest,
 	})
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /_moat/health", func(w http.ResponseWriter, r *http.Request) {
+	health := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"Status":"ok"}`)
 	})
-	mux.Handle("GET /metrics", met.Handler())
 	shared := isPostgres(c.DB)
-	mux.Handle("/_moat/", sharedClock(shared, svc.LoadClock, admin.New(svc, m.engine, c.AdminToken, m.Log)))
-	mux.Handle("/", acs.TrustProxies(acs.PerClientLimit(sharedClock(shared, svc.LoadClock, gw), c.MaxClientRequests), c.TrustedProxies))
+	mux := routes(health, met.Handler(),
+		sharedClock(shared, svc.LoadClock, admin.New(svc, m.engine, c.AdminToken, m.Log)),
+		acs.TrustProxies(acs.PerClientLimit(sharedClock(shared, svc.LoadClock, gw), c.MaxClientRequests), c.TrustedProxies))
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -396,14 +403,22 @@ const maxConnections = 4096
 
 // newServer applies the bounds every listener has: a client must send its
 // headers within --read-header-timeout (10 s) and its whole request within
-// 60 s; idle connections close after --idle-timeout (60 s).
+// 60 s; idle connections close after --idle-timeout (60 s). The request
+// line and headers may take --max-header-bytes (1 MiB), more than the
+// gateway's own limits, so that it is the gateway that refuses a long
+// query or large headers, with Alibaba's error envelope; past it net/http
+// answers 431 itself, and the lingering close (listener.go) lets the
+// client read that answer.
 func (m *Main) newServer(h http.Handler) *http.Server {
-	rht, idle := m.Config.ReadHeaderTimeout, m.Config.IdleTimeout
+	rht, idle, mhb := m.Config.ReadHeaderTimeout, m.Config.IdleTimeout, m.Config.MaxHeaderBytes
 	if rht <= 0 {
 		rht = 10 * time.Second
 	}
 	if idle <= 0 {
 		idle = 60 * time.Second
+	}
+	if mhb <= 0 {
+		mhb = 1 << 20
 	}
 	return &http.Server{
 		Handler:           h,
@@ -411,8 +426,11 @@ func (m *Main) newServer(h http.Handler) *http.Server {
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,
 		IdleTimeout:       idle,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+		MaxHeaderBytes:    mhb,
+		// "OPTIONS *" goes to the gateway like any other request, which
+		// answers it with the error envelope instead of an empty 200.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
 	}
 }
 

@@ -527,6 +527,23 @@ func (g *Gateway) lookupKey(ctx context.Context, id string) (moat.AccessKey, err
 
 const signatureMismatch = "Specified signature is not matched with our calculation. server string to sign is:"
 
+// MaxEchoedStringToSign bounds the string to sign a SignatureDoesNotMatch
+// message repeats. Clients debug with it (sdk-go v1 compares it with its
+// own), and an SDK request's, even one naming 200 instances, is far
+// shorter; but v1 encodes every value twice, so a '*' costs 5 bytes in it
+// and a forged 1 MB request would otherwise get a 5 MB answer.
+const MaxEchoedStringToSign = 32 << 10
+
+// signatureMismatchError repeats sts exactly when it is at most
+// MaxEchoedStringToSign bytes, else its beginning and a marker saying how
+// long it is.
+func signatureMismatchError(sts string) *moat.Error {
+	if len(sts) > MaxEchoedStringToSign {
+		sts = fmt.Sprintf("%s… [cut: the string to sign has %d bytes; the first %d are shown]", sts[:MaxEchoedStringToSign], len(sts), MaxEchoedStringToSign)
+	}
+	return moat.Errorf(moat.CodeSignatureDoesNotMatch, "%s", signatureMismatch+sts)
+}
+
 // authV1 verifies an HMAC-SHA1 signed request (V2 RPC signature doc).
 func (g *Gateway) authV1(ctx context.Context, req *Request, o *outcome) (moat.Caller, error) {
 	p := req.Params
@@ -559,7 +576,7 @@ func (g *Gateway) authV1(ctx context.Context, req *Request, o *outcome) (moat.Ca
 	}
 	sts := StringToSignV1(req.Method, p)
 	if !equal(SignV1(k.Secret, sts), p["Signature"]) {
-		return moat.Caller{}, moat.Errorf(moat.CodeSignatureDoesNotMatch, "%s", signatureMismatch+sts)
+		return moat.Caller{}, signatureMismatchError(sts)
 	}
 	if err := g.creds.CheckSecurityToken(k, p["SecurityToken"]); err != nil {
 		return moat.Caller{}, err
@@ -628,7 +645,7 @@ func (g *Gateway) authV3(ctx context.Context, req *Request, authz string, o *out
 	cr := CanonicalRequestV3(req.Method, "/", req.Query, hd, req.Host, a.SignedHeaders, hashed)
 	sts := StringToSignV3(cr)
 	if !equal(SignV3(k.Secret, sts), a.Signature) {
-		return moat.Caller{}, moat.Errorf(moat.CodeSignatureDoesNotMatch, "%s", signatureMismatch+sts)
+		return moat.Caller{}, signatureMismatchError(sts)
 	}
 	// The signature covers the declared hash; the body must match it.
 	if !equal(hashed, HashPayload(req.Body)) {

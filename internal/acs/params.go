@@ -29,6 +29,9 @@ const (
 	MaxParams      = 1000
 	MaxKeyLength   = 256
 	MaxValueLength = 64 << 10
+	// MaxHeaderBytes bounds the headers (names and values), apart from
+	// the request line, whose query the parameter limits bound.
+	MaxHeaderBytes = 64 << 10
 )
 
 // Request is a decoded RPC request.
@@ -51,6 +54,14 @@ type Request struct {
 // cover one value and the handler might read the other.
 func ReadRequest(r *http.Request) (*Request, error) {
 	req := &Request{Method: r.Method, Host: r.Host, Header: r.Header}
+	if err := checkHeaderSize(r.Header); err != nil {
+		return nil, err
+	}
+	// A declared length past the limit is refused before any of the body
+	// is read (a client that sent "Expect: 100-continue" then sends none).
+	if r.ContentLength > MaxBodyBytes {
+		return nil, moat.Errorf(moat.CodeInvalidParameter, "The request body is larger than %d bytes.", MaxBodyBytes)
+	}
 	if r.Body != nil {
 		body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
 		if err != nil {
@@ -90,6 +101,20 @@ func ReadRequest(r *http.Request) (*Request, error) {
 	return req, nil
 }
 
+// checkHeaderSize refuses headers larger than MaxHeaderBytes, counting
+// each name and value and the four bytes of ": " and CRLF around them.
+func checkHeaderSize(h http.Header) error {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			if n += len(k) + len(v) + 4; n > MaxHeaderBytes {
+				return moat.Errorf(moat.CodeInvalidParameter, "The request headers are larger than %d bytes.", MaxHeaderBytes)
+			}
+		}
+	}
+	return nil
+}
+
 // caseVariants refuses two names that differ only in case (Action and
 // action, Signature and signature). moat reads names case-sensitively, as
 // the SDKs send them, but a proxy or a log reader that folds case would
@@ -123,7 +148,11 @@ func parseParams(raw, where string) (map[string]string, error) {
 	if raw == "" {
 		return out, nil
 	}
-	for _, pair := range strings.Split(raw, "&") {
+	// Cut, not Split: a megabyte of "&" must not become a slice of a
+	// million strings before the parameter count refuses it.
+	for rest := raw; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
 		if pair == "" {
 			continue
 		}

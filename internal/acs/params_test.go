@@ -72,3 +72,34 @@ func manyParams(n int) string {
 	}
 	return b.String()
 }
+
+// TestReadRequestHeaderLimit pins MaxHeaderBytes: net/http reads up to
+// --max-header-bytes, and the gateway refuses headers past its own limit
+// with InvalidParameter (an answer the SDKs parse) rather than leaving it
+// to net/http's plain 431.
+func TestReadRequestHeaderLimit(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		pad  int // bytes of one header's value
+		code moat.Code
+	}{
+		{"just under", MaxHeaderBytes - 1024, ""},
+		{"one header over", MaxHeaderBytes + 1, moat.CodeInvalidParameter},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/?A=1", nil)
+			r.Header.Set("X-Pad", strings.Repeat("p", c.pad))
+			_, err := ReadRequest(r)
+			if got := moat.AsError(err); (err == nil) != (c.code == "") || (err != nil && got.Code != c.code) {
+				t.Fatalf("ReadRequest with a %d-byte header: %v, want code %q", c.pad, err, c.code)
+			}
+		})
+	}
+	r := httptest.NewRequest("GET", "/?A=1", nil)
+	for i := range 10_000 {
+		r.Header.Add("X-A", strconv.Itoa(i%10))
+	}
+	if _, err := ReadRequest(r); moat.AsError(err).Code != moat.CodeInvalidParameter {
+		t.Fatalf("10,000 headers: %v, want InvalidParameter", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -83,7 +84,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.Info("admin", "Method", r.Method, "Path", r.URL.Path, "Status", rec.status, "LatencyMs", float64(time.Since(start).Microseconds())/1000)
 	}()
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	// A path the mux would clean ("//", "/./") is not a route: the mux
+	// would answer it with a redirect that a client re-sends its token to.
+	if _, pattern := s.mux.Handler(r); pattern == "" || path.Clean(r.URL.Path) != r.URL.Path {
 		writeError(rec, moat.Errorf(moat.CodeAdminRouteNotFound, "No admin route %s %s; see docs/ADMIN.md.", r.Method, r.URL.Path))
 		return
 	}
