@@ -409,43 +409,19 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	f.AfterSeq = after
 	// Stream the answer a chunk at a time, so a large page costs the server
 	// a chunk of memory, not the whole page.
-	chunk := func(after int64, n int) ([]moat.Event, error) {
-		f.AfterSeq, f.Limit = after, n
-		return s.svc.Events(r.Context(), f)
-	}
-	first, err := chunk(f.AfterSeq, min(limit, eventChunk))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	io.WriteString(w, `{"Events":[`)
-	const layout = "2006-01-02T15:04:05.000Z07:00"
-	sent := 0
-	for evs := first; len(evs) > 0; {
-		for _, e := range evs {
-			b, _ := json.Marshal(Event{
-				Seq: e.Seq, Time: e.Time.UTC().Format(layout), RecordedTime: e.RecordedAt.UTC().Format(layout),
+	streamList(w, s.log, "Events", limit, eventChunk, f.AfterSeq,
+		func(after int64, n int) ([]moat.Event, error) {
+			f.AfterSeq, f.Limit = after, n
+			return s.svc.Events(r.Context(), f)
+		},
+		func(e moat.Event) int64 { return e.Seq },
+		func(e moat.Event) any {
+			return Event{
+				Seq: e.Seq, Time: e.Time.UTC().Format(timeLayout), RecordedTime: e.RecordedAt.UTC().Format(timeLayout),
 				InstanceId: e.InstanceID, Type: string(e.Type), AccountId: e.AccountID, RegionId: string(e.Region),
 				RequestId: e.RequestID, Reason: e.Reason, Periods: e.Periods,
-			})
-			if sent > 0 {
-				io.WriteString(w, ",")
 			}
-			w.Write(b)
-			sent++
-		}
-		if sent >= limit || len(evs) < eventChunk {
-			break
-		}
-		if evs, err = chunk(evs[len(evs)-1].Seq, min(limit-sent, eventChunk)); err != nil {
-			// The status is sent; an unterminated body tells the client.
-			s.log.Error("admin: events", "err", err)
-			return
-		}
-	}
-	io.WriteString(w, "]}\n")
+		})
 }
 
 const (
@@ -656,45 +632,21 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	chunk := func(after int64, n int) ([]moat.AuditRecord, error) {
-		f.AfterSeq, f.Limit = after, n
-		return s.svc.Audit(r.Context(), f)
-	}
-	first, err := chunk(after, min(limit, AuditChunk))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	io.WriteString(w, `{"Records":[`)
-	const layout = "2006-01-02T15:04:05.000Z07:00"
-	sent := 0
-	for recs := first; len(recs) > 0; {
-		for _, a := range recs {
+	streamList(w, s.log, "Records", limit, AuditChunk, after,
+		func(after int64, n int) ([]moat.AuditRecord, error) {
+			f.AfterSeq, f.Limit = after, n
+			return s.svc.Audit(r.Context(), f)
+		},
+		func(a moat.AuditRecord) int64 { return a.Seq },
+		func(a moat.AuditRecord) any {
 			res := a.Resources
 			if res == nil {
 				res = []string{}
 			}
-			b, _ := json.Marshal(AuditRecord{Seq: a.Seq, Time: a.Time.UTC().Format(layout), AccountId: a.AccountID,
+			return AuditRecord{Seq: a.Seq, Time: a.Time.UTC().Format(timeLayout), AccountId: a.AccountID,
 				Principal: a.Principal, SourceIp: a.SourceIP, Action: a.Action, Resources: res,
-				ResourceCount: max(a.ResourceCount, len(res)), Code: a.Code, RequestId: a.RequestID})
-			if sent > 0 {
-				io.WriteString(w, ",")
-			}
-			w.Write(b)
-			sent++
-		}
-		if sent >= limit || len(recs) < AuditChunk {
-			break
-		}
-		if recs, err = chunk(recs[len(recs)-1].Seq, min(limit-sent, AuditChunk)); err != nil {
-			// The status is sent; an unterminated body tells the client.
-			s.log.Error("admin: audit", "err", err)
-			return
-		}
-	}
-	io.WriteString(w, "]}\n")
+				ResourceCount: max(a.ResourceCount, len(res)), Code: a.Code, RequestId: a.RequestID}
+		})
 }
 
 // AuditChunk is how many audit records the listing reads from the store at
