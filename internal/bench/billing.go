@@ -156,7 +156,7 @@ func (r *runner) tags(ctx context.Context) error {
 			}
 			req := admin.InstancesRequest{AccessKeyId: TagsKeyID, RegionId: SeedRegion, Count: n, ExpireIn: "8760h", Remark: "bench-tags",
 				Tags: []admin.TagItem{{Key: "team", Value: team}, {Key: "env", Value: "bench"}}}
-			if _, err := r.adm.Do(ctx, http.MethodPost, "/_moat/v1/instances", req, nil); err != nil {
+			if err := r.adm.SeedInstances(ctx, req); err != nil {
 				return fmt.Errorf("create tagged instances (%d done): %w", done, err)
 			}
 			done += n

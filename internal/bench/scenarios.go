@@ -100,8 +100,7 @@ func (r *runner) seed(ctx context.Context) error {
 	for done < missing {
 		n := min(r.batch(), missing-done)
 		req := admin.InstancesRequest{AccessKeyId: BootstrapKeyID, RegionId: SeedRegion, Count: n, ExpireIn: "8760h", Remark: "bench"}
-		// The answer lists every instance; seeding needs none of it.
-		if _, err := r.adm.Do(ctx, http.MethodPost, "/_moat/v1/instances", req, nil); err != nil {
+		if err := r.adm.SeedInstances(ctx, req); err != nil {
 			return fmt.Errorf("create instances (%d of %d done): %w", done, missing, err)
 		}
 		done += n
@@ -437,18 +436,17 @@ func (r *runner) expiredInto(ctx context.Context, seq int64, mine, seen map[stri
 	limit := r.cfg.EventsPage
 	last := seq
 	for {
-		var page admin.EventsResponse
-		path := fmt.Sprintf("/_moat/v1/events?Type=expired&Limit=%d&After=%d", limit, last)
-		if _, err := r.adm.Do(ctx, http.MethodGet, path, nil, &page); err != nil {
+		events, err := r.adm.EventsPage(ctx, admin.EventsQuery{Type: "expired", After: last, Limit: limit})
+		if err != nil {
 			return last, fmt.Errorf("list events: %w", err)
 		}
-		for _, e := range page.Events {
+		for _, e := range events {
 			last = max(last, e.Seq)
 			if _, ok := mine[e.InstanceId]; ok {
 				seen[e.InstanceId] = struct{}{}
 			}
 		}
-		if len(page.Events) < limit {
+		if len(events) < limit {
 			return last, nil
 		}
 	}
@@ -475,12 +473,11 @@ func (r *runner) expiredEventsAfter(ctx context.Context, seq int64, mine map[str
 	limit := r.cfg.EventsPage
 	last = seq
 	for {
-		var page admin.EventsResponse
-		path := fmt.Sprintf("/_moat/v1/events?Type=expired&Limit=%d&After=%d", limit, last)
-		if _, err := r.adm.Do(ctx, http.MethodGet, path, nil, &page); err != nil {
+		events, err := r.adm.EventsPage(ctx, admin.EventsQuery{Type: "expired", After: last, Limit: limit})
+		if err != nil {
 			return last, n, ofMine, fmt.Errorf("list events: %w", err)
 		}
-		for _, e := range page.Events {
+		for _, e := range events {
 			if e.Seq <= last {
 				return last, n, ofMine, fmt.Errorf("events out of order: Seq %d after %d", e.Seq, last)
 			}
@@ -490,7 +487,7 @@ func (r *runner) expiredEventsAfter(ctx context.Context, seq int64, mine map[str
 				ofMine++
 			}
 		}
-		if len(page.Events) < limit {
+		if len(events) < limit {
 			return last, n, ofMine, nil
 		}
 	}
