@@ -28,7 +28,7 @@ import (
 
 	"moat/internal/acs"
 	"moat/internal/admin"
-	"moat/internal/bench"
+	"moat/internal/bench/proc"
 )
 
 const (
@@ -126,8 +126,8 @@ func main() {
 	}
 	fmt.Printf("tenant B DescribeInstances alone: median %v, max %v\n", median(quiet), slices.Max(quiet))
 
-	mem := func() bench.ProcMem {
-		m, err := bench.ReadProcMem(pid)
+	mem := func() proc.ProcMem {
+		m, err := proc.ReadProcMem(pid)
 		if err != nil {
 			fatalf("%v", err)
 		}

@@ -1,4 +1,4 @@
-package bench
+package loadgen
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 )
 
 // MixBuilder builds worker w's next request of action a (an index into
-// MixActions). ok=false means there is nothing to send for that action
+// the Mix's Actions). ok=false means there is nothing to send for that action
 // (its instance pool is empty): the draw is counted as starved.
 type MixBuilder func(ctx context.Context, w *Worker, a int) (req *http.Request, ok bool, err error)
 
@@ -153,7 +153,7 @@ func (l *MixLoad) Run(ctx context.Context) (*MixLoadResult, error) {
 
 func (l *MixLoad) newWorker(id int, seed uint64) (*Worker, *mixWorker) {
 	w := &Worker{ID: id, Rand: rand.New(rand.NewPCG(seed, uint64(id))), Params: map[string]string{}}
-	return w, &mixWorker{tallies: make([]tally, len(MixActions)), lag: Samples{}}
+	return w, &mixWorker{tallies: make([]tally, len(l.Mix.Actions)), lag: Samples{}}
 }
 
 // send builds and sends one request of action a; sent=false when the
@@ -383,6 +383,6 @@ func (l *MixLoad) finish(res *MixLoadResult, workers []*mixWorker, secs float64)
 	if secs < 0 {
 		secs = 0
 	}
-	res.Seconds = round3(secs)
-	res.Total, res.Actions = aggregate(MixActions, parts, secs)
+	res.Seconds = Round3(secs)
+	res.Total, res.Actions = aggregate(l.Mix.Actions, parts, secs)
 }
