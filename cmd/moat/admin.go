@@ -183,58 +183,41 @@ func eventsCmd(fs *flag.FlagSet) func() (adminCall, error) {
 	}
 }
 
-// ramUser holds the flags that name a RAM user.
-type ramUser struct{ account, user string }
-
-func ramUserFlags(fs *flag.FlagSet) *ramUser {
-	var u ramUser
-	fs.StringVar(&u.account, "account-id", "", "account ID")
-	fs.StringVar(&u.user, "user-name", "", "RAM user name")
-	return &u
-}
-
-func (u *ramUser) check() error {
-	if u.account == "" || u.user == "" {
-		return fmt.Errorf("%w: --account-id and --user-name are required", errUsage)
+// onUser declares the flags that name a RAM user, which every command on
+// a user requires, and checks them before build prepares the call.
+func onUser(fs *flag.FlagSet, build func(account, user string) (adminCall, error)) func() (adminCall, error) {
+	var account, user string
+	fs.StringVar(&account, "account-id", "", "account ID")
+	fs.StringVar(&user, "user-name", "", "RAM user name")
+	return func() (adminCall, error) {
+		if account == "" || user == "" {
+			return nil, fmt.Errorf("%w: --account-id and --user-name are required", errUsage)
+		}
+		return build(account, user)
 	}
-	return nil
 }
 
 func createUserCmd(fs *flag.FlagSet) func() (adminCall, error) {
-	u := ramUserFlags(fs)
-	return func() (adminCall, error) {
-		if err := u.check(); err != nil {
-			return nil, err
-		}
+	return onUser(fs, func(account, user string) (adminCall, error) {
 		return func(ctx context.Context, c *admin.Client) error {
-			_, err := c.CreateUser(ctx, u.account, u.user)
+			_, err := c.CreateUser(ctx, account, user)
 			return err
 		}, nil
-	}
+	})
 }
 
 func createAccessKeyCmd(fs *flag.FlagSet) func() (adminCall, error) {
-	u := ramUserFlags(fs)
-	return func() (adminCall, error) {
-		if err := u.check(); err != nil {
-			return nil, err
-		}
+	return onUser(fs, func(account, user string) (adminCall, error) {
 		return func(ctx context.Context, c *admin.Client) error {
-			_, err := c.CreateUserKey(ctx, u.account, u.user)
+			_, err := c.CreateUserKey(ctx, account, user)
 			return err
 		}, nil
-	}
+	})
 }
 
 func putPolicyCmd(fs *flag.FlagSet) func() (adminCall, error) {
-	u := ramUserFlags(fs)
 	var policy, file string
-	fs.StringVar(&policy, "policy-name", "", "policy name")
-	fs.StringVar(&file, "file", "", "policy document file (- for stdin)")
-	return func() (adminCall, error) {
-		if err := u.check(); err != nil {
-			return nil, err
-		}
+	prepare := onUser(fs, func(account, user string) (adminCall, error) {
 		doc, err := readPolicy(file)
 		if err != nil {
 			return nil, err
@@ -246,74 +229,73 @@ func putPolicyCmd(fs *flag.FlagSet) func() (adminCall, error) {
 			return nil, fmt.Errorf("%w: --file is required", errUsage)
 		}
 		return func(ctx context.Context, c *admin.Client) error {
-			return c.PutPolicy(ctx, u.account, u.user, policy, doc)
+			return c.PutPolicy(ctx, account, user, policy, doc)
 		}, nil
-	}
+	})
+	fs.StringVar(&policy, "policy-name", "", "policy name")
+	fs.StringVar(&file, "file", "", "policy document file (- for stdin)")
+	return prepare
 }
 
 func deletePolicyCmd(fs *flag.FlagSet) func() (adminCall, error) {
-	u := ramUserFlags(fs)
 	var policy string
-	fs.StringVar(&policy, "policy-name", "", "policy name")
-	return func() (adminCall, error) {
-		if err := u.check(); err != nil {
-			return nil, err
-		}
+	prepare := onUser(fs, func(account, user string) (adminCall, error) {
 		if policy == "" {
 			return nil, fmt.Errorf("%w: --policy-name is required", errUsage)
 		}
 		return func(ctx context.Context, c *admin.Client) error {
-			return c.DeletePolicy(ctx, u.account, u.user, policy)
+			return c.DeletePolicy(ctx, account, user, policy)
 		}, nil
-	}
+	})
+	fs.StringVar(&policy, "policy-name", "", "policy name")
+	return prepare
 }
 
 func stsCmd(fs *flag.FlagSet) func() (adminCall, error) {
-	u := ramUserFlags(fs)
 	var file string
 	var dur time.Duration
-	fs.StringVar(&file, "policy-file", "", "policy document file (- for stdin)")
-	fs.DurationVar(&dur, "duration", time.Hour, "validity, 900s to 43200s")
-	return func() (adminCall, error) {
-		if err := u.check(); err != nil {
-			return nil, err
-		}
+	prepare := onUser(fs, func(account, user string) (adminCall, error) {
 		doc, err := readPolicy(file)
 		if err != nil {
 			return nil, err
 		}
+		req := admin.STSRequest{DurationSeconds: int64(dur.Seconds()), Policy: doc}
 		return func(ctx context.Context, c *admin.Client) error {
-			_, err := c.IssueSTS(ctx, u.account, u.user, admin.STSRequest{DurationSeconds: int64(dur.Seconds()), Policy: doc})
+			_, err := c.IssueSTS(ctx, account, user, req)
 			return err
 		}, nil
-	}
+	})
+	fs.StringVar(&file, "policy-file", "", "policy document file (- for stdin)")
+	fs.DurationVar(&dur, "duration", time.Hour, "validity, 900s to 43200s")
+	return prepare
 }
 
-func setKeyStatusCmd(fs *flag.FlagSet) func() (adminCall, error) {
-	var id, status string
-	fs.StringVar(&id, "access-key-id", "", "AccessKeyId")
-	fs.StringVar(&status, "status", "", "Active or Inactive")
-	return func() (adminCall, error) {
-		if id == "" {
-			return nil, fmt.Errorf("%w: --access-key-id is required", errUsage)
-		}
-		return func(ctx context.Context, c *admin.Client) error {
-			return c.SetKeyStatus(ctx, id, status)
-		}, nil
-	}
-}
-
-func deleteKeyCmd(fs *flag.FlagSet) func() (adminCall, error) {
+// onKey declares --access-key-id, which every command on a key requires,
+// and checks it before build prepares the call.
+func onKey(fs *flag.FlagSet, build func(id string) adminCall) func() (adminCall, error) {
 	var id string
 	fs.StringVar(&id, "access-key-id", "", "AccessKeyId")
 	return func() (adminCall, error) {
 		if id == "" {
 			return nil, fmt.Errorf("%w: --access-key-id is required", errUsage)
 		}
-		return func(ctx context.Context, c *admin.Client) error {
-			return c.DeleteKey(ctx, id)
-		}, nil
+		return build(id), nil
 	}
+}
+
+func setKeyStatusCmd(fs *flag.FlagSet) func() (adminCall, error) {
+	var status string
+	prepare := onKey(fs, func(id string) adminCall {
+		return func(ctx context.Context, c *admin.Client) error { return c.SetKeyStatus(ctx, id, status) }
+	})
+	fs.StringVar(&status, "status", "", "Active or Inactive")
+	return prepare
+}
+
+func deleteKeyCmd(fs *flag.FlagSet) func() (adminCall, error) {
+	return onKey(fs, func(id string) adminCall {
+		return func(ctx context.Context, c *admin.Client) error { return c.DeleteKey(ctx, id) }
+	})
 }
 
 func auditCmd(fs *flag.FlagSet) func() (adminCall, error) {
