@@ -76,14 +76,20 @@ func createLoad(eps []string, c *acs.Client, limit int64) loadgen.RequestFunc {
 	}
 }
 
-// createParams sets BSS CreateInstance's parameters in p.
-func createParams(p map[string]string) {
-	p["Action"] = "CreateInstance"
+// bssParams sets what every BSS call of the bench carries. moat requires
+// ProductType: it names the region (internal/acs/bss).
+func bssParams(p map[string]string, action string) {
+	p["Action"] = action
 	p["Version"] = bssVersion
 	p["Format"] = "JSON"
 	p["RegionId"] = SeedRegion
 	p["ProductCode"] = "ddos"
 	p["ProductType"] = "ddoscoo"
+}
+
+// createParams sets BSS CreateInstance's parameters in p.
+func createParams(p map[string]string) {
+	bssParams(p, "CreateInstance")
 	p["SubscriptionType"] = "Subscription"
 	p["Period"] = "1"
 	for i, kv := range [][2]string{

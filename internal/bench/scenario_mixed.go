@@ -288,14 +288,9 @@ func (r *runner) mixedBuilder(release *idPool, renew []string) loadgen.MixBuilde
 			if len(renew) == 0 {
 				return nil, false, nil
 			}
-			// BSS RenewInstance: moat requires ProductType (it names the
-			// region) and RenewPeriod in months (internal/acs/bss).
-			p["Action"] = "RenewInstance"
-			p["Version"] = bssVersion
-			p["Format"] = "JSON"
-			p["RegionId"] = SeedRegion
-			p["ProductCode"] = "ddos"
-			p["ProductType"] = "ddoscoo"
+			// BSS RenewInstance: moat requires RenewPeriod in months
+			// (internal/acs/bss).
+			bssParams(p, "RenewInstance")
 			p["InstanceId"] = renew[w.Rand.IntN(len(renew))]
 			p["RenewPeriod"] = "1"
 			p["ClientToken"] = token + strconv.FormatInt(seq.Add(1), 36)
