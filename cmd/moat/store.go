@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"moat/internal/moat"
@@ -17,9 +16,7 @@ import (
 
 // isPostgres reports whether --db names a PostgreSQL database rather than
 // a SQLite file.
-func isPostgres(db string) bool {
-	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
-}
+func isPostgres(db string) bool { return postgres.IsURL(db) }
 
 // redactDB is --db as it may be logged: a URL's password is masked.
 func redactDB(db string) string {

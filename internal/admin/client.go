@@ -8,15 +8,29 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
 // Client calls the admin API; `moat admin`, the benchmarks and the tests
-// use it.
+// use it. Its typed methods are the only place outside the server that
+// spells the API's paths.
 type Client struct {
 	Endpoint string // e.g. http://127.0.0.1:9180
 	Token    string
 	HTTP     *http.Client
+
+	// answer, when set, receives each answer's body as the server sent it.
+	answer *[]byte
+}
+
+// Recording returns a copy of c that also stores the body of each answer,
+// success or error, in *dst: `moat admin` prints the server's own JSON
+// rather than a re-encoding of the decoded value.
+func (c *Client) Recording(dst *[]byte) *Client {
+	cc := *c
+	cc.answer = dst
+	return &cc
 }
 
 // Error is an admin API error answer.
@@ -71,6 +85,13 @@ func (c *Client) CreateInstances(ctx context.Context, req InstancesRequest) ([]I
 	return out.Instances, err
 }
 
+// SeedInstances creates instances and drops the answer: bulk seeding
+// need not decode ten thousand instances it does not look at.
+func (c *Client) SeedInstances(ctx context.Context, req InstancesRequest) error {
+	_, err := c.Do(ctx, http.MethodPost, "/_moat/v1/instances", req, nil)
+	return err
+}
+
 // Clock reads server time.
 func (c *Client) Clock(ctx context.Context) (ClockResponse, error) {
 	var out ClockResponse
@@ -88,20 +109,44 @@ func (c *Client) MoveClock(ctx context.Context, req ClockRequest) (ClockResponse
 
 // Events lists events, optionally filtered.
 func (c *Client) Events(ctx context.Context, instanceID, typ string) ([]Event, error) {
+	return c.EventsPage(ctx, EventsQuery{InstanceId: instanceID, Type: typ})
+}
+
+// EventsQuery filters and pages the event listing; a zero field is left
+// out of the query.
+type EventsQuery struct {
+	InstanceId string
+	Type       string
+	After      int64 // events after this Seq
+	Limit      int   // at most this many (the server's default: its maximum)
+}
+
+// EventsPage lists one page of events.
+func (c *Client) EventsPage(ctx context.Context, f EventsQuery) ([]Event, error) {
 	q := url.Values{}
-	if instanceID != "" {
-		q.Set("InstanceId", instanceID)
+	if f.InstanceId != "" {
+		q.Set("InstanceId", f.InstanceId)
 	}
-	if typ != "" {
-		q.Set("Type", typ)
+	if f.Type != "" {
+		q.Set("Type", f.Type)
 	}
-	path := "/_moat/v1/events"
+	if f.After != 0 {
+		q.Set("After", strconv.FormatInt(f.After, 10))
+	}
+	if f.Limit != 0 {
+		q.Set("Limit", strconv.Itoa(f.Limit))
+	}
+	var out EventsResponse
+	_, err := c.Do(ctx, http.MethodGet, withQuery("/_moat/v1/events", q), nil, &out)
+	return out.Events, err
+}
+
+// withQuery appends a query, if any, to path.
+func withQuery(path string, q url.Values) string {
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	var out EventsResponse
-	_, err := c.Do(ctx, http.MethodGet, path, nil, &out)
-	return out.Events, err
+	return path
 }
 
 // CreateUser adds a RAM user.
@@ -161,12 +206,8 @@ func (c *Client) DeleteKey(ctx context.Context, id string) error {
 
 // Audit lists audit records.
 func (c *Client) Audit(ctx context.Context, q url.Values) ([]AuditRecord, error) {
-	path := "/_moat/v1/audit"
-	if len(q) > 0 {
-		path += "?" + q.Encode()
-	}
 	var out AuditResponse
-	_, err := c.Do(ctx, http.MethodGet, path, nil, &out)
+	_, err := c.Do(ctx, http.MethodGet, withQuery("/_moat/v1/audit", q), nil, &out)
 	return out.Records, err
 }
 
@@ -184,6 +225,9 @@ func (c *Client) send(req *http.Request) ([]byte, error) {
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, err
+	}
+	if c.answer != nil {
+		*c.answer = raw
 	}
 	if resp.StatusCode >= 300 {
 		e := &Error{Status: resp.StatusCode}

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"moat/internal/bench/proc"
+	"moat/internal/store/postgres"
 )
 
 // A PostgreSQL run (--db postgres://…) measures moat on a database of its
@@ -30,12 +33,6 @@ const benchDBPrefix = "moat_bench_"
 
 var benchDBName = regexp.MustCompile(`^moat_bench_[a-z0-9_]{1,40}$`)
 
-// IsPostgresURL reports whether --db names a PostgreSQL database (as moat
-// serve decides it).
-func IsPostgresURL(db string) bool {
-	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
-}
-
 // pgPlan is which database a PostgreSQL run uses.
 type pgPlan struct {
 	URL      string // the database moat serve opens
@@ -50,7 +47,7 @@ func planPostgres(raw, fresh string) (pgPlan, error) {
 	if err != nil {
 		return pgPlan{}, fmt.Errorf("--db: not a URL: %w", err)
 	}
-	if !IsPostgresURL(raw) || u.Host == "" {
+	if !postgres.IsURL(raw) || u.Host == "" {
 		return pgPlan{}, fmt.Errorf("--db %s: want postgres://user@host:port/database", u.Redacted())
 	}
 	name := strings.TrimPrefix(u.Path, "/")
@@ -99,9 +96,9 @@ func RedactArgs(args []string) []string {
 	for i, a := range args {
 		name, val, eq := strings.Cut(a, "=")
 		switch {
-		case IsPostgresURL(a):
+		case postgres.IsURL(a):
 			out[i] = redactURL(a)
-		case eq && strings.HasPrefix(name, "-") && IsPostgresURL(val):
+		case eq && strings.HasPrefix(name, "-") && postgres.IsURL(val):
 			out[i] = name + "=" + redactURL(val)
 		default:
 			out[i] = a
@@ -163,7 +160,7 @@ func preparePostgres(ctx context.Context, p pgPlan) (*PostgresInfo, error) {
 		}
 	}
 	if info.DataDirectory != "" {
-		info.DataFileSystem = FSType(info.DataDirectory)
+		info.DataFileSystem = proc.FSType(info.DataDirectory)
 	}
 	return info, nil
 }

@@ -6,9 +6,11 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"moat/internal/bench/loadgen"
 )
 
-// The targets of issue 2 ("Benchmarks"), for 1,000,000 instances in the
+// The single-store targets (docs/BENCHMARKS.md), for 1,000,000 instances in the
 // store and the load generator on the same machine.
 const (
 	TargetDescribeRPS    = 10000.0
@@ -20,7 +22,7 @@ const (
 	TargetStoreSize      = 1000000
 )
 
-// The targets of issue 5, for a PostgreSQL store on the same 2-core
+// The shared-store targets, for a PostgreSQL store on the same 2-core
 // machine. TargetPGDescribeRatio compares two runs (PostgreSQL's describe
 // requests/s over SQLite's at the same size), so the matrix summary
 // checks it, not a single run.
@@ -58,7 +60,7 @@ func Evaluate(res *Results) []Row {
 		res.Checks = append(res.Checks, Check{Scenario: scn, Figure: fig, Value: v, Target: target, Pass: pass})
 		rows = append(rows, Row{Scenario: scn, Figure: fig, Value: val, Ratio: ratio, Target: target, Result: mark(pass)})
 	}
-	latency := func(scn string, l *LoadResult) {
+	latency := func(scn string, l *loadgen.LoadResult) {
 		add(scn, "latency p50/p90/p99/max", fmt.Sprintf("%.2f / %.2f / %.2f / %.1f ms", l.Latency.P50Ms, l.Latency.P90Ms, l.Latency.P99Ms, l.Latency.MaxMs), "")
 	}
 
@@ -257,7 +259,7 @@ func PrintTable(w io.Writer, res *Results, rows []Row) {
 	tw.Flush()
 
 	var firsts []string
-	add := func(name string, l *LoadResult) {
+	add := func(name string, l *loadgen.LoadResult) {
 		if l != nil && l.FirstError != "" {
 			firsts = append(firsts, fmt.Sprintf("  %s: %s", name, l.FirstError))
 		}
@@ -362,7 +364,7 @@ func mixedRows(mr *MixedResult, add func(scn, fig, val, ratio string), check fun
 		v := fmt.Sprintf("%.0f/s, p50/p90/p99/max %.2f / %.2f / %.2f / %.1f ms, %d errors", a.OKPerSec, a.Latency.P50Ms, a.Latency.P90Ms, a.Latency.P99Ms, a.Latency.MaxMs, a.Errors)
 		if len(a.ErrorCodes) > 0 {
 			var codes []string
-			for _, c := range sortedCodes(a.ErrorCodes) {
+			for _, c := range loadgen.SortedCodes(a.ErrorCodes) {
 				codes = append(codes, fmt.Sprintf("%s %d", c, a.ErrorCodes[c]))
 			}
 			v += " (" + strings.Join(codes, ", ") + ")"

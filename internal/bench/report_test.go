@@ -4,16 +4,18 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"moat/internal/bench/loadgen"
 )
 
 func TestEvaluateMarksTargets(t *testing.T) {
 	res := &Results{
-		Describe: &LoadResult{Connections: 64, Requests: 120000, OK: 120000, RequestsPerSec: 12000, OKPerSec: 12000, Latency: Latency{P99Ms: 25}},
-		Baseline: &LoadResult{Connections: 64, Requests: 400000, OK: 400000, RequestsPerSec: 40000, OKPerSec: 40000},
-		Release:  &ReleaseResult{Instances: 100, ReleasesPerSec: 1500, Load: &LoadResult{Connections: 64, Requests: 100, OK: 99, Errors: 1, FirstError: "HTTP 500: boom"}},
+		Describe: &loadgen.LoadResult{Connections: 64, Requests: 120000, OK: 120000, RequestsPerSec: 12000, OKPerSec: 12000, Latency: loadgen.Latency{P99Ms: 25}},
+		Baseline: &loadgen.LoadResult{Connections: 64, Requests: 400000, OK: 400000, RequestsPerSec: 40000, OKPerSec: 40000},
+		Release:  &ReleaseResult{Instances: 100, ReleasesPerSec: 1500, Load: &loadgen.LoadResult{Connections: 64, Requests: 100, OK: 99, Errors: 1, FirstError: "HTTP 500: boom"}},
 		Lifecycle: &LifecycleResult{Instances: 100000, CatchUpSeconds: 1.5, ExpiriesPerSec: 66666.7,
 			ExpiredEvents: 100000, OfTheseInstances: 100000,
-			DescribeDuring: &LoadResult{Connections: 16, Requests: 10, OK: 10}},
+			DescribeDuring: &loadgen.LoadResult{Connections: 16, Requests: 10, OK: 10}},
 		Memory: &MemoryResult{End: &MemFigures{RSSMB: 80, HWMMB: 151}},
 	}
 	computeRatios(res)
@@ -55,7 +57,7 @@ func TestEvaluateRAMRatio(t *testing.T) {
 		ratio float64
 		pass  bool
 	}{{0.95, true}, {0.90, true}, {0.899, false}} {
-		res := &Results{RAM: &RAMResult{Statements: 10, Rounds: []RAMRound{{Root: &LoadResult{Connections: 64}, User: &LoadResult{Connections: 64}}},
+		res := &Results{RAM: &RAMResult{Statements: 10, Rounds: []RAMRound{{Root: &loadgen.LoadResult{Connections: 64}, User: &loadgen.LoadResult{Connections: 64}}},
 			RootPerSec: 10000, UserPerSec: 10000 * tc.ratio, Ratio: tc.ratio, Requests: 10}}
 		Evaluate(res)
 		var got *Check
@@ -70,14 +72,14 @@ func TestEvaluateRAMRatio(t *testing.T) {
 	}
 }
 
-// On PostgreSQL the issue 5 targets apply: releases at 1,500/s, the
+// On PostgreSQL the shared-store targets apply: releases at 1,500/s, the
 // catch-up in 10 s (across three replicas), describe relative to SQLite's
 // (no single-run check); the memory rows say PostgreSQL is not counted.
 func TestEvaluatePostgresTargets(t *testing.T) {
 	res := &Results{
 		Server:   &ServerInfo{Store: "postgres", Replicas: 3, LogLevel: "info", DB: "postgres://postgres@127.0.0.1:5432/moat_bench_x", Postgres: &PostgresInfo{Version: "15.20", SynchronousCommit: "on", Fsync: "on", SharedBuffers: "128MB"}},
-		Describe: &LoadResult{Connections: 64, Requests: 50000, OK: 50000, OKPerSec: 5000, Latency: Latency{P99Ms: 40}},
-		Release:  &ReleaseResult{Instances: 100, ReleasesPerSec: 1600, Load: &LoadResult{Connections: 64, Requests: 100, OK: 100}},
+		Describe: &loadgen.LoadResult{Connections: 64, Requests: 50000, OK: 50000, OKPerSec: 5000, Latency: loadgen.Latency{P99Ms: 40}},
+		Release:  &ReleaseResult{Instances: 100, ReleasesPerSec: 1600, Load: &loadgen.LoadResult{Connections: 64, Requests: 100, OK: 100}},
 		Lifecycle: &LifecycleResult{Instances: 100000, CatchUpSeconds: 8.5, CatchUpMethod: "lag 0, events counted", ClockCallSeconds: 7.9,
 			AppliedByReplica: []int64{40000, 30000, 30000}, ExpiredEvents: 100000, OfTheseInstances: 100000},
 		Memory: &MemoryResult{End: &MemFigures{RSSMB: 60, HWMMB: 70}, Replicas: []*MemFigures{{RSSMB: 40, HWMMB: 41}}},
@@ -130,12 +132,12 @@ func TestEvaluatePostgresTargets(t *testing.T) {
 
 func TestEvaluateMixed(t *testing.T) {
 	res := &Results{
-		Baseline: &LoadResult{Connections: 64, OK: 100, OKPerSec: 20000},
-		Mixed: &MixedResult{Mix: DefaultMix, ReleasePool: 1200, RenewPool: 1200, Load: &MixLoadResult{
+		Baseline: &loadgen.LoadResult{Connections: 64, OK: 100, OKPerSec: 20000},
+		Mixed: &MixedResult{Mix: DefaultMix, ReleasePool: 1200, RenewPool: 1200, Load: &loadgen.MixLoadResult{
 			Mode: "open", Connections: 64, Seconds: 10,
-			Open:  &OpenLoopResult{Rate: 1000, Scheduled: 10000, Late: 12, Dropped: 3, LateAfterMs: 10, MaxLagMs: 1000, StartLag: Latency{P99Ms: 4, MaxMs: 1200}},
-			Total: ActionResult{Action: "all", Requests: 9997, OK: 9995, Errors: 2, OKPerSec: 999.5},
-			Actions: []ActionResult{
+			Open:  &loadgen.OpenLoopResult{Rate: 1000, Scheduled: 10000, Late: 12, Dropped: 3, LateAfterMs: 10, MaxLagMs: 1000, StartLag: loadgen.Latency{P99Ms: 4, MaxMs: 1200}},
+			Total: loadgen.ActionResult{Action: "all", Requests: 9997, OK: 9995, Errors: 2, OKPerSec: 999.5},
+			Actions: []loadgen.ActionResult{
 				{Action: "describe", Requests: 7000, OK: 7000, OKPerSec: 700},
 				{Action: "release", Requests: 997, OK: 995, Errors: 2, OKPerSec: 99.5, ErrorCodes: map[string]int64{"InstanceNotFound": 2}, FirstError: "HTTP 404: nope"},
 				{Action: "create", Requests: 1000, OK: 1000, OKPerSec: 100},

@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"moat/internal/bench/loadgen"
+	"moat/internal/bench/proc"
 )
 
 // Results is everything one run measured; it is the JSON result file.
@@ -15,19 +18,19 @@ type Results struct {
 	Finished    time.Time
 	Seconds     float64
 	Command     []string
-	Machine     Machine
+	Machine     proc.Machine
 	Settings    Settings
-	Server      *ServerInfo      `json:",omitempty"`
-	Seed        *SeedResult      `json:",omitempty"`
-	Describe    *LoadResult      `json:",omitempty"`
-	Baseline    *LoadResult      `json:",omitempty"`
-	Release     *ReleaseResult   `json:",omitempty"`
-	Create      *CreateResult    `json:",omitempty"`
-	Tags        *TagsResult      `json:",omitempty"`
-	RAM         *RAMResult       `json:",omitempty"`
-	Mixed       *MixedResult     `json:",omitempty"`
-	Lifecycle   *LifecycleResult `json:",omitempty"`
-	Memory      *MemoryResult    `json:",omitempty"`
+	Server      *ServerInfo         `json:",omitempty"`
+	Seed        *SeedResult         `json:",omitempty"`
+	Describe    *loadgen.LoadResult `json:",omitempty"`
+	Baseline    *loadgen.LoadResult `json:",omitempty"`
+	Release     *ReleaseResult      `json:",omitempty"`
+	Create      *CreateResult       `json:",omitempty"`
+	Tags        *TagsResult         `json:",omitempty"`
+	RAM         *RAMResult          `json:",omitempty"`
+	Mixed       *MixedResult        `json:",omitempty"`
+	Lifecycle   *LifecycleResult    `json:",omitempty"`
+	Memory      *MemoryResult       `json:",omitempty"`
 	Checks      []Check
 	Errors      []string `json:",omitempty"`
 	Interrupted bool     `json:",omitempty"`
@@ -90,7 +93,7 @@ type SeedResult struct {
 type ReleaseResult struct {
 	Instances       int
 	CreateSeconds   float64
-	Load            *LoadResult
+	Load            *loadgen.LoadResult
 	ReleasesPerSec  float64 // 200 answers per second
 	RatioToBaseline float64 `json:",omitempty"`
 }
@@ -131,8 +134,8 @@ type LifecycleResult struct {
 	OfTheseInstances int64
 	// DescribeBefore is the describe load at LifecycleConnections with
 	// nothing due; DescribeDuring the same load while the engine catches up.
-	DescribeBefore *LoadResult
-	DescribeDuring *LoadResult
+	DescribeBefore *loadgen.LoadResult
+	DescribeDuring *loadgen.LoadResult
 }
 
 // MemoryResult is the memory scenario (MiB).
@@ -157,8 +160,8 @@ type MemFigures struct {
 	HWMMB float64
 }
 
-func memFigures(m ProcMem) *MemFigures {
-	return &MemFigures{RSSMB: round1(m.RSSMB()), HWMMB: round1(m.HWMMB())}
+func memFigures(m proc.ProcMem) *MemFigures {
+	return &MemFigures{RSSMB: loadgen.Round1(m.RSSMB()), HWMMB: loadgen.Round1(m.HWMMB())}
 }
 
 // computeRatios expresses every moat throughput as a multiple of the bare
@@ -168,7 +171,7 @@ func computeRatios(res *Results) {
 		return
 	}
 	base := res.Baseline.OKPerSec
-	ratio := func(v float64) float64 { return round3(v / base) }
+	ratio := func(v float64) float64 { return loadgen.Round3(v / base) }
 	res.Baseline.RatioToBaseline = 1
 	if res.Describe != nil {
 		res.Describe.RatioToBaseline = ratio(res.Describe.OKPerSec)
@@ -191,7 +194,7 @@ func computeRatios(res *Results) {
 		if lr.ExpiriesPerSec > 0 {
 			lr.RatioToBaseline = ratio(lr.ExpiriesPerSec)
 		}
-		for _, l := range []*LoadResult{lr.DescribeBefore, lr.DescribeDuring} {
+		for _, l := range []*loadgen.LoadResult{lr.DescribeBefore, lr.DescribeDuring} {
 			if l != nil {
 				l.RatioToBaseline = ratio(l.OKPerSec)
 			}
@@ -215,6 +218,3 @@ func WriteJSON(path string, res *Results) error {
 	}
 	return nil
 }
-
-func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
-func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }

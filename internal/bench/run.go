@@ -2,8 +2,15 @@
 // handler as child processes, seeds the store through the admin API,
 // drives both with the same closed-loop load generator, and reports
 // throughput, exact latency percentiles, lifecycle catch-up time and
-// resident memory against the targets of issue 2, as a table and as JSON.
+// resident memory against the targets of docs/BENCHMARKS.md, as a table
+// and as JSON.
 // docs/BENCHMARKS.md explains the scenarios and how to read the figures.
+//
+// This package holds the scenarios (scenario_*.go), the run that strings
+// them together (run.go) and what they report (results.go, report.go,
+// summary.go). It builds on two packages that know nothing of moat's
+// API: loadgen, which sends requests and measures the answers, and proc,
+// which starts the server processes and measures them.
 package bench
 
 import (
@@ -25,6 +32,9 @@ import (
 
 	"moat/internal/acs"
 	"moat/internal/admin"
+	"moat/internal/bench/loadgen"
+	"moat/internal/bench/proc"
+	"moat/internal/store/postgres"
 )
 
 // Scenario names, in the order they run.
@@ -94,10 +104,10 @@ type Config struct {
 	LifecycleConnections int
 	LifecycleAdvance     time.Duration
 	CreateCount          int // BSS CreateInstance calls of the create scenario
-	// Mix, Count and Rate are the mixed scenario's: the action weights,
+	// loadgen.Mix, Count and Rate are the mixed scenario's: the action weights,
 	// the number of measured requests (0: --duration), and the open
 	// loop's arrival rate (0: flat out, closed loop).
-	Mix          Mix
+	Mix          loadgen.Mix
 	Count        int64
 	Rate         float64
 	TagInstances int // instances of the tags scenario's account
@@ -155,10 +165,10 @@ func (r *runner) memPoint(step string) {
 type runner struct {
 	cfg  Config
 	res  *Results
-	moat *Child // the first replica: admin calls go to it
+	moat *proc.Child // the first replica: admin calls go to it
 	// moats are every replica (moat first), eps their endpoints; the
 	// signed loads spread their workers over eps.
-	moats []*Child
+	moats []*proc.Child
 	eps   []string
 	// exited is closed when any replica exits.
 	exited <-chan struct{}
@@ -173,7 +183,7 @@ type runner struct {
 
 // batch is the size of the bench's admin create calls.
 func (r *runner) batch() int {
-	if IsPostgresURL(r.cfg.DB) {
+	if postgres.IsURL(r.cfg.DB) {
 		return PGCreateBatch
 	}
 	return CreateBatch
@@ -199,7 +209,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		MoatVersion: cfg.Version,
 		Started:     time.Now().UTC(),
 		Command:     cfg.Command,
-		Machine:     DescribeMachine(),
+		Machine:     proc.DescribeMachine(),
 		Settings: Settings{
 			Instances: cfg.Instances, Connections: cfg.Connections,
 			Warmup: cfg.Warmup.String(), Duration: cfg.Duration.String(),
@@ -222,8 +232,8 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		res.Errors = append(res.Errors, runErr.Error())
 	}
 	res.Finished = time.Now().UTC()
-	res.Seconds = round3(res.Finished.Sub(res.Started).Seconds())
-	res.Machine.LoadAvgEnd = LoadAvg()
+	res.Seconds = loadgen.Round3(res.Finished.Sub(res.Started).Seconds())
+	res.Machine.LoadAvgEnd = proc.LoadAvg()
 	computeRatios(res)
 	rows := Evaluate(res)
 	PrintTable(cfg.Stdout, res, rows)
@@ -269,13 +279,13 @@ func (c *Config) Validate() error {
 		return errors.New("no scenario selected")
 	case c.Replicas < 1:
 		return errors.New("--replicas must be at least 1")
-	case c.Replicas > 1 && !IsPostgresURL(c.DB):
+	case c.Replicas > 1 && !postgres.IsURL(c.DB):
 		return errors.New("--replicas above 1 needs a PostgreSQL store (--db postgres://…): an SQLite file has one writer process")
 	case c.Count < 0:
 		return errors.New("--count must not be negative")
 	case c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) || c.Rate > 1e6:
 		return errors.New("--rate must be from 0 (flat out) to 1000000 requests/s")
-	case c.has(ScenarioMixed) && c.Mix.total == 0:
+	case c.has(ScenarioMixed) && c.Mix.IsZero():
 		return errors.New("the mixed scenario needs --mix")
 	}
 	switch c.ServerLogLevel {
@@ -408,9 +418,9 @@ func (r *runner) startMoat(ctx context.Context) (func(), error) {
 	var tmpDir string
 	var pg *pgPlan
 	info := &ServerInfo{Store: "sqlite", LogLevel: cfg.ServerLogLevel, Replicas: cfg.Replicas}
-	env := ChildEnv("MOAT_ACCESS_KEY_ID="+BootstrapKeyID, "MOAT_ACCESS_KEY_SECRET="+BootstrapSecret)
+	env := proc.ChildEnv("MOAT_ACCESS_KEY_ID="+BootstrapKeyID, "MOAT_ACCESS_KEY_SECRET="+BootstrapSecret)
 	switch {
-	case IsPostgresURL(db):
+	case postgres.IsURL(db):
 		plan, err := planPostgres(db, randomToken()[:12])
 		if err != nil {
 			return nil, err
@@ -434,7 +444,7 @@ func (r *runner) startMoat(ctx context.Context) (func(), error) {
 	default:
 		_, statErr := os.Stat(db)
 		info.DBReused = statErr == nil
-		info.DB, info.DBFileSystem = db, FSType(filepath.Dir(db))
+		info.DB, info.DBFileSystem = db, proc.FSType(filepath.Dir(db))
 	}
 	// cleanup removes what this run created, unless asked to keep it.
 	cleanup := func() {
@@ -455,7 +465,7 @@ func (r *runner) startMoat(ctx context.Context) (func(), error) {
 		}
 	}
 	token := randomToken()
-	spec := ChildSpec{
+	spec := proc.ChildSpec{
 		Name: "moat serve",
 		Path: cfg.Exe,
 		Env:  env,
@@ -491,7 +501,7 @@ func (r *runner) startMoat(ctx context.Context) (func(), error) {
 		// The first replica migrates a fresh database; the others start
 		// once it is ready.
 		r.logf("starting %s (%s store %s%s, log level %s)", spec.Name, info.Store, info.DB, what, cfg.ServerLogLevel)
-		child, err := StartChild(ctx, spec)
+		child, err := proc.StartChild(ctx, spec)
 		if err != nil {
 			stopAll()
 			return nil, err
@@ -515,7 +525,7 @@ func (r *runner) startMoat(ctx context.Context) (func(), error) {
 }
 
 // anyExited is closed when one of the children exits.
-func anyExited(children []*Child) <-chan struct{} {
+func anyExited(children []*proc.Child) <-chan struct{} {
 	if len(children) == 1 {
 		return children[0].Exited()
 	}

@@ -7,11 +7,13 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"moat/internal/bench/loadgen"
 )
 
 // Summarize reads result files (of scripts/bench-matrix.sh) and writes
 // the Markdown tables of docs/BENCHMARKS.md's matrix: one row per run,
-// the mixed workload, the multi-replica lifecycle runs, and issue 5's
+// the mixed workload, the multi-replica lifecycle runs, and the shared-store
 // targets, including the one that compares two runs (PostgreSQL's
 // describe figure over SQLite's at the same store size).
 func Summarize(w io.Writer, files []string) error {
@@ -78,7 +80,7 @@ func withRatio(v, ratio float64) string {
 	return fmt.Sprintf("%.0f (%.3f)", v, ratio)
 }
 
-func p50p99(l Latency) string { return fmt.Sprintf("%.2f / %.2f", l.P50Ms, l.P99Ms) }
+func p50p99(l loadgen.Latency) string { return fmt.Sprintf("%.2f / %.2f", l.P50Ms, l.P99Ms) }
 
 func commandOf(r *Results) string { return "`" + strings.Join(r.Command, " ") + "`" }
 
@@ -183,7 +185,7 @@ func writeReplicaTable(w io.Writer, runs []*Results) {
 	fmt.Fprintln(w)
 }
 
-// writeTargetTable checks issue 5's targets over the runs.
+// writeTargetTable checks the shared-store targets over the runs.
 func writeTargetTable(w io.Writer, runs []*Results) {
 	fmt.Fprintln(w, "| issue 5 target | instances | value | |")
 	fmt.Fprintln(w, "|---|---|---|---|")

@@ -5,10 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"moat/internal/bench/loadgen"
 )
 
 // The summary has a row per run (SQLite first), the mixed loads, the
-// multi-replica lifecycle, and issue 5's targets, one of which compares
+// multi-replica lifecycle, and the shared-store targets, one of which compares
 // the PostgreSQL and SQLite runs of the same size.
 func TestSummarize(t *testing.T) {
 	dir := t.TempDir()
@@ -17,15 +19,15 @@ func TestSummarize(t *testing.T) {
 			Command:  []string{"./moat", "bench", "--instances", "N"},
 			Server:   &ServerInfo{Store: store, Replicas: replicas},
 			Seed:     &SeedResult{Final: n},
-			Baseline: &LoadResult{OKPerSec: base},
+			Baseline: &loadgen.LoadResult{OKPerSec: base},
 			Memory:   &MemoryResult{End: &MemFigures{RSSMB: 80, HWMMB: 90}},
 		}
 		if replicas == 1 {
-			res.Describe = &LoadResult{OKPerSec: describe, Latency: Latency{P50Ms: 1, P99Ms: 9}}
-			res.Release = &ReleaseResult{ReleasesPerSec: 1600, Load: &LoadResult{}}
-			res.Create = &CreateResult{CreatesPerSec: 900, Load: &LoadResult{}}
-			res.Mixed = &MixedResult{Load: &MixLoadResult{Connections: 64, Total: ActionResult{OKPerSec: 3000},
-				Actions: []ActionResult{{Action: "describe"}, {Action: "release"}, {Action: "create"}, {Action: "renew"}}}}
+			res.Describe = &loadgen.LoadResult{OKPerSec: describe, Latency: loadgen.Latency{P50Ms: 1, P99Ms: 9}}
+			res.Release = &ReleaseResult{ReleasesPerSec: 1600, Load: &loadgen.LoadResult{}}
+			res.Create = &CreateResult{CreatesPerSec: 900, Load: &loadgen.LoadResult{}}
+			res.Mixed = &MixedResult{Load: &loadgen.MixLoadResult{Connections: 64, Total: loadgen.ActionResult{OKPerSec: 3000},
+				Actions: []loadgen.ActionResult{{Action: "describe"}, {Action: "release"}, {Action: "create"}, {Action: "renew"}}}}
 		} else {
 			res.Lifecycle = &LifecycleResult{Instances: 100000, OfTheseInstances: 100000, CatchUpSeconds: 9.5, CatchUpMethod: "events API",
 				AppliedByReplica: []int64{1, 2, 3}}

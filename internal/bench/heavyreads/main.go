@@ -11,7 +11,7 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -27,7 +27,8 @@ import (
 	"time"
 
 	"moat/internal/acs"
-	"moat/internal/bench"
+	"moat/internal/admin"
+	"moat/internal/bench/proc"
 )
 
 const (
@@ -96,11 +97,19 @@ func main() {
 	pid := cmd.Process.Pid
 
 	t := time.Now()
+	ctx := context.Background()
+	adm := &admin.Client{Endpoint: base, Token: token}
 	for left := *n; left > 0; left -= 10000 {
-		adminPost(base+"/_moat/v1/instances", map[string]any{"Count": min(left, 10000), "ExpireIn": "720h"})
+		if err := adm.SeedInstances(ctx, admin.InstancesRequest{Count: min(left, 10000), ExpireIn: "720h"}); err != nil {
+			fatalf("seed: %v", err)
+		}
 	}
-	adminPost(base+"/_moat/v1/accounts", map[string]any{"AccountId": acctB, "AccessKeyId": keyB, "AccessKeySecret": secretB})
-	adminPost(base+"/_moat/v1/instances", map[string]any{"AccessKeyId": keyB, "Count": 10, "ExpireIn": "720h"})
+	if _, err := adm.CreateAccount(ctx, admin.AccountRequest{AccountId: acctB, AccessKeyId: keyB, AccessKeySecret: secretB}); err != nil {
+		fatalf("create account: %v", err)
+	}
+	if err := adm.SeedInstances(ctx, admin.InstancesRequest{AccessKeyId: keyB, Count: 10, ExpireIn: "720h"}); err != nil {
+		fatalf("seed tenant B: %v", err)
+	}
 	fmt.Printf("seeded %d instances in %v\n", *n, time.Since(t).Round(time.Millisecond))
 
 	describeB := func() time.Duration {
@@ -117,8 +126,8 @@ func main() {
 	}
 	fmt.Printf("tenant B DescribeInstances alone: median %v, max %v\n", median(quiet), slices.Max(quiet))
 
-	mem := func() bench.ProcMem {
-		m, err := bench.ReadProcMem(pid)
+	mem := func() proc.ProcMem {
+		m, err := proc.ReadProcMem(pid)
 		if err != nil {
 			fatalf("%v", err)
 		}
@@ -189,20 +198,4 @@ func call(base, key, secret string, params map[string]string) (int, bool, []byte
 		fatalf("%v", err)
 	}
 	return resp.StatusCode, resp.ContentLength == -1, b
-}
-
-func adminPost(url string, body any) {
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		fatalf("%v", err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		fatalf("POST %s: %d %s", url, resp.StatusCode, out)
-	}
 }

@@ -1,4 +1,4 @@
-package bench
+package loadgen
 
 import (
 	"context"
@@ -75,8 +75,8 @@ func TestAggregate(t *testing.T) {
 	if !strings.HasPrefix(total.FirstError, "release: ") {
 		t.Errorf("total first error %q: want it named by action", total.FirstError)
 	}
-	if got := sortedCodes(map[string]int64{"b": 1, "a": 1, "c": 5}); strings.Join(got, ",") != "c,a,b" {
-		t.Errorf("sortedCodes = %v, want by count, then name", got)
+	if got := SortedCodes(map[string]int64{"b": 1, "a": 1, "c": 5}); strings.Join(got, ",") != "c,a,b" {
+		t.Errorf("SortedCodes = %v, want by count, then name", got)
 	}
 }
 
@@ -91,20 +91,20 @@ func TestMixLoadClosedCount(t *testing.T) {
 			http.Error(w, `{"Code":"Throttling"}`, http.StatusServiceUnavailable)
 			return
 		}
-		w.Write([]byte(BaselineBody))
+		w.Write([]byte(okBody))
 	}))
 	defer srv.Close()
-	mix, err := ParseMix("describe=6,release=2,create=2")
+	mix, err := NewMix(mixActions, []int{6, 2, 2, 0})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var releases atomic.Int64
 	const pool = 50
 	load := &MixLoad{Connections: 4, Count: 1000, Mix: mix, Build: func(ctx context.Context, w *Worker, a int) (*http.Request, bool, error) {
-		if MixActions[a] == ActionRelease && releases.Add(1) > pool {
+		if mixActions[a] == "release" && releases.Add(1) > pool {
 			return nil, false, nil
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/?a="+MixActions[a], nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/?a="+mixActions[a], nil)
 		return req, true, err
 	}}
 	res, err := load.Run(context.Background())
@@ -138,10 +138,10 @@ func TestMixLoadClosedCount(t *testing.T) {
 // checked).
 func TestMixLoadOpenAccountsForEverySlot(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(BaselineBody))
+		w.Write([]byte(okBody))
 	}))
 	defer srv.Close()
-	mix, err := ParseMix("describe=1")
+	mix, err := NewMix(mixActions, []int{1, 0, 0, 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,3 +162,6 @@ func TestMixLoadOpenAccountsForEverySlot(t *testing.T) {
 		t.Errorf("scheduled %d: sent %d, dropped %d, starved %d; want 200 in all", o.Scheduled, res.Total.Requests, o.Dropped, res.Starved)
 	}
 }
+
+// mixActions are the mixed scenario's actions, as the tests name them.
+var mixActions = []string{"describe", "release", "create", "renew"}

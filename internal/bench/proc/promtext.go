@@ -1,4 +1,4 @@
-package bench
+package proc
 
 import (
 	"bufio"
@@ -10,9 +10,9 @@ import (
 	"strings"
 )
 
-// readMetric fetches a Prometheus text exposition and returns the value of
+// ReadMetric fetches a Prometheus text exposition and returns the value of
 // the unlabelled sample name.
-func readMetric(ctx context.Context, hc *http.Client, url, name string) (float64, error) {
+func ReadMetric(ctx context.Context, hc *http.Client, url, name string) (float64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, err

@@ -11,9 +11,10 @@ import (
 
 	"moat/internal/acs"
 	"moat/internal/admin"
+	"moat/internal/bench/loadgen"
 )
 
-// Scenarios of issue 3.
+// The billing scenarios.
 const (
 	// ScenarioCreate buys instances through BSS CreateInstance (durable,
 	// with IP allocation) as fast as the server answers.
@@ -35,7 +36,7 @@ const (
 	tagPages = 100
 )
 
-// Targets of issue 3.
+// The billing targets.
 const (
 	TargetCreatesPerSec = 1000.0
 	TargetTagP99Ms      = 20.0
@@ -45,7 +46,7 @@ const (
 // CreateResult is the create scenario.
 type CreateResult struct {
 	Instances       int
-	Load            *LoadResult
+	Load            *loadgen.LoadResult
 	CreatesPerSec   float64 // 200 answers per second
 	RatioToBaseline float64 `json:",omitempty"`
 }
@@ -55,15 +56,15 @@ type TagsResult struct {
 	AccountInstances int64 // the tags account's TotalCount
 	Tagged           int64 // TotalCount with the filter
 	SetupSeconds     float64
-	Load             *LoadResult
+	Load             *loadgen.LoadResult
 }
 
 // createLoad buys one Anti-DDoS Pro instance per request, shaped like the
 // Terraform provider's purchase (the same Parameter items) but signed like
 // sdk-go (everything in the query); worker i talks to eps[i mod len].
-func createLoad(eps []string, c *acs.Client, limit int64) RequestFunc {
+func createLoad(eps []string, c *acs.Client, limit int64) loadgen.RequestFunc {
 	var n atomic.Int64
-	return func(ctx context.Context, w *Worker) (*http.Request, bool, error) {
+	return func(ctx context.Context, w *loadgen.Worker) (*http.Request, bool, error) {
 		if n.Add(1) > limit {
 			return nil, false, nil
 		}
@@ -75,14 +76,20 @@ func createLoad(eps []string, c *acs.Client, limit int64) RequestFunc {
 	}
 }
 
-// createParams sets BSS CreateInstance's parameters in p.
-func createParams(p map[string]string) {
-	p["Action"] = "CreateInstance"
+// bssParams sets what every BSS call of the bench carries. moat requires
+// ProductType: it names the region (internal/acs/bss).
+func bssParams(p map[string]string, action string) {
+	p["Action"] = action
 	p["Version"] = bssVersion
 	p["Format"] = "JSON"
 	p["RegionId"] = SeedRegion
 	p["ProductCode"] = "ddos"
 	p["ProductType"] = "ddoscoo"
+}
+
+// createParams sets BSS CreateInstance's parameters in p.
+func createParams(p map[string]string) {
+	bssParams(p, "CreateInstance")
 	p["SubscriptionType"] = "Subscription"
 	p["Period"] = "1"
 	for i, kv := range [][2]string{
@@ -102,11 +109,11 @@ func (r *runner) create(ctx context.Context) error {
 	cr := &CreateResult{Instances: c.CreateCount}
 	r.res.Create = cr
 	r.logf("create: buying %d instances through BSS CreateInstance at %d connections", c.CreateCount, c.Connections)
-	res, err := (&Load{Connections: c.Connections, Abort: r.exited, Next: createLoad(r.eps, r.aux, int64(c.CreateCount)),
-		Progress: newProgress(r.log, "create")}).Run(ctx)
+	res, err := (&loadgen.Load{Connections: c.Connections, Abort: r.exited, Next: createLoad(r.eps, r.aux, int64(c.CreateCount)),
+		Progress: loadgen.NewProgress(r.log, "create")}).Run(ctx)
 	if res != nil {
 		cr.Load = res
-		cr.CreatesPerSec = round1(res.OKPerSec)
+		cr.CreatesPerSec = loadgen.Round1(res.OKPerSec)
 	}
 	return err
 }
@@ -124,7 +131,7 @@ func (r *runner) tagTotal(ctx context.Context, c *acs.Client, filtered bool) (in
 		return 0, err
 	}
 	if status != http.StatusOK {
-		return 0, fmt.Errorf("DescribeInstances: HTTP %d: %s", status, truncate(string(body), 600))
+		return 0, fmt.Errorf("DescribeInstances: HTTP %d: %s", status, loadgen.Truncate(string(body), 600))
 	}
 	var out struct{ TotalCount int64 }
 	return out.TotalCount, json.Unmarshal(body, &out)
@@ -156,12 +163,12 @@ func (r *runner) tags(ctx context.Context) error {
 			}
 			req := admin.InstancesRequest{AccessKeyId: TagsKeyID, RegionId: SeedRegion, Count: n, ExpireIn: "8760h", Remark: "bench-tags",
 				Tags: []admin.TagItem{{Key: "team", Value: team}, {Key: "env", Value: "bench"}}}
-			if _, err := r.adm.Do(ctx, http.MethodPost, "/_moat/v1/instances", req, nil); err != nil {
+			if err := r.adm.SeedInstances(ctx, req); err != nil {
 				return fmt.Errorf("create tagged instances (%d done): %w", done, err)
 			}
 			done += n
 		}
-		tr.SetupSeconds = round3(time.Since(t0).Seconds())
+		tr.SetupSeconds = loadgen.Round3(time.Since(t0).Seconds())
 	}
 	if tr.AccountInstances, err = r.tagTotal(ctx, tc, false); err != nil {
 		return err
@@ -174,8 +181,8 @@ func (r *runner) tags(ctx context.Context) error {
 		return fmt.Errorf("no instance carries team=blue")
 	}
 	r.logf("tags: DescribeInstances Tag team=blue (%d of %d instances), %d connections, %s warm-up + %s", tr.Tagged, tr.AccountInstances, c.Connections, c.Warmup, c.Duration)
-	res, err := (&Load{Connections: c.Connections, Warmup: c.Warmup, Duration: c.Duration, Abort: r.exited, Progress: newProgress(r.log, "tags"),
-		Next: func(ctx context.Context, w *Worker) (*http.Request, bool, error) {
+	res, err := (&loadgen.Load{Connections: c.Connections, Warmup: c.Warmup, Duration: c.Duration, Abort: r.exited, Progress: loadgen.NewProgress(r.log, "tags"),
+		Next: func(ctx context.Context, w *loadgen.Worker) (*http.Request, bool, error) {
 			p := w.Params
 			p["Action"] = "DescribeInstances"
 			p["Version"] = apiVersion

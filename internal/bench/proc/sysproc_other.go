@@ -1,6 +1,6 @@
 //go:build !linux
 
-package bench
+package proc
 
 import "syscall"
 

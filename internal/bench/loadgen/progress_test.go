@@ -1,4 +1,4 @@
-package bench
+package loadgen
 
 import (
 	"bytes"
@@ -27,10 +27,10 @@ func TestNilProgress(t *testing.T) {
 func TestCountProgress(t *testing.T) {
 	var out bytes.Buffer
 	now := t0
-	c := &countProgress{label: "seeding instances", w: &out, total: 100, start: t0, now: func() time.Time { return now }}
+	c := &CountProgress{label: "seeding instances", w: &out, total: 100, start: t0, now: func() time.Time { return now }}
 	for i, at := range []time.Duration{500 * time.Millisecond, 2100 * time.Millisecond, 3 * time.Second, 4200 * time.Millisecond, 4300 * time.Millisecond} {
 		now = t0.Add(at)
-		c.update((i + 1) * 20)
+		c.Update((i + 1) * 20)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "bench: seeding instances 40/100 (40%)") ||
@@ -39,9 +39,9 @@ func TestCountProgress(t *testing.T) {
 	}
 
 	out.Reset()
-	quick := &countProgress{label: "x", w: &out, total: 10, start: t0, now: func() time.Time { return t0.Add(time.Second) }}
-	quick.update(5)
-	quick.update(10)
+	quick := &CountProgress{label: "x", w: &out, total: 10, start: t0, now: func() time.Time { return t0.Add(time.Second) }}
+	quick.Update(5)
+	quick.Update(10)
 	if out.Len() != 0 {
 		t.Errorf("a 1 s step printed %q", out.String())
 	}

@@ -3,21 +3,85 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"moat/internal/admin"
+	"moat/internal/bench/loadgen"
 )
 
-// ScenarioMixed is issue 5's signed mixed workload: every request is a
+// ScenarioMixed is the signed mixed workload: every request is a
 // DescribeInstances, ReleaseInstance, BSS CreateInstance or BSS
 // RenewInstance, drawn by --mix's weights, for --duration or --count
 // requests, flat out (closed loop, --connections) or at --rate requests/s
 // (open loop).
 const ScenarioMixed = "mixed"
+
+// The actions of the mixed scenario.
+const (
+	ActionDescribe = "describe" // signed DescribeInstances, as the describe scenario
+	ActionRelease  = "release"  // ReleaseInstance of an expired instance from a pool
+	ActionCreate   = "create"   // BSS CreateInstance with a unique ClientToken
+	ActionRenew    = "renew"    // BSS RenewInstance of an active instance from a pool
+)
+
+// MixActions are the mixed scenario's actions, in the order they are
+// reported: the Actions of every loadgen.Mix ParseMix returns.
+var MixActions = []string{ActionDescribe, ActionRelease, ActionCreate, ActionRenew}
+
+// DefaultMix is --mix's default.
+const DefaultMix = "describe=70,release=10,create=10,renew=10"
+
+// ParseMix reads "describe=70,release=10,create=10,renew=10". An action
+// left out weighs 0; an unknown or repeated action, a weight that is not a
+// whole number from 0 to 1000000, or weights that are all 0 are errors.
+func ParseMix(s string) (loadgen.Mix, error) {
+	w := make([]int, len(MixActions))
+	seen := make([]bool, len(MixActions))
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		name, val, ok := strings.Cut(item, "=")
+		name, val = strings.TrimSpace(name), strings.TrimSpace(val)
+		if !ok {
+			return loadgen.Mix{}, fmt.Errorf("%q: want ACTION=WEIGHT, e.g. %s", item, DefaultMix)
+		}
+		i := slices.Index(MixActions, name)
+		if i < 0 {
+			return loadgen.Mix{}, fmt.Errorf("unknown action %q (choose from %s)", name, strings.Join(MixActions, ","))
+		}
+		if seen[i] {
+			return loadgen.Mix{}, fmt.Errorf("action %q given twice", name)
+		}
+		seen[i] = true
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 0 || n > loadgen.MaxWeight {
+			return loadgen.Mix{}, fmt.Errorf("%s=%s: the weight must be a whole number from 0 to %d", name, val, loadgen.MaxWeight)
+		}
+		w[i] = n
+	}
+	return loadgen.NewMix(MixActions, w)
+}
+
+// poolSize is how many instances to prepare for an action expected to be
+// drawn `expected` times: 10 % over, plus 100 for small counts, so that the
+// binomial spread of the draws (a standard deviation of at most
+// sqrt(expected)) practically never exhausts it. The mixed scenario also
+// refills a pool that runs low.
+func poolSize(expected float64) int {
+	if expected <= 0 {
+		return 0
+	}
+	return int(math.Ceil(expected*1.1)) + 100
+}
 
 // mixedGuessRPS is what a flat-out mixed load is assumed to reach when its
 // pools are sized for a --duration (a guess on the high side; a pool that
@@ -42,7 +106,7 @@ type MixedResult struct {
 	Refills         int `json:",omitempty"`
 	RefillInstances int `json:",omitempty"`
 	SetupSeconds    float64
-	Load            *MixLoadResult
+	Load            *loadgen.MixLoadResult
 	// RatioToBaseline is the successful requests/s over the bare
 	// handler's.
 	RatioToBaseline float64 `json:",omitempty"`
@@ -94,8 +158,8 @@ func mixedExpected(c *Config) float64 {
 // mixedPools sizes the release and renew pools.
 func mixedPools(c *Config) (release, renew int) {
 	n := mixedExpected(c)
-	release = poolSize(n * c.Mix.Share(actionIndex(ActionRelease)))
-	renew = min(poolSize(n*c.Mix.Share(actionIndex(ActionRenew))), maxRenewPool)
+	release = poolSize(n * c.Mix.Share(c.Mix.Index(ActionRelease)))
+	renew = min(poolSize(n*c.Mix.Share(c.Mix.Index(ActionRenew))), maxRenewPool)
 	return release, renew
 }
 
@@ -137,7 +201,7 @@ func (r *runner) mixed(ctx context.Context) error {
 	if _, err := r.adm.MoveClock(ctx, admin.ClockRequest{Advance: "0s"}); err != nil {
 		return fmt.Errorf("settle the lifecycle engine: %w", err)
 	}
-	mr.SetupSeconds = round3(time.Since(t0).Seconds())
+	mr.SetupSeconds = loadgen.Round3(time.Since(t0).Seconds())
 
 	mode := "flat out, " + strconv.Itoa(c.Connections) + " connections"
 	if c.Rate > 0 {
@@ -181,8 +245,8 @@ func (r *runner) mixed(ctx context.Context) error {
 			}
 		}()
 	}
-	load := &MixLoad{Connections: c.Connections, Warmup: c.Warmup, Count: c.Count, Duration: c.Duration, Rate: c.Rate, Mix: c.Mix,
-		Abort: r.exited, Progress: newProgress(r.log, "mixed"), Build: r.mixedBuilder(release, renew)}
+	load := &loadgen.MixLoad{Connections: c.Connections, Warmup: c.Warmup, Count: c.Count, Duration: c.Duration, Rate: c.Rate, Mix: c.Mix,
+		Abort: r.exited, Progress: loadgen.NewProgress(r.log, "mixed"), Build: r.mixedBuilder(release, renew)}
 	res, err := load.Run(ctx)
 	close(loadDone)
 	refillWG.Wait()
@@ -196,10 +260,10 @@ func (r *runner) mixed(ctx context.Context) error {
 // Describe is the bootstrap account's, as in the describe scenario; the
 // writes are bench-aux's, so the seeded account's listing stays as
 // seeded.
-func (r *runner) mixedBuilder(release *idPool, renew []string) MixBuilder {
+func (r *runner) mixedBuilder(release *idPool, renew []string) loadgen.MixBuilder {
 	token := "bench-" + randomToken()[:10] + "-"
 	var seq atomic.Int64
-	return func(ctx context.Context, w *Worker, a int) (*http.Request, bool, error) {
+	return func(ctx context.Context, w *loadgen.Worker, a int) (*http.Request, bool, error) {
 		p := w.Params
 		clear(p)
 		client := r.aux
@@ -224,14 +288,9 @@ func (r *runner) mixedBuilder(release *idPool, renew []string) MixBuilder {
 			if len(renew) == 0 {
 				return nil, false, nil
 			}
-			// BSS RenewInstance: moat requires ProductType (it names the
-			// region) and RenewPeriod in months (internal/acs/bss).
-			p["Action"] = "RenewInstance"
-			p["Version"] = bssVersion
-			p["Format"] = "JSON"
-			p["RegionId"] = SeedRegion
-			p["ProductCode"] = "ddos"
-			p["ProductType"] = "ddoscoo"
+			// BSS RenewInstance: moat requires RenewPeriod in months
+			// (internal/acs/bss).
+			bssParams(p, "RenewInstance")
 			p["InstanceId"] = renew[w.Rand.IntN(len(renew))]
 			p["RenewPeriod"] = "1"
 			p["ClientToken"] = token + strconv.FormatInt(seq.Add(1), 36)

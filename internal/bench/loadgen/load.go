@@ -1,4 +1,10 @@
-package bench
+// Package loadgen generates HTTP load and measures the answers: a
+// closed-loop Load of one request builder, and a MixLoad whose requests'
+// actions are drawn by weight, flat out or at a fixed arrival rate (an
+// open loop that measures latency from each request's scheduled time). It
+// knows nothing of moat: the caller builds the requests, and gets back
+// counts, error codes and exact latency percentiles.
+package loadgen
 
 import (
 	"bytes"
@@ -180,7 +186,7 @@ func (l *Load) Run(ctx context.Context) (*LoadResult, error) {
 				case err != nil:
 					r.noteError(t1, err.Error())
 				case status < 200 || status > 299:
-					r.noteError(t1, fmt.Sprintf("HTTP %d: %s", status, truncate(w.body.String(), 600)))
+					r.noteError(t1, fmt.Sprintf("HTTP %d: %s", status, Truncate(w.body.String(), 600)))
 				default:
 					r.ok++
 				}
@@ -228,9 +234,9 @@ func (l *Load) Run(ctx context.Context) (*LoadResult, error) {
 		end = time.Now()
 	}
 	if secs := end.Sub(from).Seconds(); secs > 0 {
-		res.Seconds = round3(secs)
-		res.RequestsPerSec = round1(float64(res.Requests) / secs)
-		res.OKPerSec = round1(float64(res.OK) / secs)
+		res.Seconds = Round3(secs)
+		res.RequestsPerSec = Round1(float64(res.Requests) / secs)
+		res.OKPerSec = Round1(float64(res.OK) / secs)
 	}
 	if err := ctx.Err(); err != nil {
 		return res, err
@@ -264,7 +270,8 @@ func do(c *http.Client, req *http.Request, buf *bytes.Buffer) (int, error) {
 	return resp.StatusCode, nil
 }
 
-func truncate(s string, n int) string {
+// Truncate shortens s, trimmed, to n bytes and marks the cut.
+func Truncate(s string, n int) string {
 	s = strings.TrimSpace(s)
 	if len(s) <= n {
 		return s

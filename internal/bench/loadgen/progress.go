@@ -1,8 +1,9 @@
-package bench
+package loadgen
 
 import (
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,8 +32,8 @@ type Progress struct {
 	printed    bool
 }
 
-// newProgress returns a Progress writing to w, or nil when w is nil.
-func newProgress(w io.Writer, label string) *Progress {
+// NewProgress returns a Progress writing to w, or nil when w is nil.
+func NewProgress(w io.Writer, label string) *Progress {
 	if w == nil {
 		return nil
 	}
@@ -112,9 +113,9 @@ func progressLine(label string, elapsed time.Duration, done int64, rate float64,
 	return s
 }
 
-// countProgress reports a step that proceeds in batches (seeding,
+// CountProgress reports a step that proceeds in batches (seeding,
 // creating instances): count, rate, ETA, at most every 2 s.
-type countProgress struct {
+type CountProgress struct {
 	label     string
 	w         io.Writer
 	tty       bool
@@ -125,14 +126,14 @@ type countProgress struct {
 	now       func() time.Time
 }
 
-func newCountProgress(w io.Writer, label string, total int) *countProgress {
-	return &countProgress{label: label, w: w, tty: isTerminal(w), total: total, start: time.Now(), now: time.Now}
+func NewCountProgress(w io.Writer, label string, total int) *CountProgress {
+	return &CountProgress{label: label, w: w, tty: isTerminal(w), total: total, start: time.Now(), now: time.Now}
 }
 
-// update reports done of total: from 2 s after the start, at most every
+// Update reports done of total: from 2 s after the start, at most every
 // 2 s, and always at the end of a step that took that long; a quicker step
 // stays silent.
-func (c *countProgress) update(done int) {
+func (c *CountProgress) Update(done int) {
 	now := c.now()
 	final := done >= c.total
 	switch {
@@ -159,4 +160,15 @@ func (c *countProgress) update(done int) {
 	} else {
 		fmt.Fprintln(c.w, line)
 	}
+}
+
+// isTerminal reports whether w is a terminal, where a report rewrites
+// its line.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -1,4 +1,4 @@
-package bench
+package loadgen
 
 import (
 	"context"
@@ -142,10 +142,10 @@ func TestOpenWorkerAccountsForLateness(t *testing.T) {
 	var served atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		served.Add(1)
-		w.Write([]byte(BaselineBody))
+		w.Write([]byte(okBody))
 	}))
 	defer srv.Close()
-	mix, err := ParseMix("describe=1")
+	mix, err := NewMix(mixActions, []int{1, 0, 0, 0})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package bench
+package loadgen
 
 import (
 	"encoding/json"
@@ -44,7 +44,7 @@ func errorCode(status int, err error, body []byte) (code, msg string) {
 	if err != nil {
 		return "transport", err.Error()
 	}
-	msg = fmt.Sprintf("HTTP %d: %s", status, truncate(string(body), 600))
+	msg = fmt.Sprintf("HTTP %d: %s", status, Truncate(string(body), 600))
 	var e struct{ Code string }
 	if json.Unmarshal(body, &e) == nil && e.Code != "" {
 		return e.Code, msg
@@ -116,13 +116,14 @@ func aggregate(names []string, parts [][]tally, secs float64) (total ActionResul
 
 func rates(r *ActionResult, secs float64) {
 	if secs > 0 {
-		r.RequestsPerSec = round1(float64(r.Requests) / secs)
-		r.OKPerSec = round1(float64(r.OK) / secs)
+		r.RequestsPerSec = Round1(float64(r.Requests) / secs)
+		r.OKPerSec = Round1(float64(r.OK) / secs)
 	}
 }
 
-// sortedCodes lists codes by count, largest first, for the report.
-func sortedCodes(codes map[string]int64) []string {
+// SortedCodes lists codes by count, largest first (then by name), as the
+// report shows them.
+func SortedCodes(codes map[string]int64) []string {
 	keys := make([]string, 0, len(codes))
 	for k := range codes {
 		keys = append(keys, k)

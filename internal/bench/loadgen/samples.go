@@ -1,4 +1,4 @@
-package bench
+package loadgen
 
 import (
 	"math"
@@ -98,3 +98,7 @@ func (s Samples) Summary() Latency {
 func ms(d time.Duration) float64 {
 	return math.Round(float64(d)/1e3) / 1e3
 }
+
+// Round1 and Round3 round a reported figure to one and three decimals.
+func Round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
+func Round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }

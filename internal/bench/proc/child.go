@@ -1,4 +1,8 @@
-package bench
+// Package proc starts and measures the processes a benchmark runs: a
+// child server with its log drained and its readiness awaited, its
+// resident memory (/proc/PID/status), a Prometheus counter it exports, and
+// the machine it all runs on.
+package proc
 
 import (
 	"bufio"

@@ -10,6 +10,7 @@ import (
 
 	"moat/internal/acs"
 	"moat/internal/admin"
+	"moat/internal/bench/loadgen"
 )
 
 // ScenarioRAM measures what RAM policy evaluation costs: the describe load
@@ -17,7 +18,7 @@ import (
 // account whose policy has ten statements, back to back in one run.
 const ScenarioRAM = "ram"
 
-// TargetRAMRatio is issue 4's bound: policy evaluation may cost at most 10%
+// TargetRAMRatio is the RAM bound: policy evaluation may cost at most 10%
 // of DescribeInstances throughput.
 const TargetRAMRatio = 0.90
 
@@ -67,7 +68,7 @@ type RAMResult struct {
 }
 
 // RAMRound is one root load followed by one user load.
-type RAMRound struct{ Root, User *LoadResult }
+type RAMRound struct{ Root, User *loadgen.LoadResult }
 
 func (r *runner) ramUser(ctx context.Context) error {
 	c := r.cfg
@@ -100,7 +101,7 @@ func (r *runner) ramUser(ctx context.Context) error {
 		return err
 	}
 	if status != http.StatusOK || !strings.Contains(string(body), fmt.Sprintf(`"TotalCount":%d`, rootTotal)) {
-		return fmt.Errorf("the RAM user's DescribeInstances: HTTP %d: %s (root TotalCount %d)", status, truncate(string(body), 600), rootTotal)
+		return fmt.Errorf("the RAM user's DescribeInstances: HTTP %d: %s (root TotalCount %d)", status, loadgen.Truncate(string(body), 600), rootTotal)
 	}
 	d := max(c.Duration/ramRounds, 2*time.Second)
 	var rootOK, userOK int64
@@ -110,11 +111,11 @@ func (r *runner) ramUser(ctx context.Context) error {
 		for _, who := range []struct {
 			name string
 			cl   *acs.Client
-			out  **LoadResult
+			out  **loadgen.LoadResult
 		}{{"root account", r.boot, &round.Root}, {fmt.Sprintf("RAM user (%d statements)", rr.Statements), user, &round.User}} {
 			r.logf("ram: round %d/%d: describe as the %s, %d connections, %s warm-up + %s", i+1, ramRounds, who.name, c.Connections, c.Warmup, d)
-			res, err := (&Load{Connections: c.Connections, Warmup: c.Warmup, Duration: d, Abort: r.exited, Next: describeLoad([]string{r.ep}, who.cl),
-				Progress: newProgress(r.log, "ram")}).Run(ctx)
+			res, err := (&loadgen.Load{Connections: c.Connections, Warmup: c.Warmup, Duration: d, Abort: r.exited, Next: describeLoad([]string{r.ep}, who.cl),
+				Progress: loadgen.NewProgress(r.log, "ram")}).Run(ctx)
 			if err != nil {
 				return err
 			}
@@ -128,10 +129,10 @@ func (r *runner) ramUser(ctx context.Context) error {
 		rr.Errors += round.Root.Errors + round.User.Errors
 		rr.Requests += round.Root.Requests + round.User.Requests
 	}
-	rr.RootPerSec = round1(float64(rootOK) / rootSecs)
-	rr.UserPerSec = round1(float64(userOK) / userSecs)
+	rr.RootPerSec = loadgen.Round1(float64(rootOK) / rootSecs)
+	rr.UserPerSec = loadgen.Round1(float64(userOK) / userSecs)
 	if rr.RootPerSec > 0 {
-		rr.Ratio = round3(rr.UserPerSec / rr.RootPerSec)
+		rr.Ratio = loadgen.Round3(rr.UserPerSec / rr.RootPerSec)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package bench
+package loadgen
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 )
 
 // MixBuilder builds worker w's next request of action a (an index into
-// MixActions). ok=false means there is nothing to send for that action
+// the Mix's Actions). ok=false means there is nothing to send for that action
 // (its instance pool is empty): the draw is counted as starved.
 type MixBuilder func(ctx context.Context, w *Worker, a int) (req *http.Request, ok bool, err error)
 
@@ -153,7 +153,7 @@ func (l *MixLoad) Run(ctx context.Context) (*MixLoadResult, error) {
 
 func (l *MixLoad) newWorker(id int, seed uint64) (*Worker, *mixWorker) {
 	w := &Worker{ID: id, Rand: rand.New(rand.NewPCG(seed, uint64(id))), Params: map[string]string{}}
-	return w, &mixWorker{tallies: make([]tally, len(MixActions)), lag: Samples{}}
+	return w, &mixWorker{tallies: make([]tally, len(l.Mix.Actions)), lag: Samples{}}
 }
 
 // send builds and sends one request of action a; sent=false when the
@@ -167,6 +167,20 @@ func (l *MixLoad) send(ctx context.Context, client *http.Client, w *Worker, a in
 		status, err = do(client, req, &w.body)
 	}
 	return status, true, err
+}
+
+// spawn runs Connections workers, each with its own record, and returns
+// the records when every worker is done.
+func (l *MixLoad) spawn(seed uint64, run func(w *Worker, mw *mixWorker)) []*mixWorker {
+	workers := make([]*mixWorker, l.Connections)
+	var wg sync.WaitGroup
+	for i := range l.Connections {
+		w, mw := l.newWorker(i, seed)
+		workers[i] = mw
+		wg.Go(func() { run(w, mw) })
+	}
+	wg.Wait()
+	return workers
 }
 
 func isStopped(stop <-chan struct{}) bool {
@@ -189,50 +203,41 @@ func (l *MixLoad) runClosed(ctx context.Context, client *http.Client, stop <-cha
 		until = from.Add(l.Duration)
 	}
 	var claimed atomic.Int64
-	workers := make([]*mixWorker, l.Connections)
-	var wg sync.WaitGroup
-	for i := range l.Connections {
-		w, mw := l.newWorker(i, uint64(start.UnixNano()))
-		workers[i] = mw
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !isStopped(stop) {
-				t0 := time.Now()
-				if !until.IsZero() && !t0.Before(until) {
-					return
-				}
-				measured := !t0.Before(from)
-				if l.Count > 0 && measured && claimed.Add(1) > l.Count {
-					return
-				}
-				a := l.Mix.Pick(w.Rand)
-				status, sent, err := l.send(ctx, client, w, a)
-				t1 := time.Now()
-				if ctx.Err() != nil {
-					return // cut off by ctrl-C: neither a success nor an error
-				}
-				if !sent {
-					if measured {
-						mw.starved++
-					}
-					time.Sleep(time.Millisecond) // a pool is empty; do not spin
-					continue
-				}
-				ok := err == nil && status >= 200 && status <= 299
-				l.Progress.Add(ok)
-				if l.Count <= 0 {
-					measured = !t1.Before(from) && !t1.After(until)
-				}
-				if !measured {
-					continue
-				}
-				mw.tallies[a].record(t1.Sub(t0), t1, status, err, w.body.Bytes())
-				mw.last = t1
+	workers := l.spawn(uint64(start.UnixNano()), func(w *Worker, mw *mixWorker) {
+		for !isStopped(stop) {
+			t0 := time.Now()
+			if !until.IsZero() && !t0.Before(until) {
+				return
 			}
-		}()
-	}
-	wg.Wait()
+			measured := !t0.Before(from)
+			if l.Count > 0 && measured && claimed.Add(1) > l.Count {
+				return
+			}
+			a := l.Mix.Pick(w.Rand)
+			status, sent, err := l.send(ctx, client, w, a)
+			t1 := time.Now()
+			if ctx.Err() != nil {
+				return // cut off by ctrl-C: neither a success nor an error
+			}
+			if !sent {
+				if measured {
+					mw.starved++
+				}
+				time.Sleep(time.Millisecond) // a pool is empty; do not spin
+				continue
+			}
+			ok := err == nil && status >= 200 && status <= 299
+			l.Progress.Add(ok)
+			if l.Count <= 0 {
+				measured = !t1.Before(from) && !t1.After(until)
+			}
+			if !measured {
+				continue
+			}
+			mw.tallies[a].record(t1.Sub(t0), t1, status, err, w.body.Bytes())
+			mw.last = t1
+		}
+	})
 	res := &MixLoadResult{Mode: "closed", Connections: l.Connections}
 	end := until
 	if l.Count > 0 {
@@ -271,18 +276,9 @@ func (l *MixLoad) runOpen(ctx context.Context, client *http.Client, stop <-chan 
 			return fmt.Sprintf("%d late, %d dropped", lateN.Load(), droppedN.Load())
 		}
 	}
-	workers := make([]*mixWorker, l.Connections)
-	var wg sync.WaitGroup
-	for i := range l.Connections {
-		w, mw := l.newWorker(i, uint64(start.UnixNano()))
-		workers[i] = mw
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			l.openWorker(ctx, client, clk, policy, queue, stop, warmTicks, w, mw, &lateN, &droppedN)
-		}()
-	}
-	wg.Wait()
+	workers := l.spawn(uint64(start.UnixNano()), func(w *Worker, mw *mixWorker) {
+		l.openWorker(ctx, client, clk, policy, queue, stop, warmTicks, w, mw, &lateN, &droppedN)
+	})
 	<-dispatched
 	open := &OpenLoopResult{Rate: l.Rate, LateAfterMs: ms(l.LateAfter), MaxLagMs: ms(l.MaxLag)}
 	res := &MixLoadResult{Mode: "open", Connections: l.Connections, Open: open}
@@ -383,6 +379,6 @@ func (l *MixLoad) finish(res *MixLoadResult, workers []*mixWorker, secs float64)
 	if secs < 0 {
 		secs = 0
 	}
-	res.Seconds = round3(secs)
-	res.Total, res.Actions = aggregate(MixActions, parts, secs)
+	res.Seconds = Round3(secs)
+	res.Total, res.Actions = aggregate(l.Mix.Actions, parts, secs)
 }
