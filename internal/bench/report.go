@@ -86,7 +86,7 @@ func Evaluate(res *Results) []Row {
 	if d := res.Describe; d != nil {
 		scn := fmt.Sprintf("describe (%d conns)", d.Connections)
 		if pg {
-			// Issue 5 sets PostgreSQL's target relative to SQLite's.
+			// PostgreSQL's describe target is relative to SQLite's.
 			rows = append(rows, Row{Scenario: scn, Figure: "requests/s", Value: fmt.Sprintf("%.0f", d.OKPerSec), Ratio: ratio(d.RatioToBaseline), Target: targetPGDescribeRatioLabel})
 			latency(scn, d)
 		} else {
@@ -156,7 +156,7 @@ func Evaluate(res *Results) []Row {
 		if lr.CatchUpSeconds > 0 {
 			limit, note := TargetCatchUpSeconds, ""
 			if pg {
-				// Issue 5: across three replicas sharing the database.
+				// The PostgreSQL target: across three replicas sharing the database.
 				limit = TargetReplicaCatchUpSecs
 				if replicas != TargetCatchUpReplicas {
 					note = fmt.Sprintf(" with %d replicas", TargetCatchUpReplicas)

@@ -187,7 +187,7 @@ func writeReplicaTable(w io.Writer, runs []*Results) {
 
 // writeTargetTable checks the shared-store targets over the runs.
 func writeTargetTable(w io.Writer, runs []*Results) {
-	fmt.Fprintln(w, "| issue 5 target | instances | value | |")
+	fmt.Fprintln(w, "| PostgreSQL target | instances | value | |")
 	fmt.Fprintln(w, "|---|---|---|---|")
 	find := func(store string, n int64) *Results {
 		for _, r := range runs {
