@@ -127,6 +127,9 @@ var cases = []testCase{
 	{"Tags/TagsOf maps each instance to its tags sorted by key", testTagsOf},
 	{"Tags/TagKeys counts instances per distinct key, sorted and paged, per account and region", testTagKeys},
 
+	{"RAM/users, their policies and STS keys: unique names and IDs, replace, delete", testUsersPoliciesKeys},
+
+	{"Audit/AppendAudit assigns increasing Seq, fields round-trip, filters and PurgeAudit", testAuditRoundTrip},
 	{"Audit/ResourceCount round-trips beside the kept Resources", testAuditResourceCount},
 	{"Audit/TrimAudit forgets the oldest records beyond the newest keep, max at a time", testAuditTrim},
 }
