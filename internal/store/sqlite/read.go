@@ -341,39 +341,6 @@ func (s *Store) CountInstances(ctx context.Context, f moat.InstanceFilter) (int6
 	return n, err
 }
 
-// User implements moat.Reader.
-func (s *Store) User(ctx context.Context, accountID, name string) (moat.User, error) {
-	row, err := s.queryRow(ctx, `SELECT user_id, created_ms FROM users WHERE account_id = ? AND user_name = ?`, accountID, name)
-	if err != nil {
-		return moat.User{}, err
-	}
-	u := moat.User{AccountID: accountID, Name: name}
-	var created int64
-	err = row.Scan(&u.ID, &created)
-	u.CreatedAt = fromMS(created)
-	return u, notFound(err)
-}
-
-// UserPolicies implements moat.Reader.
-func (s *Store) UserPolicies(ctx context.Context, accountID, userName string) ([]moat.UserPolicy, error) {
-	rows, err := s.rquery(ctx, `SELECT policy_name, document, updated_ms FROM user_policies WHERE account_id = ? AND user_name = ? ORDER BY policy_name`, accountID, userName)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []moat.UserPolicy{}
-	for rows.Next() {
-		p := moat.UserPolicy{AccountID: accountID, UserName: userName}
-		var updated int64
-		if err := rows.Scan(&p.Name, &p.Document, &updated); err != nil {
-			return nil, err
-		}
-		p.UpdatedAt = fromMS(updated)
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}
-
 // ListingVersion implements moat.Reader.
 func (s *Store) ListingVersion(ctx context.Context, accountID string, region moat.Region) (int64, int64, error) {
 	row, err := s.queryRow(ctx, `SELECT n, version FROM instance_counts WHERE account_id = ? AND region = ?`, accountID, string(region))

@@ -130,31 +130,6 @@ func (t *tx) DeleteExpiredSTSKeys(before time.Time, max int) (int, error) {
 	return int(n), err
 }
 
-func (t *tx) User(accountID, name string) (moat.User, error) {
-	u := moat.User{AccountID: accountID, Name: name}
-	var created int64
-	err := t.queryRow(`SELECT user_id, created_ms FROM users WHERE account_id = ? AND user_name = ?`, accountID, name).Scan(&u.ID, &created)
-	u.CreatedAt = fromMS(created)
-	return u, notFound(err)
-}
-
-func (t *tx) InsertUser(u moat.User) error {
-	_, err := t.exec(`INSERT INTO users(account_id, user_name, user_id, created_ms) VALUES (?, ?, ?, ?)`, u.AccountID, u.Name, u.ID, ms(u.CreatedAt))
-	return insertErr(err)
-}
-
-func (t *tx) PutUserPolicy(p moat.UserPolicy) error {
-	_, err := t.exec(`INSERT INTO user_policies(account_id, user_name, policy_name, document, updated_ms) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT(account_id, user_name, policy_name) DO UPDATE SET document = excluded.document, updated_ms = excluded.updated_ms`,
-		p.AccountID, p.UserName, p.Name, p.Document, ms(p.UpdatedAt))
-	return err
-}
-
-func (t *tx) DeleteUserPolicy(accountID, userName, name string) error {
-	res, err := t.exec(`DELETE FROM user_policies WHERE account_id = ? AND user_name = ? AND policy_name = ?`, accountID, userName, name)
-	return affected(res, err)
-}
-
 func (t *tx) UpdateAccessKey(k moat.AccessKey) error {
 	res, err := t.exec(`UPDATE access_keys SET secret = ?, active = ? WHERE access_key_id = ?`, k.Secret, k.Active, k.ID)
 	return affected(res, err)
