@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"moat/internal/moat"
+	"moat/internal/store/sqlbuild"
 )
 
 // tx is the write side handed to Update's function: one READ COMMITTED
@@ -99,9 +99,7 @@ func notFoundIfNone(n int64, err error) error {
 	return err
 }
 
-const keyCols = `access_key_id, secret, account_id, active, created_ms, user_name, token_hash, expires_ms, session_policy`
-
-// keyDest returns scan destinations for keyCols and a function that
+// keyDest returns scan destinations for sqlbuild.KeyCols and a function that
 // completes the key once scanned.
 func keyDest(k *moat.AccessKey) ([]any, func()) {
 	var created, expires int64
@@ -117,7 +115,7 @@ func (t *tx) AccessKey(id string) (moat.AccessKey, error) {
 	var k moat.AccessKey
 	dest, done := keyDest(&k)
 	err := t.lockedRead("access key", []string{"access_key", id}, func() error {
-		return t.row("access key", `SELECT `+keyCols+` FROM access_keys WHERE access_key_id = $1 FOR UPDATE`, []any{id}, dest...)
+		return t.row("access key", `SELECT `+sqlbuild.KeyCols+` FROM access_keys WHERE access_key_id = $1 FOR UPDATE`, []any{id}, dest...)
 	})
 	if err != nil {
 		return moat.AccessKey{}, err
@@ -131,7 +129,7 @@ func (t *tx) InsertAccessKey(k moat.AccessKey) error {
 	if !k.Expires.IsZero() {
 		expires = ms(k.Expires)
 	}
-	n, err := t.exec("insert access key", `INSERT INTO access_keys (`+keyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+	n, err := t.exec("insert access key", `INSERT INTO access_keys (`+sqlbuild.KeyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
 		k.ID, k.Secret, k.AccountID, k.Active, ms(k.CreatedAt), k.UserName, k.TokenHash, expires, k.SessionPolicy)
 	return conflictIfNone(n, err)
 }
@@ -166,9 +164,7 @@ func (t *tx) DeleteExpiredSTSKeys(before time.Time, max int) (int, error) {
 	return int(n), err
 }
 
-const instanceCols = `instance_id, account_id, region, ip, remark, edition, resource_group_id, create_ms, expire_ms, phase, product_type, spec, renewal_status, renew_period`
-
-// instanceDest returns scan destinations for instanceCols and a function
+// instanceDest returns scan destinations for sqlbuild.InstanceCols and a function
 // that completes the instance once scanned.
 func instanceDest(in *moat.Instance) ([]any, func() error) {
 	var region, product, spec, renewal string
@@ -180,20 +176,8 @@ func instanceDest(in *moat.Instance) ([]any, func() error) {
 		in.Region, in.ProductType, in.RenewalStatus = moat.Region(region), moat.ProductType(product), moat.RenewalStatus(renewal)
 		in.CreateTime, in.ExpireTime = fromMS(created), fromMS(expire)
 		in.Phase = moat.Phase(phase)
-		return decodeSpec(spec, &in.Spec)
+		return sqlbuild.DecodeSpec(spec, &in.Spec)
 	}
-}
-
-func encodeSpec(s moat.Spec) string {
-	b, _ := json.Marshal(s) // a struct of ints and strings always encodes
-	return string(b)
-}
-
-func decodeSpec(v string, s *moat.Spec) error {
-	if err := json.Unmarshal([]byte(v), s); err != nil {
-		return fmt.Errorf("postgres: stored spec %q: %w", v, err)
-	}
-	return nil
 }
 
 // Instance locks the instance for the rest of the transaction: whatever
@@ -202,7 +186,7 @@ func decodeSpec(v string, s *moat.Spec) error {
 func (t *tx) Instance(id string) (moat.Instance, error) {
 	var in moat.Instance
 	dest, done := instanceDest(&in)
-	if err := t.row("instance", `SELECT `+instanceCols+` FROM instances WHERE instance_id = $1 FOR UPDATE`, []any{id}, dest...); err != nil {
+	if err := t.row("instance", `SELECT `+sqlbuild.InstanceCols+` FROM instances WHERE instance_id = $1 FOR UPDATE`, []any{id}, dest...); err != nil {
 		return moat.Instance{}, err
 	}
 	return in, done()
@@ -212,11 +196,11 @@ func (t *tx) Instance(id string) (moat.Instance, error) {
 // or (region, IP) inserts nothing and is ErrConflict.
 func (t *tx) InsertInstance(in *moat.Instance) error {
 	var seq int64
-	err := t.row("insert instance", `INSERT INTO instances (`+instanceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+	err := t.row("insert instance", `INSERT INTO instances (`+sqlbuild.InstanceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT DO NOTHING
 		RETURNING seq`,
 		[]any{in.ID, in.AccountID, string(in.Region), in.IP, in.Remark, in.Edition, in.ResourceGroupID, ms(in.CreateTime), ms(in.ExpireTime),
-			int16(in.Phase), string(in.ProductType), encodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod}, &seq)
+			int16(in.Phase), string(in.ProductType), sqlbuild.EncodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod}, &seq)
 	if errors.Is(err, moat.ErrNotFound) {
 		return moat.ErrConflict
 	}
@@ -249,7 +233,7 @@ func (t *tx) UpdateInstance(in *moat.Instance) error {
 			WHERE instance_id = $9
 			RETURNING account_id, region`,
 		[]any{in.Remark, in.Edition, in.ResourceGroupID, ms(in.ExpireTime), int16(in.Phase),
-			encodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod, in.ID}, &account, &region)
+			sqlbuild.EncodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod, in.ID}, &account, &region)
 	if err != nil {
 		return err
 	}
@@ -285,7 +269,7 @@ func (t *tx) DueInstances(phase moat.Phase, at time.Time, n int) ([]moat.Instanc
 	if err := t.aborted("due instances"); err != nil {
 		return nil, err
 	}
-	rows, err := t.tx.Query(t.octx, `SELECT `+instanceCols+` FROM instances WHERE phase = $1 AND expire_ms <= $2
+	rows, err := t.tx.Query(t.octx, `SELECT `+sqlbuild.InstanceCols+` FROM instances WHERE phase = $1 AND expire_ms <= $2
 		ORDER BY expire_ms LIMIT $3 FOR UPDATE SKIP LOCKED`, int16(phase), ms(at), limitArg(n))
 	if err != nil {
 		return nil, t.wrap("due instances", err)
