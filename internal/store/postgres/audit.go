@@ -11,6 +11,8 @@ import (
 	"moat/internal/moat"
 )
 
+// The audit log, appended to outside Update.
+
 // AppendAudit implements moat.Store: the batch in one statement, which
 // commits on its own. The records' Seq follow their order: rows are
 // inserted in the order of the batch, so the identity values they draw

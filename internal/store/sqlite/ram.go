@@ -6,6 +6,8 @@ import (
 	"moat/internal/moat"
 )
 
+// RAM users and their policies.
+
 func (t *tx) User(accountID, name string) (moat.User, error) {
 	u := moat.User{AccountID: accountID, Name: name}
 	var created int64
