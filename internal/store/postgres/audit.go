@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"moat/internal/moat"
+	"moat/internal/store/sqlbuild"
 )
 
 // The audit log, appended to outside Update.
@@ -138,7 +139,7 @@ func (s *Store) Audit(ctx context.Context, f moat.AuditFilter) ([]moat.AuditReco
 	if f.InstanceID != "" {
 		where = append(where, p.add(f.InstanceID)+"::text = ANY(resources)")
 	}
-	q := `SELECT seq, time_ms, account_id, principal, source_ip, action, resources, code, request_id, resource_count FROM audit WHERE ` +
+	q := `SELECT ` + sqlbuild.AuditCols + ` FROM audit WHERE ` +
 		strings.Join(where, " AND ") + ` ORDER BY seq LIMIT ` + p.add(limitArg(f.Limit))
 	out := []moat.AuditRecord{}
 	err := s.read(ctx, "audit", func(ctx context.Context, c *pgxpool.Conn) error {

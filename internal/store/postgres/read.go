@@ -435,7 +435,7 @@ func (s *Store) Tombstone(ctx context.Context, id string) (moat.Tombstone, error
 // SQLite store's single writer.
 func (s *Store) Events(ctx context.Context, f moat.EventFilter) ([]moat.Event, error) {
 	var p params
-	q := `SELECT seq, time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, periods FROM events WHERE seq > ` + p.add(f.AfterSeq)
+	q := `SELECT ` + sqlbuild.EventCols + ` FROM events WHERE seq > ` + p.add(f.AfterSeq)
 	if f.InstanceID != "" {
 		// Events are indexed by their instance's seq; a released
 		// instance's tombstone keeps it.

@@ -25,6 +25,15 @@ const InstanceCols = `instance_id, account_id, region, ip, remark, edition, reso
 // is the filter's, so it is not read back.
 const ListCols = `i.instance_id, i.region, i.ip, i.remark, i.edition, i.resource_group_id, i.create_ms, i.expire_ms, i.phase, i.product_type, i.spec, i.renewal_status, i.renew_period`
 
+// EventCols are the columns both stores read of an event, in the order
+// they scan them.
+const EventCols = `seq, time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, periods`
+
+// AuditCols are the columns both stores read of an audit record, in the
+// order they scan them (resources is a JSON array in SQLite, a text[] in
+// PostgreSQL).
+const AuditCols = `seq, time_ms, account_id, principal, source_ip, action, resources, code, request_id, resource_count`
+
 // EncodeSpec is the stored form of a Spec: its JSON.
 func EncodeSpec(s moat.Spec) string {
 	b, _ := json.Marshal(s) // a struct of ints and strings always encodes

@@ -397,7 +397,7 @@ func (s *Store) Tombstone(ctx context.Context, id string) (moat.Tombstone, error
 
 // Events implements moat.Reader.
 func (s *Store) Events(ctx context.Context, f moat.EventFilter) ([]moat.Event, error) {
-	q := `SELECT seq, time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, periods FROM events WHERE seq > ?`
+	q := `SELECT ` + sqlbuild.EventCols + ` FROM events WHERE seq > ?`
 	args := []any{f.AfterSeq}
 	if f.InstanceID != "" {
 		// Events are indexed by their instance's seq (schema v5).
