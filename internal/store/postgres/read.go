@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"moat/internal/moat"
+	"moat/internal/store/sqlbuild"
 )
 
 // Reads run outside any transaction, each statement on its own snapshot of
@@ -32,7 +33,7 @@ func (s *Store) rowOnce(ctx context.Context, op, q string, args []any, dest ...a
 func (s *Store) AccessKey(ctx context.Context, id string) (moat.AccessKey, error) {
 	var k moat.AccessKey
 	dest, done := keyDest(&k)
-	if err := s.rowOnce(ctx, "access key", `SELECT `+keyCols+` FROM access_keys WHERE access_key_id = $1`, []any{id}, dest...); err != nil {
+	if err := s.rowOnce(ctx, "access key", `SELECT `+sqlbuild.KeyCols+` FROM access_keys WHERE access_key_id = $1`, []any{id}, dest...); err != nil {
 		return moat.AccessKey{}, err
 	}
 	done()
@@ -56,7 +57,7 @@ func (s *Store) Account(ctx context.Context, id string) (moat.Account, error) {
 func (s *Store) Instance(ctx context.Context, id string) (moat.Instance, error) {
 	var in moat.Instance
 	dest, done := instanceDest(&in)
-	if err := s.rowOnce(ctx, "instance", `SELECT `+instanceCols+` FROM instances WHERE instance_id = $1`, []any{id}, dest...); err != nil {
+	if err := s.rowOnce(ctx, "instance", `SELECT `+sqlbuild.InstanceCols+` FROM instances WHERE instance_id = $1`, []any{id}, dest...); err != nil {
 		return moat.Instance{}, err
 	}
 	return in, done()
@@ -127,43 +128,9 @@ func buildFilter(f *moat.InstanceFilter, p *params) filterSQL {
 			inst = append(inst, tagCond(tg))
 		}
 	}
-	add := func(cond string, arg any) {
-		inst = append(inst, cond+p.add(arg))
-	}
-	if f.IDs != nil {
-		inst = append(inst, "i.instance_id = ANY("+p.add(f.IDs)+"::text[])")
-	}
-	if f.IP != "" {
-		add("i.ip = ", f.IP)
-	}
-	if f.RemarkContains != "" {
-		// Case-sensitive literal substring, identical on every store.
-		inst = append(inst, "strpos(i.remark, "+p.add(f.RemarkContains)+") > 0")
-	}
-	if f.Edition != nil {
-		add("i.edition = ", *f.Edition)
-	}
-	if f.ExpireFrom != nil {
-		add("i.expire_ms >= ", ms(*f.ExpireFrom))
-	}
-	if f.ExpireBefore != nil {
-		add("i.expire_ms < ", ms(*f.ExpireBefore))
-	}
-	if f.ResourceGroupID != "" {
-		add("i.resource_group_id = ", f.ResourceGroupID)
-	}
-	if f.CreateFrom != nil {
-		add("i.create_ms >= ", ms(*f.CreateFrom))
-	}
-	if f.CreateBefore != nil {
-		add("i.create_ms < ", ms(*f.CreateBefore))
-	}
-	if f.RenewalStatus != "" {
-		add("i.renewal_status = ", string(f.RenewalStatus))
-	}
-	if f.ProductType != "" {
-		add("i.product_type = ", string(f.ProductType))
-	}
+	inst = append(inst, sqlbuild.Where(f, sqlbuild.Dialect{Param: p.add, IDIn: func(ids []string) string {
+		return "i.instance_id = ANY(" + p.add(ids) + "::text[])"
+	}, Instr: "strpos"})...)
 	q.instWhere = strings.Join(inst, " AND ")
 	return q
 }
@@ -181,13 +148,13 @@ func countSQL(f *moat.InstanceFilter) (string, []any) {
 	return `SELECT COUNT(*) FROM instances i WHERE ` + q.instWhere, p
 }
 
-// listSQL renders a page of f's matches (listCols) in listing order.
+// listSQL renders a page of f's matches (sqlbuild.ListCols) in listing order.
 func listSQL(f *moat.InstanceFilter) (string, []any) {
-	return listSQLAfter(f, listCols, 0)
+	return listSQLAfter(f, sqlbuild.ListCols, 0)
 }
 
 // listSQLAfter renders a page of f's matches in listing order, as cols
-// (listCols, maybe after others), narrowed to those after seq when it is
+// (sqlbuild.ListCols, maybe after others), narrowed to those after seq when it is
 // positive (a keyset page).
 func listSQLAfter(f *moat.InstanceFilter, cols string, seq int64) (string, []any) {
 	var p params
@@ -215,11 +182,7 @@ func listSQLAfter(f *moat.InstanceFilter, cols string, seq int64) (string, []any
 	return `SELECT ` + cols + ` FROM instances i WHERE ` + q.instWhere + ` ORDER BY i.seq` + page(), p
 }
 
-// listCols are the columns a listing reads (instances is i): the account
-// is the filter's, so it is not read back.
-const listCols = `i.instance_id, i.region, i.ip, i.remark, i.edition, i.resource_group_id, i.create_ms, i.expire_ms, i.phase, i.product_type, i.spec, i.renewal_status, i.renew_period`
-
-// collectListed reads listCols rows, after any leading columns in pre
+// collectListed reads sqlbuild.ListCols rows, after any leading columns in pre
 // (scanned from every row; the last row's values remain).
 func collectListed(rows pgx.Rows, f *moat.InstanceFilter, pre ...any) ([]moat.Instance, error) {
 	defer rows.Close()
@@ -237,7 +200,7 @@ func collectListed(rows pgx.Rows, f *moat.InstanceFilter, pre ...any) ([]moat.In
 		in.AccountID = f.AccountID
 		in.Region, in.ProductType, in.RenewalStatus = moat.Region(region), moat.ProductType(product), moat.RenewalStatus(renewal)
 		in.CreateTime, in.ExpireTime, in.Phase = fromMS(created), fromMS(expire), moat.Phase(phase)
-		if err := decodeSpec(spec, &in.Spec); err != nil {
+		if err := sqlbuild.DecodeSpec(spec, &in.Spec); err != nil {
 			return nil, err
 		}
 		out = append(out, in)
@@ -265,7 +228,7 @@ func (s *Store) ScanInstances(ctx context.Context, f moat.InstanceFilter, batch 
 	f.Offset, f.Limit = 0, max(batch, 1)
 	var last int64
 	for {
-		q, args := listSQLAfter(&f, `i.seq, `+listCols, last)
+		q, args := listSQLAfter(&f, `i.seq, `+sqlbuild.ListCols, last)
 		var list []moat.Instance
 		seq := last // the last row's seq once read (a retried read starts over)
 		err := s.read(ctx, "scan instances", func(ctx context.Context, c *pgxpool.Conn) error {
@@ -314,7 +277,7 @@ func (s *Store) InstancePage(ctx context.Context, f moat.InstanceFilter) ([]moat
 	var n int64
 	if f.Unfiltered() && f.Limit > 0 {
 		err := s.read(ctx, "instance page", func(ctx context.Context, c *pgxpool.Conn) error {
-			rows, err := c.Query(ctx, `SELECT (SELECT `+sumN+` FROM instance_counts WHERE account_id = $1 AND region = $2), `+listCols+`
+			rows, err := c.Query(ctx, `SELECT (SELECT `+sumN+` FROM instance_counts WHERE account_id = $1 AND region = $2), `+sqlbuild.ListCols+`
 				FROM instances i WHERE i.account_id = $1 AND i.region = $2 ORDER BY i.seq LIMIT $3 OFFSET $4`,
 				f.AccountID, string(f.Region), int64(f.Limit), int64(max(f.Offset, 0)))
 			if err != nil {
@@ -472,7 +435,7 @@ func (s *Store) Tombstone(ctx context.Context, id string) (moat.Tombstone, error
 // SQLite store's single writer.
 func (s *Store) Events(ctx context.Context, f moat.EventFilter) ([]moat.Event, error) {
 	var p params
-	q := `SELECT seq, time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, periods FROM events WHERE seq > ` + p.add(f.AfterSeq)
+	q := `SELECT ` + sqlbuild.EventCols + ` FROM events WHERE seq > ` + p.add(f.AfterSeq)
 	if f.InstanceID != "" {
 		// Events are indexed by their instance's seq; a released
 		// instance's tombstone keeps it.

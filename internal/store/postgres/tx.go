@@ -1,23 +1,20 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"moat/internal/moat"
+	"moat/internal/store/sqlbuild"
 )
 
 // tx is the write side handed to Update's function: one READ COMMITTED
-// transaction on one connection.
+// transaction on one connection. Its statements go through pipeline
+// (batch.go).
 //
 // Any statement error aborts a PostgreSQL transaction, so the first one is
 // kept in err and every later call returns at once; Update then rolls back
@@ -61,204 +58,7 @@ type tx struct {
 	pending []queued
 }
 
-// queued is a statement waiting in pending.
-type queued struct {
-	op, sql string
-	args    []any
-}
-
-type countKey struct{ account, region string }
-
-type countDelta struct{ n, version int64 }
-
-type cursorKey struct{ region, pool string }
-
-type cursorState struct {
-	next  int64
-	dirty bool
-}
-
-// count records a change to the live instances of an account and region:
-// n instances more (or fewer), and a new listing version.
-func (t *tx) count(account, region string, n int64) {
-	if t.counts == nil {
-		t.counts = map[countKey]countDelta{}
-	}
-	k := countKey{account, region}
-	d := t.counts[k]
-	d.n += n
-	d.version++
-	t.counts[k] = d
-}
-
-// flush writes the deferred counter and cursor changes, in key order, so
-// two transactions that flush the same rows lock them in the same order,
-// then the transaction's events.
-func (t *tx) flush() error {
-	if err := t.failed("flush"); err != nil {
-		return err
-	}
-	t.queuePhases()
-	counts := slices.SortedFunc(maps.Keys(t.counts), func(a, b countKey) int {
-		return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.region, b.region))
-	})
-	for _, k := range counts {
-		d := t.counts[k]
-		t.later("count instances", `INSERT INTO instance_counts AS c (account_id, region, shard, n, version) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (account_id, region, shard) DO UPDATE SET n = c.n + excluded.n, version = c.version + excluded.version`,
-			k.account, k.region, t.shard, d.n, d.version)
-	}
-	cursors := slices.SortedFunc(maps.Keys(t.cursors), func(a, b cursorKey) int {
-		return cmp.Or(strings.Compare(a.region, b.region), strings.Compare(a.pool, b.pool))
-	})
-	for _, k := range cursors {
-		if c := t.cursors[k]; c.dirty {
-			t.later("set ip cursor", `INSERT INTO ip_cursor (region, pool, next) VALUES ($1, $2, $3)
-				ON CONFLICT (region, pool) DO UPDATE SET next = excluded.next`, k.region, k.pool, c.next)
-		}
-	}
-	// Last, in the same round trip as the writes above and after them:
-	// from here to COMMIT the transaction holds the event horizon lock,
-	// which should not wait on row locks meanwhile.
-	if len(t.events) == 0 {
-		return t.pipeline("flush", nil, nil)
-	}
-	return t.insertEvents()
-}
-
-// later queues a write whose outcome nobody waits for; it is sent with
-// the next statement (see pending).
-func (t *tx) later(op, sql string, args ...any) {
-	t.pending = append(t.pending, queued{op, sql, args})
-}
-
-// pipeline sends the pending writes and then the statements queue adds,
-// in one round trip, and hands read the results after the pending ones'.
-// A failed write is the transaction's error; so is read's, except
-// pgx.ErrNoRows, which it returns as is.
-func (t *tx) pipeline(op string, queue func(*pgx.Batch), read func(pgx.BatchResults) error) error {
-	if err := t.failed(op); err != nil {
-		return err
-	}
-	t.queuePhases()
-	if len(t.pending) == 0 && queue == nil {
-		return nil
-	}
-	pend := t.pending
-	t.pending = nil
-	b := &pgx.Batch{}
-	for _, p := range pend {
-		b.Queue(p.sql, p.args...)
-	}
-	if queue != nil {
-		queue(b)
-	}
-	br := t.tx.SendBatch(t.octx, b)
-	for _, p := range pend {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return t.wrap(p.op, err)
-		}
-	}
-	var err error
-	if read != nil {
-		err = read(br)
-	}
-	if cerr := br.Close(); err == nil || errors.Is(err, pgx.ErrNoRows) && cerr != nil {
-		err = cmp.Or(cerr, err)
-	}
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return t.wrap(op, err)
-	}
-	return err
-}
-
 var _ moat.Tx = (*tx)(nil)
-
-// wrap records a statement error and classifies it for the caller.
-func (t *tx) wrap(op string, err error) error {
-	if t.err == nil {
-		t.err = err
-	}
-	return t.s.wrap(t.ctx, op, err)
-}
-
-// failed returns the recorded failure, if any.
-func (t *tx) failed(op string) error {
-	if t.err != nil {
-		return t.s.wrap(t.ctx, op, fmt.Errorf("transaction aborted by an earlier error: %w", t.err))
-	}
-	return nil
-}
-
-// aborted returns the recorded failure, if any, and otherwise writes the
-// deferred phase changes: every statement starts here, so that it sees
-// them. (Calls that only queue work, like AppendEvent, use failed: were
-// they to flush, a lifecycle batch, which appends an event and then
-// defers a phase change per instance, would write one UPDATE per
-// instance instead of one per batch.)
-func (t *tx) aborted(op string) error {
-	return t.pipeline(op, nil, nil)
-}
-
-// queuePhases queues the deferred UpdatePhase calls as one statement.
-func (t *tx) queuePhases() {
-	if len(t.phases) == 0 {
-		return
-	}
-	ids := make([]string, 0, len(t.phases))
-	phases := make([]int16, 0, len(t.phases))
-	for id, p := range t.phases {
-		ids = append(ids, id)
-		phases = append(phases, int16(p))
-	}
-	t.phases = nil
-	t.later("update phases", `UPDATE instances AS i SET phase = v.phase
-		FROM unnest($1::text[], $2::smallint[]) AS v (id, phase) WHERE i.instance_id = v.id`, ids, phases)
-}
-
-func (t *tx) exec(op, q string, args ...any) (int64, error) {
-	var n int64
-	err := t.pipeline(op, func(b *pgx.Batch) { b.Queue(q, args...) }, func(br pgx.BatchResults) error {
-		tag, err := br.Exec()
-		n = tag.RowsAffected()
-		return err
-	})
-	return n, err
-}
-
-// row runs a query for at most one row; no row is ErrNotFound.
-func (t *tx) row(op, q string, args []any, dest ...any) error {
-	err := t.pipeline(op, func(b *pgx.Batch) { b.Queue(q, args...) }, func(br pgx.BatchResults) error {
-		return br.QueryRow().Scan(dest...)
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return moat.ErrNotFound
-	}
-	return err
-}
-
-// lock takes a transaction-scoped advisory lock on a logical key.
-func (t *tx) lock(op string, parts ...string) error {
-	_, err := t.exec(op, `SELECT pg_advisory_xact_lock($1)`, lockKey(parts...))
-	return err
-}
-
-// lockedRead reads a row FOR UPDATE. When it does not exist, it takes the
-// advisory lock of its key and reads again: a concurrent transaction that
-// inserts it after the same miss holds that lock until it commits, so the
-// second reader waits and then sees the row instead of inserting a
-// duplicate (e.g. two PutAccount calls for one new key).
-func (t *tx) lockedRead(op string, key []string, read func() error) error {
-	err := read()
-	if !errors.Is(err, moat.ErrNotFound) {
-		return err
-	}
-	if err := t.lock(op, key...); err != nil {
-		return err
-	}
-	return read()
-}
 
 // Account reads the account FOR KEY SHARE: it cannot go away before
 // this transaction ends, and every transaction of the account may hold
@@ -299,9 +99,7 @@ func notFoundIfNone(n int64, err error) error {
 	return err
 }
 
-const keyCols = `access_key_id, secret, account_id, active, created_ms, user_name, token_hash, expires_ms, session_policy`
-
-// keyDest returns scan destinations for keyCols and a function that
+// keyDest returns scan destinations for sqlbuild.KeyCols and a function that
 // completes the key once scanned.
 func keyDest(k *moat.AccessKey) ([]any, func()) {
 	var created, expires int64
@@ -317,7 +115,7 @@ func (t *tx) AccessKey(id string) (moat.AccessKey, error) {
 	var k moat.AccessKey
 	dest, done := keyDest(&k)
 	err := t.lockedRead("access key", []string{"access_key", id}, func() error {
-		return t.row("access key", `SELECT `+keyCols+` FROM access_keys WHERE access_key_id = $1 FOR UPDATE`, []any{id}, dest...)
+		return t.row("access key", `SELECT `+sqlbuild.KeyCols+` FROM access_keys WHERE access_key_id = $1 FOR UPDATE`, []any{id}, dest...)
 	})
 	if err != nil {
 		return moat.AccessKey{}, err
@@ -331,7 +129,7 @@ func (t *tx) InsertAccessKey(k moat.AccessKey) error {
 	if !k.Expires.IsZero() {
 		expires = ms(k.Expires)
 	}
-	n, err := t.exec("insert access key", `INSERT INTO access_keys (`+keyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+	n, err := t.exec("insert access key", `INSERT INTO access_keys (`+sqlbuild.KeyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
 		k.ID, k.Secret, k.AccountID, k.Active, ms(k.CreatedAt), k.UserName, k.TokenHash, expires, k.SessionPolicy)
 	return conflictIfNone(n, err)
 }
@@ -366,9 +164,7 @@ func (t *tx) DeleteExpiredSTSKeys(before time.Time, max int) (int, error) {
 	return int(n), err
 }
 
-const instanceCols = `instance_id, account_id, region, ip, remark, edition, resource_group_id, create_ms, expire_ms, phase, product_type, spec, renewal_status, renew_period`
-
-// instanceDest returns scan destinations for instanceCols and a function
+// instanceDest returns scan destinations for sqlbuild.InstanceCols and a function
 // that completes the instance once scanned.
 func instanceDest(in *moat.Instance) ([]any, func() error) {
 	var region, product, spec, renewal string
@@ -380,20 +176,8 @@ func instanceDest(in *moat.Instance) ([]any, func() error) {
 		in.Region, in.ProductType, in.RenewalStatus = moat.Region(region), moat.ProductType(product), moat.RenewalStatus(renewal)
 		in.CreateTime, in.ExpireTime = fromMS(created), fromMS(expire)
 		in.Phase = moat.Phase(phase)
-		return decodeSpec(spec, &in.Spec)
+		return sqlbuild.DecodeSpec(spec, &in.Spec)
 	}
-}
-
-func encodeSpec(s moat.Spec) string {
-	b, _ := json.Marshal(s) // a struct of ints and strings always encodes
-	return string(b)
-}
-
-func decodeSpec(v string, s *moat.Spec) error {
-	if err := json.Unmarshal([]byte(v), s); err != nil {
-		return fmt.Errorf("postgres: stored spec %q: %w", v, err)
-	}
-	return nil
 }
 
 // Instance locks the instance for the rest of the transaction: whatever
@@ -402,7 +186,7 @@ func decodeSpec(v string, s *moat.Spec) error {
 func (t *tx) Instance(id string) (moat.Instance, error) {
 	var in moat.Instance
 	dest, done := instanceDest(&in)
-	if err := t.row("instance", `SELECT `+instanceCols+` FROM instances WHERE instance_id = $1 FOR UPDATE`, []any{id}, dest...); err != nil {
+	if err := t.row("instance", `SELECT `+sqlbuild.InstanceCols+` FROM instances WHERE instance_id = $1 FOR UPDATE`, []any{id}, dest...); err != nil {
 		return moat.Instance{}, err
 	}
 	return in, done()
@@ -412,11 +196,11 @@ func (t *tx) Instance(id string) (moat.Instance, error) {
 // or (region, IP) inserts nothing and is ErrConflict.
 func (t *tx) InsertInstance(in *moat.Instance) error {
 	var seq int64
-	err := t.row("insert instance", `INSERT INTO instances (`+instanceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+	err := t.row("insert instance", `INSERT INTO instances (`+sqlbuild.InstanceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT DO NOTHING
 		RETURNING seq`,
 		[]any{in.ID, in.AccountID, string(in.Region), in.IP, in.Remark, in.Edition, in.ResourceGroupID, ms(in.CreateTime), ms(in.ExpireTime),
-			int16(in.Phase), string(in.ProductType), encodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod}, &seq)
+			int16(in.Phase), string(in.ProductType), sqlbuild.EncodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod}, &seq)
 	if errors.Is(err, moat.ErrNotFound) {
 		return moat.ErrConflict
 	}
@@ -449,7 +233,7 @@ func (t *tx) UpdateInstance(in *moat.Instance) error {
 			WHERE instance_id = $9
 			RETURNING account_id, region`,
 		[]any{in.Remark, in.Edition, in.ResourceGroupID, ms(in.ExpireTime), int16(in.Phase),
-			encodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod, in.ID}, &account, &region)
+			sqlbuild.EncodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod, in.ID}, &account, &region)
 	if err != nil {
 		return err
 	}
@@ -485,7 +269,7 @@ func (t *tx) DueInstances(phase moat.Phase, at time.Time, n int) ([]moat.Instanc
 	if err := t.aborted("due instances"); err != nil {
 		return nil, err
 	}
-	rows, err := t.tx.Query(t.octx, `SELECT `+instanceCols+` FROM instances WHERE phase = $1 AND expire_ms <= $2
+	rows, err := t.tx.Query(t.octx, `SELECT `+sqlbuild.InstanceCols+` FROM instances WHERE phase = $1 AND expire_ms <= $2
 		ORDER BY expire_ms LIMIT $3 FOR UPDATE SKIP LOCKED`, int16(phase), ms(at), limitArg(n))
 	if err != nil {
 		return nil, t.wrap("due instances", err)
@@ -692,57 +476,6 @@ func (t *tx) AppendEvent(e *moat.Event) error {
 // after it, so higher than any Seq the read returns. Writers hold it for
 // one statement and the COMMIT; they never wait for each other.
 var eventHorizonLock = lockKey("events", "horizon")
-
-// insertEvents writes the queued events in one statement, in the order
-// they were appended, and sets their Seq.
-func (t *tx) insertEvents() error {
-	if len(t.events) == 0 {
-		return nil
-	}
-	n := len(t.events)
-	times, recorded, periods := make([]int64, n), make([]int64, n), make([]int64, n)
-	ids, accounts, regions, types, requests, reasons := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	for i, e := range t.events {
-		times[i], recorded[i], periods[i] = ms(e.Time), ms(e.RecordedAt), int64(e.Periods)
-		ids[i], accounts[i], regions[i], types[i], requests[i], reasons[i] = e.InstanceID, e.AccountID, string(e.Region), string(e.Type), e.RequestID, e.Reason
-	}
-	var seqs []int64
-	err := t.pipeline("append events", func(b *pgx.Batch) {
-		b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, eventHorizonLock)
-		// Rows are inserted, and their Seqs drawn, in ORDER BY order, which
-		// RETURNING follows.
-		b.Queue(`INSERT INTO events (time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, periods, instance_seq)
-			SELECT e.t, e.r, e.id, e.acct, e.region, e.typ, e.req, e.reason, e.periods,
-				COALESCE((SELECT seq FROM instances WHERE instance_id = e.id), (SELECT seq FROM tombstones WHERE instance_id = e.id), 0)
-			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
-				WITH ORDINALITY AS e (t, r, id, acct, region, typ, req, reason, periods, ord)
-			ORDER BY e.ord
-			RETURNING seq`, times, recorded, ids, accounts, regions, types, requests, reasons, periods)
-	}, func(br pgx.BatchResults) error {
-		if _, err := br.Exec(); err != nil {
-			return err
-		}
-		rows, err := br.Query()
-		if err != nil {
-			return err
-		}
-		seqs, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if len(seqs) != n {
-		return t.wrap("append events", fmt.Errorf("postgres: %d events inserted, %d returned", n, len(seqs)))
-	}
-	for i, e := range t.events {
-		if i > 0 && seqs[i] <= seqs[i-1] {
-			return t.wrap("append events", fmt.Errorf("postgres: event seqs returned out of order: %d after %d", seqs[i], seqs[i-1]))
-		}
-		e.Seq = seqs[i]
-	}
-	return nil
-}
 
 // PopFreeIP skips addresses that a concurrent transaction is taking, so
 // concurrent purchases get different addresses without waiting.

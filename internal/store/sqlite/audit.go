@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"moat/internal/moat"
+	"moat/internal/store/sqlbuild"
 )
 
 // The audit log has a database file of its own (path + ".audit"), like
@@ -160,7 +161,7 @@ func (s *Store) Audit(ctx context.Context, f moat.AuditFilter) ([]moat.AuditReco
 		where = append(where, "instr(resources, ?) > 0")
 		args = append(args, string(b))
 	}
-	q := `SELECT seq, time_ms, account_id, principal, source_ip, action, resources, code, request_id, resource_count FROM audit WHERE ` +
+	q := `SELECT ` + sqlbuild.AuditCols + ` FROM audit WHERE ` +
 		strings.Join(where, " AND ") + ` ORDER BY seq` + limit(f.Limit)
 	rows, err := s.auditRead.QueryContext(ctx, q, args...)
 	if err != nil {

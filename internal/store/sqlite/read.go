@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"moat/internal/moat"
+	"moat/internal/store/sqlbuild"
 )
 
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) (*sql.Row, error) {
@@ -18,7 +19,7 @@ func (s *Store) queryRow(ctx context.Context, q string, args ...any) (*sql.Row, 
 
 // AccessKey implements moat.Reader.
 func (s *Store) AccessKey(ctx context.Context, id string) (moat.AccessKey, error) {
-	row, err := s.queryRow(ctx, `SELECT `+keyCols+` FROM access_keys WHERE access_key_id = ?`, id)
+	row, err := s.queryRow(ctx, `SELECT `+sqlbuild.KeyCols+` FROM access_keys WHERE access_key_id = ?`, id)
 	if err != nil {
 		return moat.AccessKey{}, err
 	}
@@ -40,7 +41,7 @@ func (s *Store) Account(ctx context.Context, id string) (moat.Account, error) {
 
 // Instance implements moat.Reader.
 func (s *Store) Instance(ctx context.Context, id string) (moat.Instance, error) {
-	row, err := s.queryRow(ctx, `SELECT `+instanceCols+` FROM instances WHERE instance_id = ?`, id)
+	row, err := s.queryRow(ctx, `SELECT `+sqlbuild.InstanceCols+` FROM instances WHERE instance_id = ?`, id)
 	if err != nil {
 		return moat.Instance{}, err
 	}
@@ -107,47 +108,21 @@ func buildFilter(f *moat.InstanceFilter) filterSQL {
 			}
 		}
 	}
-	add := func(cond string, arg any) {
-		inst = append(inst, cond)
-		q.instArgs = append(q.instArgs, arg)
-	}
-	if f.IDs != nil {
-		ids, _ := json.Marshal(f.IDs)
-		add("i.instance_id IN (SELECT value FROM json_each(?))", string(ids))
-	}
-	if f.IP != "" {
-		add("i.ip = ?", f.IP)
-	}
-	if f.RemarkContains != "" {
-		// Case-sensitive substring, identical on every store.
-		add("instr(i.remark, ?) > 0", f.RemarkContains)
-	}
-	if f.Edition != nil {
-		add("i.edition = ?", *f.Edition)
-	}
-	if f.ExpireFrom != nil {
-		add("i.expire_ms >= ?", ms(*f.ExpireFrom))
-	}
-	if f.ExpireBefore != nil {
-		add("i.expire_ms < ?", ms(*f.ExpireBefore))
-	}
-	if f.ResourceGroupID != "" {
-		add("i.resource_group_id = ?", f.ResourceGroupID)
-	}
-	if f.CreateFrom != nil {
-		add("i.create_ms >= ?", ms(*f.CreateFrom))
-	}
-	if f.CreateBefore != nil {
-		add("i.create_ms < ?", ms(*f.CreateBefore))
-	}
-	if f.RenewalStatus != "" {
-		add("i.renewal_status = ?", string(f.RenewalStatus))
-	}
-	if f.ProductType != "" {
-		add("i.product_type = ?", string(f.ProductType))
-	}
+	inst = append(inst, sqlbuild.Where(f, sqlbuild.Dialect{Param: q.param, IDIn: q.idIn, Instr: "instr"})...)
 	q.instWhere = strings.Join(inst, " AND ")
 	return q
+}
+
+// param records an argument of a condition on instances.
+func (q *filterSQL) param(arg any) string {
+	q.instArgs = append(q.instArgs, arg)
+	return "?"
+}
+
+// idIn matches a list of IDs passed as one JSON array.
+func (q *filterSQL) idIn(ids []string) string {
+	b, _ := json.Marshal(ids)
+	return "i.instance_id IN (SELECT value FROM json_each(" + q.param(string(b)) + "))"
 }
 
 // count renders SELECT COUNT(*).
@@ -162,7 +137,7 @@ func (q *filterSQL) count() (string, []any) {
 	return `SELECT COUNT(*) FROM instances i WHERE ` + q.instWhere, q.instArgs
 }
 
-// list renders a page of cols (listCols, maybe after others) in listing
+// list renders a page of cols (sqlbuild.ListCols, maybe after others) in listing
 // order.
 func (q *filterSQL) list(cols string, n, offset int) (string, []any) {
 	page := limit(n) + ` OFFSET ?`
@@ -200,11 +175,7 @@ func limit(n int) string {
 	return " LIMIT " + strconv.Itoa(n)
 }
 
-// listCols are the columns a listing reads (instances is i): the account
-// is the filter's, so it is not read back.
-const listCols = `i.instance_id, i.region, i.ip, i.remark, i.edition, i.resource_group_id, i.create_ms, i.expire_ms, i.phase, i.product_type, i.spec, i.renewal_status, i.renew_period`
-
-// scanListed reads listCols, after any leading columns given in pre.
+// scanListed reads sqlbuild.ListCols, after any leading columns given in pre.
 func scanListed(sc interface{ Scan(...any) error }, f *moat.InstanceFilter, in *moat.Instance, pre ...any) error {
 	var created, expire int64
 	var region, product, spec, renewal string
@@ -216,7 +187,7 @@ func scanListed(sc interface{ Scan(...any) error }, f *moat.InstanceFilter, in *
 	in.AccountID = f.AccountID
 	in.Region, in.ProductType, in.RenewalStatus = moat.Region(region), moat.ProductType(product), moat.RenewalStatus(renewal)
 	in.CreateTime, in.ExpireTime = fromMS(created), fromMS(expire)
-	return decodeSpec(spec, &in.Spec)
+	return sqlbuild.DecodeSpec(spec, &in.Spec)
 }
 
 func collectListed(rows *sql.Rows, f *moat.InstanceFilter) ([]moat.Instance, error) {
@@ -246,7 +217,7 @@ func (s *Store) InstancePage(ctx context.Context, f moat.InstanceFilter) ([]moat
 	// Each parameter is used once: SQLite re-plans a statement whose
 	// parameter it compared while planning (a repeated ?1 is), whenever
 	// that parameter is bound again.
-	rows, err := s.rquery(ctx, `SELECT (SELECT n FROM instance_counts WHERE account_id = ? AND region = ?), `+listCols+`
+	rows, err := s.rquery(ctx, `SELECT (SELECT n FROM instance_counts WHERE account_id = ? AND region = ?), `+sqlbuild.ListCols+`
 		FROM instances i WHERE i.account_id = ? AND i.region = ? ORDER BY i.seq`+limit(f.Limit)+` OFFSET ?`,
 		f.AccountID, string(f.Region), f.AccountID, string(f.Region), f.Offset)
 	if err != nil {
@@ -274,7 +245,7 @@ func (s *Store) InstancePage(ctx context.Context, f moat.InstanceFilter) ([]moat
 // Instances implements moat.Reader.
 func (s *Store) Instances(ctx context.Context, f moat.InstanceFilter) ([]moat.Instance, error) {
 	fq := buildFilter(&f)
-	q, args := fq.list(listCols, f.Limit, f.Offset)
+	q, args := fq.list(sqlbuild.ListCols, f.Limit, f.Offset)
 	rows, err := s.rquery(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -289,7 +260,7 @@ func (s *Store) ScanInstances(ctx context.Context, f moat.InstanceFilter, batch 
 	for {
 		fq := buildFilter(&f)
 		fq.after(last)
-		q, args := fq.list(`i.seq, `+listCols, batch, 0)
+		q, args := fq.list(`i.seq, `+sqlbuild.ListCols, batch, 0)
 		rows, err := s.rquery(ctx, q, args...)
 		if err != nil {
 			return err
@@ -339,39 +310,6 @@ func (s *Store) CountInstances(ctx context.Context, f moat.InstanceFilter) (int6
 	}
 	err = row.Scan(&n)
 	return n, err
-}
-
-// User implements moat.Reader.
-func (s *Store) User(ctx context.Context, accountID, name string) (moat.User, error) {
-	row, err := s.queryRow(ctx, `SELECT user_id, created_ms FROM users WHERE account_id = ? AND user_name = ?`, accountID, name)
-	if err != nil {
-		return moat.User{}, err
-	}
-	u := moat.User{AccountID: accountID, Name: name}
-	var created int64
-	err = row.Scan(&u.ID, &created)
-	u.CreatedAt = fromMS(created)
-	return u, notFound(err)
-}
-
-// UserPolicies implements moat.Reader.
-func (s *Store) UserPolicies(ctx context.Context, accountID, userName string) ([]moat.UserPolicy, error) {
-	rows, err := s.rquery(ctx, `SELECT policy_name, document, updated_ms FROM user_policies WHERE account_id = ? AND user_name = ? ORDER BY policy_name`, accountID, userName)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []moat.UserPolicy{}
-	for rows.Next() {
-		p := moat.UserPolicy{AccountID: accountID, UserName: userName}
-		var updated int64
-		if err := rows.Scan(&p.Name, &p.Document, &updated); err != nil {
-			return nil, err
-		}
-		p.UpdatedAt = fromMS(updated)
-		out = append(out, p)
-	}
-	return out, rows.Err()
 }
 
 // ListingVersion implements moat.Reader.
@@ -459,7 +397,7 @@ func (s *Store) Tombstone(ctx context.Context, id string) (moat.Tombstone, error
 
 // Events implements moat.Reader.
 func (s *Store) Events(ctx context.Context, f moat.EventFilter) ([]moat.Event, error) {
-	q := `SELECT seq, time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, periods FROM events WHERE seq > ?`
+	q := `SELECT ` + sqlbuild.EventCols + ` FROM events WHERE seq > ?`
 	args := []any{f.AfterSeq}
 	if f.InstanceID != "" {
 		// Events are indexed by their instance's seq (schema v5).

@@ -2,12 +2,12 @@ package sqlite
 
 import (
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"moat/internal/moat"
+	"moat/internal/store/sqlbuild"
 )
 
 // tx is the write side handed to Update's function. It runs on the writer
@@ -74,8 +74,6 @@ func (t *tx) InsertAccount(a moat.Account) error {
 	return insertErr(err)
 }
 
-const keyCols = `access_key_id, secret, account_id, active, created_ms, user_name, token_hash, expires_ms, session_policy`
-
 func scanKey(sc interface{ Scan(...any) error }) (moat.AccessKey, error) {
 	var k moat.AccessKey
 	var created, expires int64
@@ -88,7 +86,7 @@ func scanKey(sc interface{ Scan(...any) error }) (moat.AccessKey, error) {
 }
 
 func (t *tx) AccessKey(id string) (moat.AccessKey, error) {
-	return scanKey(t.queryRow(`SELECT `+keyCols+` FROM access_keys WHERE access_key_id = ?`, id))
+	return scanKey(t.queryRow(`SELECT `+sqlbuild.KeyCols+` FROM access_keys WHERE access_key_id = ?`, id))
 }
 
 func (t *tx) InsertAccessKey(k moat.AccessKey) error {
@@ -96,7 +94,7 @@ func (t *tx) InsertAccessKey(k moat.AccessKey) error {
 	if !k.Expires.IsZero() {
 		expires = ms(k.Expires)
 	}
-	_, err := t.exec(`INSERT INTO access_keys(`+keyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT INTO access_keys(`+sqlbuild.KeyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.Secret, k.AccountID, k.Active, ms(k.CreatedAt), k.UserName, k.TokenHash, expires, k.SessionPolicy)
 	return insertErr(err)
 }
@@ -130,31 +128,6 @@ func (t *tx) DeleteExpiredSTSKeys(before time.Time, max int) (int, error) {
 	return int(n), err
 }
 
-func (t *tx) User(accountID, name string) (moat.User, error) {
-	u := moat.User{AccountID: accountID, Name: name}
-	var created int64
-	err := t.queryRow(`SELECT user_id, created_ms FROM users WHERE account_id = ? AND user_name = ?`, accountID, name).Scan(&u.ID, &created)
-	u.CreatedAt = fromMS(created)
-	return u, notFound(err)
-}
-
-func (t *tx) InsertUser(u moat.User) error {
-	_, err := t.exec(`INSERT INTO users(account_id, user_name, user_id, created_ms) VALUES (?, ?, ?, ?)`, u.AccountID, u.Name, u.ID, ms(u.CreatedAt))
-	return insertErr(err)
-}
-
-func (t *tx) PutUserPolicy(p moat.UserPolicy) error {
-	_, err := t.exec(`INSERT INTO user_policies(account_id, user_name, policy_name, document, updated_ms) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT(account_id, user_name, policy_name) DO UPDATE SET document = excluded.document, updated_ms = excluded.updated_ms`,
-		p.AccountID, p.UserName, p.Name, p.Document, ms(p.UpdatedAt))
-	return err
-}
-
-func (t *tx) DeleteUserPolicy(accountID, userName, name string) error {
-	res, err := t.exec(`DELETE FROM user_policies WHERE account_id = ? AND user_name = ? AND policy_name = ?`, accountID, userName, name)
-	return affected(res, err)
-}
-
 func (t *tx) UpdateAccessKey(k moat.AccessKey) error {
 	res, err := t.exec(`UPDATE access_keys SET secret = ?, active = ? WHERE access_key_id = ?`, k.Secret, k.Active, k.ID)
 	return affected(res, err)
@@ -174,8 +147,6 @@ func affected(res sql.Result, err error) error {
 	return nil
 }
 
-const instanceCols = `instance_id, account_id, region, ip, remark, edition, resource_group_id, create_ms, expire_ms, phase, product_type, spec, renewal_status, renew_period`
-
 func scanInstance(sc interface{ Scan(...any) error }) (moat.Instance, error) {
 	var in moat.Instance
 	var region, product, spec, renewal string
@@ -187,29 +158,17 @@ func scanInstance(sc interface{ Scan(...any) error }) (moat.Instance, error) {
 	}
 	in.Region, in.ProductType, in.RenewalStatus = moat.Region(region), moat.ProductType(product), moat.RenewalStatus(renewal)
 	in.CreateTime, in.ExpireTime = fromMS(created), fromMS(expire)
-	return in, decodeSpec(spec, &in.Spec)
-}
-
-func encodeSpec(s moat.Spec) string {
-	b, _ := json.Marshal(s) // a struct of ints and strings always encodes
-	return string(b)
-}
-
-func decodeSpec(v string, s *moat.Spec) error {
-	if err := json.Unmarshal([]byte(v), s); err != nil {
-		return fmt.Errorf("sqlite: stored spec %q: %w", v, err)
-	}
-	return nil
+	return in, sqlbuild.DecodeSpec(spec, &in.Spec)
 }
 
 func (t *tx) Instance(id string) (moat.Instance, error) {
-	return scanInstance(t.queryRow(`SELECT `+instanceCols+` FROM instances WHERE instance_id = ?`, id))
+	return scanInstance(t.queryRow(`SELECT `+sqlbuild.InstanceCols+` FROM instances WHERE instance_id = ?`, id))
 }
 
 func (t *tx) InsertInstance(in *moat.Instance) error {
-	_, err := t.exec(`INSERT INTO instances(`+instanceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT INTO instances(`+sqlbuild.InstanceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		in.ID, in.AccountID, string(in.Region), in.IP, in.Remark, in.Edition, in.ResourceGroupID, ms(in.CreateTime), ms(in.ExpireTime), in.Phase,
-		string(in.ProductType), encodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod)
+		string(in.ProductType), sqlbuild.EncodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod)
 	if err != nil {
 		return insertErr(err)
 	}
@@ -235,7 +194,7 @@ func (t *tx) UpdateInstance(in *moat.Instance) error {
 	err := t.queryRow(`UPDATE instances SET remark = ?, edition = ?, resource_group_id = ?, expire_ms = ?, phase = ?,
 		spec = ?, renewal_status = ?, renew_period = ? WHERE instance_id = ? RETURNING account_id, region`,
 		in.Remark, in.Edition, in.ResourceGroupID, ms(in.ExpireTime), in.Phase,
-		encodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod, in.ID).Scan(&account, &region)
+		sqlbuild.EncodeSpec(in.Spec), string(in.RenewalStatus), in.RenewPeriod, in.ID).Scan(&account, &region)
 	if err != nil {
 		return notFound(err)
 	}
@@ -267,7 +226,7 @@ func (t *tx) DeleteInstance(id string) error {
 }
 
 func (t *tx) DueInstances(phase moat.Phase, at time.Time, n int) ([]moat.Instance, error) {
-	rows, err := t.query(`SELECT `+instanceCols+` FROM instances WHERE phase = ? AND expire_ms <= ? ORDER BY expire_ms`+limit(n), phase, ms(at))
+	rows, err := t.query(`SELECT `+sqlbuild.InstanceCols+` FROM instances WHERE phase = ? AND expire_ms <= ? ORDER BY expire_ms`+limit(n), phase, ms(at))
 	if err != nil {
 		return nil, err
 	}

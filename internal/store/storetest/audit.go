@@ -94,3 +94,79 @@ func testAuditTrim(t *testing.T, s moat.Store) {
 		t.Fatalf("after 3 more and a trim: %v, want %v", got, all[10:])
 	}
 }
+
+// testAuditRoundTrip: AppendAudit assigns increasing Seqs in the order
+// given, every field round-trips (Time in UTC, nil Resources read back as
+// an empty list), the filters select by account, action (with or without
+// its product prefix), instance ID (whole IDs only), AfterSeq and Limit,
+// and PurgeAudit deletes records older than a time, up to a limit.
+func testAuditRoundTrip(t *testing.T, s moat.Store) {
+	recs := []moat.AuditRecord{
+		{Time: base, AccountID: "a", Principal: "root", SourceIP: "127.0.0.1", Action: "ddoscoo:ReleaseInstance", Resources: []string{"i-1"}, RequestID: "r1"},
+		{Time: base.Add(time.Minute), AccountID: "b", Principal: "user/bob", SourceIP: "::1", Action: "bss:CreateInstance", Resources: []string{}, Code: "Forbidden", RequestID: "r2"},
+		{Time: base.Add(2 * time.Minute), AccountID: "a", Principal: "sts/alice", Action: "ddoscoo:DescribeInstances", Resources: []string{"i-2", `i-"3"`}, RequestID: "r3"},
+	}
+	if err := s.AppendAudit(t.Context(), recs); err != nil {
+		t.Fatal(err)
+	}
+	if !(recs[0].Seq > 0 && recs[1].Seq > recs[0].Seq && recs[2].Seq > recs[1].Seq) {
+		t.Fatalf("Seqs %d %d %d, want increasing in order", recs[0].Seq, recs[1].Seq, recs[2].Seq)
+	}
+	more := []moat.AuditRecord{{Time: base.Add(3 * time.Minute), AccountID: "a", Action: "ddoscoo:ReleaseInstance", Resources: nil}}
+	if err := s.AppendAudit(t.Context(), more); err != nil || more[0].Seq <= recs[2].Seq {
+		t.Fatalf("later AppendAudit: seq %d, %v", more[0].Seq, err)
+	}
+	seqs := func(f moat.AuditFilter) []int64 {
+		t.Helper()
+		got, err := s.Audit(t.Context(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, r := range got {
+			out = append(out, r.Seq)
+		}
+		return out
+	}
+	all, err := s.Audit(t.Context(), moat.AuditFilter{})
+	if err != nil || len(all) != 4 {
+		t.Fatalf("Audit = %+v, %v", all, err)
+	}
+	for i, r := range append(slices.Clone(recs), more[0]) {
+		want := r
+		if want.Resources == nil {
+			want.Resources = []string{}
+		}
+		got := all[i]
+		if got.Seq != want.Seq || !got.Time.Equal(want.Time) || got.Time.Location() != time.UTC || got.AccountID != want.AccountID ||
+			got.Principal != want.Principal || got.SourceIP != want.SourceIP || got.Action != want.Action ||
+			!slices.Equal(got.Resources, want.Resources) || got.Resources == nil || got.Code != want.Code || got.RequestID != want.RequestID {
+			t.Errorf("record %d = %+v, want %+v", i, got, want)
+		}
+	}
+	for _, c := range []struct {
+		f    moat.AuditFilter
+		want []int64
+	}{
+		{moat.AuditFilter{AccountID: "a"}, []int64{recs[0].Seq, recs[2].Seq, more[0].Seq}},
+		{moat.AuditFilter{Action: "ReleaseInstance"}, []int64{recs[0].Seq, more[0].Seq}},
+		{moat.AuditFilter{Action: "ddoscoo:ReleaseInstance"}, []int64{recs[0].Seq, more[0].Seq}},
+		{moat.AuditFilter{Action: "bss:ReleaseInstance"}, nil},
+		{moat.AuditFilter{InstanceID: `i-"3"`}, []int64{recs[2].Seq}},
+		{moat.AuditFilter{InstanceID: "i-"}, nil},
+		{moat.AuditFilter{AfterSeq: recs[0].Seq, Limit: 2}, []int64{recs[1].Seq, recs[2].Seq}},
+	} {
+		if got := seqs(c.f); !slices.Equal(got, c.want) {
+			t.Errorf("Audit(%+v) = %v, want %v", c.f, got, c.want)
+		}
+	}
+	if n, err := s.PurgeAudit(t.Context(), base.Add(2*time.Minute), 1); err != nil || n != 1 {
+		t.Errorf("PurgeAudit(limit 1) = %d, %v; want 1", n, err)
+	}
+	if n, err := s.PurgeAudit(t.Context(), base.Add(2*time.Minute), 0); err != nil || n != 1 {
+		t.Errorf("PurgeAudit(no limit) = %d, %v; want 1", n, err)
+	}
+	if got := seqs(moat.AuditFilter{}); !slices.Equal(got, []int64{recs[2].Seq, more[0].Seq}) {
+		t.Errorf("Audit after purging = %v", got)
+	}
+}

@@ -1,0 +1,105 @@
+// Package sqlbuild holds what the SQLite and PostgreSQL stores write word
+// for word alike: the column lists of the tables they share, how a Spec is
+// stored, and the conditions of an instance filter on plain columns. What
+// differs by dialect (placeholders, array parameters, string functions,
+// LIMIT, locking) stays in each store; so does every rule, which is the
+// domain's.
+package sqlbuild
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"moat/internal/moat"
+)
+
+// KeyCols are the columns of access_keys, in the order both stores scan
+// and insert them.
+const KeyCols = `access_key_id, secret, account_id, active, created_ms, user_name, token_hash, expires_ms, session_policy`
+
+// InstanceCols are the columns of instances, in the order both stores
+// scan and insert them.
+const InstanceCols = `instance_id, account_id, region, ip, remark, edition, resource_group_id, create_ms, expire_ms, phase, product_type, spec, renewal_status, renew_period`
+
+// ListCols are the columns a listing reads (instances is i): the account
+// is the filter's, so it is not read back.
+const ListCols = `i.instance_id, i.region, i.ip, i.remark, i.edition, i.resource_group_id, i.create_ms, i.expire_ms, i.phase, i.product_type, i.spec, i.renewal_status, i.renew_period`
+
+// EventCols are the columns both stores read of an event, in the order
+// they scan them.
+const EventCols = `seq, time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, periods`
+
+// AuditCols are the columns both stores read of an audit record, in the
+// order they scan them (resources is a JSON array in SQLite, a text[] in
+// PostgreSQL).
+const AuditCols = `seq, time_ms, account_id, principal, source_ip, action, resources, code, request_id, resource_count`
+
+// EncodeSpec is the stored form of a Spec: its JSON.
+func EncodeSpec(s moat.Spec) string {
+	b, _ := json.Marshal(s) // a struct of ints and strings always encodes
+	return string(b)
+}
+
+// DecodeSpec reads a Spec stored by EncodeSpec.
+func DecodeSpec(v string, s *moat.Spec) error {
+	if err := json.Unmarshal([]byte(v), s); err != nil {
+		return fmt.Errorf("stored spec %q: %w", v, err)
+	}
+	return nil
+}
+
+// Dialect is what a store's SQL for Where differs in.
+type Dialect struct {
+	// Param records arg and returns its placeholder (? or $n); it is
+	// called in the order the placeholders appear.
+	Param func(arg any) string
+	// IDIn returns the condition "i.instance_id is one of ids".
+	IDIn func(ids []string) string
+	// Instr is the function whose (haystack, needle) > 0 is a
+	// case-sensitive literal substring test: instr or strpos.
+	Instr string
+}
+
+// Where returns f's conditions on the columns of instances (aliased i)
+// other than its owner and tags, to be ANDed, in a fixed order.
+func Where(f *moat.InstanceFilter, d Dialect) []string {
+	var w []string
+	add := func(cond string, arg any) {
+		w = append(w, cond+d.Param(arg))
+	}
+	if f.IDs != nil {
+		w = append(w, d.IDIn(f.IDs))
+	}
+	if f.IP != "" {
+		add("i.ip = ", f.IP)
+	}
+	if f.RemarkContains != "" {
+		// Case-sensitive literal substring, identical on every store.
+		w = append(w, d.Instr+"(i.remark, "+d.Param(f.RemarkContains)+") > 0")
+	}
+	if f.Edition != nil {
+		add("i.edition = ", *f.Edition)
+	}
+	if f.ExpireFrom != nil {
+		add("i.expire_ms >= ", f.ExpireFrom.UnixMilli())
+	}
+	if f.ExpireBefore != nil {
+		add("i.expire_ms < ", f.ExpireBefore.UnixMilli())
+	}
+	if f.ResourceGroupID != "" {
+		add("i.resource_group_id = ", f.ResourceGroupID)
+	}
+	if f.CreateFrom != nil {
+		add("i.create_ms >= ", f.CreateFrom.UnixMilli())
+	}
+	if f.CreateBefore != nil {
+		add("i.create_ms < ", f.CreateBefore.UnixMilli())
+	}
+	if f.RenewalStatus != "" {
+		add("i.renewal_status = ", string(f.RenewalStatus))
+	}
+	if f.ProductType != "" {
+		add("i.product_type = ", string(f.ProductType))
+	}
+	return w
+}
