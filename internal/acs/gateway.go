@@ -26,6 +26,14 @@ const MaxClockSkew = 15 * time.Minute
 // and the docs suggest a UUID.
 const MaxNonceLength = 128
 
+// codeClientClosed and statusClientClosed are what the request log and
+// metrics show for a client that went away before its answer (nginx's
+// 499); nothing is sent.
+const (
+	codeClientClosed   = "ClientClosedRequest"
+	statusClientClosed = 499
+)
+
 // Handler serves one action.
 type Handler func(ctx context.Context, call *Call) (any, error)
 
@@ -266,7 +274,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// the truncated list for a whole one.
 		o.code, o.status = string(moat.CodeInternalError), http.StatusOK
 		if r.Context().Err() != nil {
-			o.code, o.status = "ClientClosedRequest", 499
+			o.code, o.status = codeClientClosed, statusClientClosed
 		} else {
 			o.cause = broken.err
 		}
@@ -276,7 +284,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil && r.Context().Err() != nil && errors.Is(err, context.Canceled) {
 		// The client went away; there is no one to answer and nothing
 		// went wrong on this side (nginx's 499, for the log only).
-		o.code, o.status = "ClientClosedRequest", 499
+		o.code, o.status = codeClientClosed, statusClientClosed
 		return
 	}
 	if err != nil {

@@ -104,7 +104,7 @@ func instanceOf(v moat.InstanceView) Instance {
 		InstanceId: v.ID, Remark: v.Remark, Ip: v.IP, Status: v.Status,
 		Edition: v.Edition, Enabled: v.Enabled,
 		ExpireTime: v.ExpireTime.UnixMilli(), CreateTime: v.CreateTime.UnixMilli(),
-		IpMode: "fnat", IpVersion: "Ipv4",
+		IpMode: ipMode, IpVersion: ipVersion,
 	}
 }
 
