@@ -10,7 +10,7 @@ import (
 // DescribeInstanceIdsRequest is DescribeInstanceIds' parameters.
 type DescribeInstanceIdsRequest struct {
 	Edition         *int     `acs:"Edition"`
-	InstanceIds     []string `acs:"InstanceIds"`
+	InstanceIds     []string `acs:"InstanceIds,resource"`
 	ResourceGroupId string   `acs:"ResourceGroupId"`
 }
 
