@@ -283,6 +283,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *outcome) (int
 			return 0, err
 		}
 	}
+	// The request is decoded once: RAM, the audit record and the handler
+	// read the same one.
 	in, decodeErr := act.bind(call)
 	o.resources = call.Resources
 	if err := g.authorize(r.Context(), product, act, call); err != nil {
@@ -308,7 +310,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *outcome) (int
 	h := w.Header()
 	h.Set("Content-Type", ctype)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("x-acs-request-id", o.requestID)
+	h.Set(headerRequestID, o.requestID)
 	w.WriteHeader(http.StatusOK)
 	w.Write(body)
 	return http.StatusOK, nil

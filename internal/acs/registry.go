@@ -62,14 +62,16 @@ func Handle[Req any, Resp any](fn func(ctx context.Context, call *Call, req *Req
 		// when the product table is built at start.
 		panic(err)
 	}
+	_, regioned := any(new(Req)).(Regioned)
 	return Action{
 		resources: plan.resourceNames(),
 		bind: func(call *Call) (any, error) {
 			req := new(Req)
-			err := plan.decode(call.Params, "", reflect.ValueOf(req).Elem())
-			call.Resources = plan.resourcesOf(reflect.ValueOf(req).Elem())
-			if r, ok := any(req).(Regioned); ok {
-				call.region, call.regionErr = r.CallRegion()
+			v := reflect.ValueOf(req).Elem()
+			err := plan.decode(call.Params, "", v)
+			call.Resources = plan.resourcesOf(v)
+			if regioned {
+				call.region, call.regionErr = any(req).(Regioned).CallRegion()
 			} else {
 				call.region, call.regionErr = call.RequestedRegion()
 			}
