@@ -18,7 +18,7 @@ import (
 )
 
 // secAction is an action of moat's product tables, with the parameters
-// that name instances (acs.Target.IDs).
+// that name instances (acs.Action.ResourceParams).
 type secAction struct {
 	product, version, action string
 	ids                      []string
@@ -33,9 +33,8 @@ func (a secAction) String() string { return a.product + ":" + a.action }
 func secActions() []secAction {
 	var out []secAction
 	for _, p := range []*acs.Product{ddoscoo.Product(nil), bss.Product(nil)} {
-		for name := range p.Actions {
-			tg := p.Targets[name]
-			out = append(out, secAction{product: p.Name, version: p.Version, action: name, ids: tg.IDs, list: tg.List})
+		for name, a := range p.Actions {
+			out = append(out, secAction{product: p.Name, version: p.Version, action: name, ids: a.ResourceParams(), list: a.IsListing()})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })

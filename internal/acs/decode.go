@@ -16,13 +16,23 @@ const MaxListIndex = 1000
 
 // Decode fills the struct pointed to by dst from flat RPC parameters.
 //
-// Fields are tagged `acs:"Name"` or `acs:"Name,required"`. Supported types:
-// string (absent is ""), *string, int, *int, int64, *int64, *bool,
-// []string and []int from Name.1 … Name.N, and []S from Name.N.Field where
-// S is a struct whose fields are tagged the same way (one level).
+// Fields are tagged `acs:"Name"`, with the options ",required" and
+// ",resource" after the name. Supported types: string (absent is ""),
+// CommaList, *string, int, *int, int64, *int64, *bool, []string and []int
+// from Name.1 … Name.N, and []S from Name.N.Field where S is a struct whose
+// fields are tagged the same way (one level).
 // A required parameter that is absent or empty yields Missing{Name}; a value
 // of the wrong shape yields InvalidParameter naming it. Unknown parameters
 // are ignored, as the real gateway does.
+//
+// A field marked resource (a string, []string or CommaList) names the
+// instances the call acts on: the gateway reads them from the decoded
+// request for RAM and the audit record (see Action).
+//
+// Every field is decoded even after one fails, and the first failure in
+// field order is returned: the gateway judges a RAM principal's call by
+// the instances and region it names before it reports what else is wrong
+// with it (see Gateway.authorize).
 func Decode(params map[string]string, dst any) error {
 	v := reflect.ValueOf(dst)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
@@ -39,6 +49,7 @@ type fieldPlan struct {
 	index    int
 	name     string
 	required bool
+	resource bool
 	kind     fieldKind
 	elem     *structPlan // for struct lists
 }
@@ -47,6 +58,7 @@ type fieldKind uint8
 
 const (
 	kString fieldKind = iota
+	kCommaList
 	kStringPtr
 	kInt
 	kIntPtr
@@ -58,7 +70,11 @@ const (
 	kStructList
 )
 
-type structPlan struct{ fields []fieldPlan }
+type structPlan struct {
+	fields []fieldPlan
+	// resources are the indexes in fields of the resource fields.
+	resources []int
+}
 
 var plans sync.Map // reflect.Type -> *structPlan
 
@@ -74,8 +90,21 @@ func planFor(t reflect.Type) (*structPlan, error) {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		fp := fieldPlan{index: i, name: name, required: opts == "required"}
+		fp := fieldPlan{index: i, name: name}
+		for _, o := range strings.Split(opts, ",") {
+			switch o {
+			case "":
+			case "required":
+				fp.required = true
+			case "resource":
+				fp.resource = true
+			default:
+				return nil, fmt.Errorf("acs: field %s.%s has unknown option %q", t.Name(), f.Name, o)
+			}
+		}
 		switch ft := f.Type; {
+		case ft == commaListType:
+			fp.kind = kCommaList
 		case ft.Kind() == reflect.String:
 			fp.kind = kString
 		case ft.Kind() == reflect.Int:
@@ -104,52 +133,96 @@ func planFor(t reflect.Type) (*structPlan, error) {
 		default:
 			return nil, fmt.Errorf("acs: field %s.%s has unsupported type %s", t.Name(), f.Name, ft)
 		}
+		if fp.resource {
+			if fp.kind != kString && fp.kind != kStringList && fp.kind != kCommaList {
+				return nil, fmt.Errorf("acs: resource field %s.%s must be a string, []string or CommaList", t.Name(), f.Name)
+			}
+			p.resources = append(p.resources, len(p.fields))
+		}
 		p.fields = append(p.fields, fp)
 	}
 	plans.Store(t, p)
 	return p, nil
 }
 
+// decode fills every field it can and returns the first failure.
 func (p *structPlan) decode(params map[string]string, prefix string, v reflect.Value) error {
+	var first error
 	for _, f := range p.fields {
-		name := prefix + f.name
-		fv := v.Field(f.index)
-		switch f.kind {
-		case kStringList, kIntList, kStructList:
-			idx, err := listIndexes(params, name)
-			if err != nil {
-				return err
-			}
-			if len(idx) == 0 {
-				if f.required {
-					return moat.MissingParam(name)
-				}
-				continue
-			}
-			if err := decodeList(params, name, idx, f, fv); err != nil {
-				return err
-			}
-			continue
+		if err := f.decode(params, prefix, v); err != nil && first == nil {
+			first = err
 		}
-		raw, ok := params[name]
-		if !ok || raw == "" {
-			// The v1 SDK drops empty values, so "empty" and "absent" are
-			// the same thing on the wire.
+	}
+	return first
+}
+
+func (f *fieldPlan) decode(params map[string]string, prefix string, v reflect.Value) error {
+	name := prefix + f.name
+	fv := v.Field(f.index)
+	switch f.kind {
+	case kStringList, kIntList, kStructList:
+		idx, err := listIndexes(params, name)
+		if err != nil {
+			return err
+		}
+		if len(idx) == 0 {
 			if f.required {
 				return moat.MissingParam(name)
 			}
-			continue
+			return nil
 		}
-		if err := setScalar(f.kind, name, raw, fv); err != nil {
-			return err
+		return decodeList(params, name, idx, *f, fv)
+	}
+	raw, ok := params[name]
+	if !ok || raw == "" {
+		// The v1 SDK drops empty values, so "empty" and "absent" are
+		// the same thing on the wire.
+		if f.required {
+			return moat.MissingParam(name)
+		}
+		return nil
+	}
+	return setScalar(f.kind, name, raw, fv)
+}
+
+// resourcesOf collects the instance IDs of v's resource fields, in field
+// order, leaving out empty ones (an empty InstanceIds.1 names nothing).
+func (p *structPlan) resourcesOf(v reflect.Value) []string {
+	var out []string
+	for _, i := range p.resources {
+		f := p.fields[i]
+		fv := v.Field(f.index)
+		switch f.kind {
+		case kString:
+			if s := fv.String(); s != "" {
+				out = append(out, s)
+			}
+		case kCommaList:
+			ids, _ := CommaList(fv.String()).Items()
+			out = append(out, ids...)
+		case kStringList:
+			for _, s := range fv.Interface().([]string) {
+				if s != "" {
+					out = append(out, s)
+				}
+			}
 		}
 	}
-	return nil
+	return out
+}
+
+// resourceNames are the parameters of p's resource fields.
+func (p *structPlan) resourceNames() []string {
+	var out []string
+	for _, i := range p.resources {
+		out = append(out, p.fields[i].name)
+	}
+	return out
 }
 
 func setScalar(kind fieldKind, name, raw string, fv reflect.Value) error {
 	switch kind {
-	case kString:
+	case kString, kCommaList:
 		fv.SetString(raw)
 	case kStringPtr:
 		s := raw
@@ -239,4 +312,29 @@ func decodeList(params map[string]string, name string, idx []int, f fieldPlan, f
 	}
 	fv.Set(out)
 	return nil
+}
+
+// CommaList is a parameter holding several values separated by commas
+// (BSS names instances so: InstanceIDs=a,b), as opposed to a Name.N list.
+type CommaList string
+
+var commaListType = reflect.TypeFor[CommaList]()
+
+// Items are the values, trimmed of blanks, without the empty ones; empty
+// reports that there was one ("a,,b"), which a handler may refuse rather
+// than guess at. The audit record and RAM see the same items.
+func (l CommaList) Items() (items []string, empty bool) {
+	if l == "" {
+		return nil, false
+	}
+	parts := strings.Split(string(l), ",")
+	items = make([]string, 0, len(parts))
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			items = append(items, p)
+		} else {
+			empty = true
+		}
+	}
+	return items, empty
 }

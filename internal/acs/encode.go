@@ -13,6 +13,10 @@ import (
 	"moat/internal/moat"
 )
 
+// headerRequestID carries the RequestId on every answer, success or
+// error, as the real gateway sends it.
+const headerRequestID = "x-acs-request-id"
+
 // Response is embedded first in every action's response struct so that
 // RequestId leads the body, as in Alibaba's responses.
 type Response struct {
@@ -106,7 +110,7 @@ func writeError(w http.ResponseWriter, requestID, host, product string, e *moat.
 	h := w.Header()
 	h.Set("Content-Type", "application/json;charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("x-acs-request-id", requestID)
+	h.Set(headerRequestID, requestID)
 	w.WriteHeader(status)
 	w.Write(body)
 	return status

@@ -107,7 +107,7 @@ type testGateway struct {
 
 func newTestGateway(t *testing.T) *testGateway {
 	tg := &testGateway{creds: newFakeCreds(), now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
-	product := &Product{Name: "ddoscoo", Version: "2020-01-01", Actions: map[string]Handler{
+	product := &Product{Name: "ddoscoo", Version: "2020-01-01", Actions: map[string]Action{
 		"Echo": Handle(func(ctx context.Context, call *Call, req *echoRequest) (*echoResponse, error) {
 			tg.calls++
 			r, err := call.Region()
@@ -120,14 +120,14 @@ func newTestGateway(t *testing.T) *testGateway {
 			tg.calls++
 			return &listResponse{TotalCount: 2, Items: []listItem{{"a&b <c>", 1}, {"d", 2}}, Names: []string{"x", "y"}}, nil
 		}),
-		"Boom": func(ctx context.Context, call *Call) (any, error) {
+		"Boom": Handle(func(ctx context.Context, call *Call, req *struct{}) (*listResponse, error) {
 			tg.calls++
 			panic("boom")
-		},
-		"Fail": func(ctx context.Context, call *Call) (any, error) {
+		}),
+		"Fail": Handle(func(ctx context.Context, call *Call, req *struct{}) (*listResponse, error) {
 			tg.calls++
 			return nil, moat.Internal("fail", os.ErrPermission)
-		},
+		}),
 	}}
 	tg.Gateway = NewGateway(Config{
 		Products:    []*Product{product},
@@ -366,7 +366,7 @@ func TestCallRegion(t *testing.T) {
 		if c.param != "" {
 			call.Params["RegionId"] = c.param
 		}
-		r, err := call.Region()
+		r, err := call.RequestedRegion()
 		if moat.ErrorCode(err) != c.code || r != c.want {
 			t.Errorf("Region(param %q, host %q) = %q, %v; want %q, %q", c.param, c.host, r, err, c.want, c.code)
 		}

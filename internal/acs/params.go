@@ -1,12 +1,3 @@
-// Package acs is the wire: Alibaba Cloud's RPC-style API protocol as the
-// official SDKs speak it. It decodes parameters from the query and a form
-// body, verifies signature v1 (HMAC-SHA1) and v3 (ACS3-HMAC-SHA256), checks
-// timestamps and nonces, routes Version+Action to a handler, and encodes
-// JSON or XML success bodies and JSON error bodies with RequestIds.
-//
-// Protocol facts cited in comments come from Alibaba's "V2 RPC" and "V3"
-// signature documents and from what the SDKs send; docs/DESIGN.md sums
-// them up.
 package acs
 
 import (

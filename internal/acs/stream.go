@@ -154,7 +154,7 @@ func writeStreamed(w http.ResponseWriter, format Format, action, requestID strin
 	header := func() {
 		h := w.Header()
 		h.Set("Content-Type", ctype)
-		h.Set("x-acs-request-id", requestID)
+		h.Set(headerRequestID, requestID)
 	}
 	err = list.eachEncoded(format, name, func(chunk []byte) error {
 		batches++

@@ -36,42 +36,22 @@ func Product(svc *moat.Service) *acs.Product {
 		Version:    Version,
 		RAMService: moat.RAMServiceBSS,
 		Label:      moat.RAMServiceBSS,
-		Targets: map[string]acs.Target{
-			"CreateInstance":          {Region: acs.ProductTypeRegion},
-			"RenewInstance":           {IDs: []string{"InstanceId"}, Region: acs.ProductTypeRegion},
-			"ModifyInstance":          {IDs: []string{"InstanceId"}, Region: acs.ProductTypeRegion},
-			"SetRenewal":              {IDs: []string{"InstanceIDs"}, Region: acs.ProductTypeRegion},
-			"QueryAvailableInstances": {IDs: []string{"InstanceIDs"}, List: true, Region: queryRegion},
-		},
-		Actions: map[string]acs.Handler{
+		// One line per action; its file's request struct says which
+		// parameters name instances (",resource") and where its region
+		// comes from (acs.Regioned: ProductType, so RAM judges a BSS call
+		// in the region of the product it is about).
+		Actions: map[string]acs.Action{
 			"CreateInstance":          acs.Handle(h.CreateInstance),
 			"RenewInstance":           acs.Handle(h.RenewInstance),
 			"ModifyInstance":          acs.Handle(h.ModifyInstance),
 			"SetRenewal":              acs.Handle(h.SetRenewal),
-			"QueryAvailableInstances": acs.Handle(h.QueryAvailableInstances),
+			"QueryAvailableInstances": acs.Listing(h.QueryAvailableInstances),
 		},
 	}
 }
 
 type handlers struct {
 	svc *moat.Service
-}
-
-// queryRegion is QueryAvailableInstances' region for RAM: its Region
-// parameter, else its ProductType's, else "" (a listing across both
-// regions, which RAM then judges instance by instance unless a policy
-// covers every region).
-func queryRegion(call *acs.Call) (moat.Region, error) {
-	if r := call.Params["Region"]; r != "" {
-		if reg, err := moat.ParseRegion(r); err == nil {
-			return reg, nil
-		}
-		return "", nil
-	}
-	if call.Params["ProductType"] != "" {
-		return acs.ProductTypeRegion(call)
-	}
-	return "", nil
 }
 
 // Envelope leads every BSS answer: Code "Success", Message "Successful!"
@@ -140,24 +120,16 @@ func checkSubscriptionType(s string) error {
 	return nil
 }
 
-// splitIDs parses a comma-separated InstanceIDs (SetRenewal,
-// QueryAvailableInstances). Blanks around an ID are dropped; an empty item
-// ("a,,b") is refused rather than guessed at. The count limit is the
-// domain's.
-func splitIDs(name, s string) ([]string, error) {
-	if s == "" {
-		return nil, nil
+// splitIDs reads a comma-separated InstanceIDs (SetRenewal,
+// QueryAvailableInstances) as RAM and the audit record read it
+// (acs.CommaList: blanks around an ID are dropped), and refuses an empty
+// item ("a,,b") rather than guess at it. The count limit is the domain's.
+func splitIDs(name string, l acs.CommaList) ([]string, error) {
+	ids, empty := l.Items()
+	if empty {
+		return nil, moat.InvalidParam(name, "instance IDs separated by commas, none of them empty")
 	}
-	parts := strings.Split(s, ",")
-	out := make([]string, 0, len(parts))
-	for _, p := range parts {
-		p = strings.TrimSpace(p)
-		if p == "" {
-			return nil, moat.InvalidParam(name, "instance IDs separated by commas, none of them empty")
-		}
-		out = append(out, p)
-	}
-	return out, nil
+	return ids, nil
 }
 
 // isoTime is the BSS time format: ISO 8601 in UTC to the second,

@@ -22,6 +22,11 @@ type CreateInstanceRequest struct {
 	Parameter        []Parameter `acs:"Parameter"`
 }
 
+// CallRegion is the region of the product bought.
+func (r *CreateInstanceRequest) CallRegion() (moat.Region, error) {
+	return acs.ProductTypeRegion(r.ProductType)
+}
+
 // CreateInstanceData is CreateInstance's Data.
 type CreateInstanceData struct {
 	InstanceId string

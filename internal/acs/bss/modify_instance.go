@@ -13,11 +13,16 @@ import (
 type ModifyInstanceRequest struct {
 	ProductCode      string      `acs:"ProductCode,required"`
 	ProductType      string      `acs:"ProductType,required"`
-	InstanceId       string      `acs:"InstanceId,required"`
+	InstanceId       string      `acs:"InstanceId,required,resource"`
 	SubscriptionType string      `acs:"SubscriptionType"`
 	ModifyType       string      `acs:"ModifyType,required"`
 	ClientToken      string      `acs:"ClientToken"`
 	Parameter        []Parameter `acs:"Parameter"`
+}
+
+// CallRegion is the region of the product the instance was bought as.
+func (r *ModifyInstanceRequest) CallRegion() (moat.Region, error) {
+	return acs.ProductTypeRegion(r.ProductType)
 }
 
 // ModifyInstanceData is ModifyInstance's Data.

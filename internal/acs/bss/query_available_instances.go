@@ -11,18 +11,35 @@ import (
 // QueryAvailableInstancesRequest is QueryAvailableInstances' parameters;
 // every one is an optional filter. InstanceIDs is comma-separated.
 type QueryAvailableInstancesRequest struct {
-	ProductCode      string `acs:"ProductCode"`
-	ProductType      string `acs:"ProductType"`
-	SubscriptionType string `acs:"SubscriptionType"`
-	Region           string `acs:"Region"`
-	InstanceIDs      string `acs:"InstanceIDs"`
-	RenewStatus      string `acs:"RenewStatus"`
-	PageNum          int    `acs:"PageNum"`
-	PageSize         int    `acs:"PageSize"`
-	CreateTimeStart  string `acs:"CreateTimeStart"`
-	CreateTimeEnd    string `acs:"CreateTimeEnd"`
-	EndTimeStart     string `acs:"EndTimeStart"`
-	EndTimeEnd       string `acs:"EndTimeEnd"`
+	ProductCode      string        `acs:"ProductCode"`
+	ProductType      string        `acs:"ProductType"`
+	SubscriptionType string        `acs:"SubscriptionType"`
+	Region           string        `acs:"Region"`
+	InstanceIDs      acs.CommaList `acs:"InstanceIDs,resource"`
+	RenewStatus      string        `acs:"RenewStatus"`
+	PageNum          int           `acs:"PageNum"`
+	PageSize         int           `acs:"PageSize"`
+	CreateTimeStart  string        `acs:"CreateTimeStart"`
+	CreateTimeEnd    string        `acs:"CreateTimeEnd"`
+	EndTimeStart     string        `acs:"EndTimeStart"`
+	EndTimeEnd       string        `acs:"EndTimeEnd"`
+}
+
+// CallRegion is where RAM judges the listing: the Region parameter, else
+// its ProductType's, else "" (a listing across both regions, which RAM
+// then judges instance by instance unless a policy covers every region).
+// A Region moat does not serve is "" too: it matches nothing.
+func (r *QueryAvailableInstancesRequest) CallRegion() (moat.Region, error) {
+	if r.Region != "" {
+		if reg, err := moat.ParseRegion(r.Region); err == nil {
+			return reg, nil
+		}
+		return "", nil
+	}
+	if r.ProductType != "" {
+		return acs.ProductTypeRegion(r.ProductType)
+	}
+	return "", nil
 }
 
 // AvailableInstance is an item of Data.InstanceList, with the field names

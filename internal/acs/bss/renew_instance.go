@@ -13,9 +13,14 @@ import (
 type RenewInstanceRequest struct {
 	ProductCode string `acs:"ProductCode,required"`
 	ProductType string `acs:"ProductType,required"`
-	InstanceId  string `acs:"InstanceId,required"`
+	InstanceId  string `acs:"InstanceId,required,resource"`
 	RenewPeriod int    `acs:"RenewPeriod,required"`
 	ClientToken string `acs:"ClientToken"`
+}
+
+// CallRegion is the region of the product the instance was bought as.
+func (r *RenewInstanceRequest) CallRegion() (moat.Region, error) {
+	return acs.ProductTypeRegion(r.ProductType)
 }
 
 // RenewInstanceData is RenewInstance's Data.

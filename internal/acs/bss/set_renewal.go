@@ -11,13 +11,18 @@ import (
 // comma-separated string (up to 100 IDs), not a Name.N list. ProductType
 // is required for the region, as in RenewInstance.
 type SetRenewalRequest struct {
-	ProductCode       string `acs:"ProductCode,required"`
-	ProductType       string `acs:"ProductType,required"`
-	InstanceIDs       string `acs:"InstanceIDs,required"`
-	SubscriptionType  string `acs:"SubscriptionType"`
-	RenewalStatus     string `acs:"RenewalStatus,required"`
-	RenewalPeriod     int    `acs:"RenewalPeriod"`
-	RenewalPeriodUnit string `acs:"RenewalPeriodUnit"`
+	ProductCode       string        `acs:"ProductCode,required"`
+	ProductType       string        `acs:"ProductType,required"`
+	InstanceIDs       acs.CommaList `acs:"InstanceIDs,required,resource"`
+	SubscriptionType  string        `acs:"SubscriptionType"`
+	RenewalStatus     string        `acs:"RenewalStatus,required"`
+	RenewalPeriod     int           `acs:"RenewalPeriod"`
+	RenewalPeriodUnit string        `acs:"RenewalPeriodUnit"`
+}
+
+// CallRegion is the region of the product the instances were bought as.
+func (r *SetRenewalRequest) CallRegion() (moat.Region, error) {
+	return acs.ProductTypeRegion(r.ProductType)
 }
 
 // SetRenewalResponse is SetRenewal's body: the envelope only.

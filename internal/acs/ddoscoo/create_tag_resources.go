@@ -11,7 +11,7 @@ import (
 type CreateTagResourcesRequest struct {
 	RegionId        string     `acs:"RegionId,required"`
 	ResourceType    string     `acs:"ResourceType,required"`
-	ResourceIds     []string   `acs:"ResourceIds,required"`
+	ResourceIds     []string   `acs:"ResourceIds,required,resource"`
 	Tags            []TagParam `acs:"Tags"`
 	ResourceGroupId string     `acs:"ResourceGroupId"`
 }
@@ -23,10 +23,13 @@ type CreateTagResourcesResponse struct {
 
 // CreateTagResources adds tags to instances, or changes the value of a
 // key they already carry (at most 20 keys per instance). RegionId is
-// required (see tagRegion); ResourceType is INSTANCE. With a
+// required: the tag calls document it so, and the documented "required"
+// wins over the v3 SDKs' habit of addressing a region by host, so an
+// absent RegionId is MissingRegionId even when the endpoint host names a
+// region. ResourceType is INSTANCE. With a
 // ResourceGroupId every instance must be in that group.
 func (h *handlers) CreateTagResources(ctx context.Context, call *acs.Call, req *CreateTagResourcesRequest) (*CreateTagResourcesResponse, error) {
-	region, err := tagRegion(req.RegionId)
+	region, err := call.Region()
 	if err != nil {
 		return nil, err
 	}

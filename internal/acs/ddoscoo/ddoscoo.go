@@ -5,7 +5,6 @@
 package ddoscoo
 
 import (
-	"strconv"
 	"time"
 
 	"moat/internal/acs"
@@ -22,10 +21,12 @@ func Product(svc *moat.Service) *acs.Product {
 		Name:       "ddoscoo",
 		Version:    Version,
 		RAMService: moat.RAMServiceDdoscoo,
-		Targets:    targets,
-		Actions: map[string]acs.Handler{
-			"DescribeInstances":      acs.Handle(h.DescribeInstances),
-			"DescribeInstanceIds":    acs.Handle(h.DescribeInstanceIds),
+		// One line per action; its file's request struct says which
+		// parameters name instances (",resource") and, when it is not
+		// RegionId, where its region comes from (acs.Regioned).
+		Actions: map[string]acs.Action{
+			"DescribeInstances":      acs.Listing(h.DescribeInstances),
+			"DescribeInstanceIds":    acs.Listing(h.DescribeInstanceIds),
 			"DescribeInstanceStatus": acs.Handle(h.DescribeInstanceStatus),
 			"ModifyInstanceRemark":   acs.Handle(h.ModifyInstanceRemark),
 			"ReleaseInstance":        acs.Handle(h.ReleaseInstance),
@@ -34,49 +35,18 @@ func Product(svc *moat.Service) *acs.Product {
 			"DescribeInstanceDetails":    acs.Handle(h.DescribeInstanceDetails),
 			"DescribeInstanceSpecs":      acs.Handle(h.DescribeInstanceSpecs),
 			"DescribeInstanceStatistics": acs.Handle(h.DescribeInstanceStatistics),
-			"DescribeInstanceExt":        acs.Handle(h.DescribeInstanceExt),
+			"DescribeInstanceExt":        acs.Listing(h.DescribeInstanceExt),
 
 			"CreateTagResources":   acs.Handle(h.CreateTagResources),
 			"DeleteTagResources":   acs.Handle(h.DeleteTagResources),
-			"DescribeTagResources": acs.Handle(h.DescribeTagResources),
-			"DescribeTagKeys":      acs.Handle(h.DescribeTagKeys),
+			"DescribeTagResources": acs.Listing(h.DescribeTagResources),
+			"DescribeTagKeys":      acs.Listing(h.DescribeTagKeys),
 		},
 	}
 }
 
 type handlers struct {
 	svc *moat.Service
-}
-
-// targets names, per action, the instances a call addresses (for RAM and
-// the audit log).
-var targets = map[string]acs.Target{
-	"DescribeInstances":          {IDs: []string{"InstanceIds"}, List: true},
-	"DescribeInstanceIds":        {IDs: []string{"InstanceIds"}, List: true},
-	"DescribeInstanceExt":        {IDs: []string{"InstanceId"}, List: true},
-	"DescribeTagResources":       {IDs: []string{"ResourceIds"}, List: true},
-	"DescribeTagKeys":            {List: true},
-	"DescribeInstanceStatus":     {IDs: []string{"InstanceId"}, Region: statusRegion},
-	"ModifyInstanceRemark":       {IDs: []string{"InstanceId"}},
-	"ReleaseInstance":            {IDs: []string{"InstanceId"}},
-	"ModifyInstance":             {IDs: []string{"InstanceId"}, Region: acs.ProductTypeRegion},
-	"DescribeInstanceDetails":    {IDs: []string{"InstanceIds"}},
-	"DescribeInstanceSpecs":      {IDs: []string{"InstanceIds"}},
-	"DescribeInstanceStatistics": {IDs: []string{"InstanceIds"}},
-	"CreateTagResources":         {IDs: []string{"ResourceIds"}},
-	"DeleteTagResources":         {IDs: []string{"ResourceIds"}},
-}
-
-// statusRegion is DescribeInstanceStatus' region: its ProductType (1, 2).
-func statusRegion(call *acs.Call) (moat.Region, error) {
-	pt, err := strconv.Atoi(call.Params["ProductType"])
-	if err != nil {
-		if call.Params["ProductType"] == "" {
-			return "", moat.MissingParam("ProductType")
-		}
-		return "", moat.InvalidParam("ProductType", "it must be an integer")
-	}
-	return moat.RegionForProductType(pt)
 }
 
 // Instance is an item of DescribeInstances' Instances list.
@@ -104,22 +74,13 @@ func instanceOf(v moat.InstanceView) Instance {
 		InstanceId: v.ID, Remark: v.Remark, Ip: v.IP, Status: v.Status,
 		Edition: v.Edition, Enabled: v.Enabled,
 		ExpireTime: v.ExpireTime.UnixMilli(), CreateTime: v.CreateTime.UnixMilli(),
-		IpMode: "fnat", IpVersion: "Ipv4",
+		IpMode: ipMode, IpVersion: ipVersion,
 	}
 }
 
 // InstanceOf is the wire form of an instance, shared with the admin API so
 // that both show the same fields.
 func InstanceOf(v moat.InstanceView) Instance { return instanceOf(v) }
-
-// tagRegion is the region of a tag call. The tag calls document RegionId
-// as required, so, unlike call.Region, an absent RegionId is
-// MissingRegionId (raised by the decoder) even when the endpoint host names
-// a region: the documented "required" wins over the v3 SDKs' habit of
-// addressing a region by host.
-func tagRegion(regionID string) (moat.Region, error) {
-	return moat.ParseRegion(regionID)
-}
 
 // ipMode and ipVersion are what every moat instance is: IPv4 full NAT
 // (the pools are IPv4 only).

@@ -10,7 +10,7 @@ import (
 type DeleteTagResourcesRequest struct {
 	RegionId     string   `acs:"RegionId,required"`
 	ResourceType string   `acs:"ResourceType,required"`
-	ResourceIds  []string `acs:"ResourceIds,required"`
+	ResourceIds  []string `acs:"ResourceIds,required,resource"`
 	TagKey       []string `acs:"TagKey"`
 	All          *bool    `acs:"All"`
 	// ResourceGroupId, when given, must be every instance's group.
@@ -26,7 +26,7 @@ type DeleteTagResourcesResponse struct {
 // All=true, from instances. Removing a key an instance does not carry is
 // not an error.
 func (h *handlers) DeleteTagResources(ctx context.Context, call *acs.Call, req *DeleteTagResourcesRequest) (*DeleteTagResourcesResponse, error) {
-	region, err := tagRegion(req.RegionId)
+	region, err := call.Region()
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 
 // DescribeInstanceDetailsRequest is DescribeInstanceDetails' parameters.
 type DescribeInstanceDetailsRequest struct {
-	InstanceIds []string `acs:"InstanceIds,required"`
+	InstanceIds []string `acs:"InstanceIds,required,resource"`
 }
 
 // EipInfo is an item of an instance detail's EipInfos list: one service IP.

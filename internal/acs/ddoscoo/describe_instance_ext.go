@@ -10,7 +10,7 @@ import (
 // DescribeInstanceExtRequest is DescribeInstanceExt's parameters (strings
 // on the wire; PageNumber defaults to 1 and PageSize to 10).
 type DescribeInstanceExtRequest struct {
-	InstanceId string `acs:"InstanceId"`
+	InstanceId string `acs:"InstanceId,resource"`
 	PageNumber *int   `acs:"PageNumber"`
 	PageSize   *int   `acs:"PageSize"`
 }

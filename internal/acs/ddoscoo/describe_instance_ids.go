@@ -10,7 +10,7 @@ import (
 // DescribeInstanceIdsRequest is DescribeInstanceIds' parameters.
 type DescribeInstanceIdsRequest struct {
 	Edition         *int     `acs:"Edition"`
-	InstanceIds     []string `acs:"InstanceIds"`
+	InstanceIds     []string `acs:"InstanceIds,resource"`
 	ResourceGroupId string   `acs:"ResourceGroupId"`
 }
 
@@ -42,7 +42,7 @@ func (h *handlers) DescribeInstanceIds(ctx context.Context, call *acs.Call, req 
 		return h.svc.DescribeInstanceIDs(ctx, call.Caller, region, req.Edition, req.InstanceIds, req.ResourceGroupId, func(list []moat.Instance) error {
 			items = items[:0]
 			for _, in := range list {
-				items = append(items, InstanceIdItem{InstanceId: in.ID, Edition: in.Edition, Remark: in.Remark, IpMode: "fnat", IpVersion: "Ipv4"})
+				items = append(items, InstanceIdItem{InstanceId: in.ID, Edition: in.Edition, Remark: in.Remark, IpMode: ipMode, IpVersion: ipVersion})
 			}
 			return yield(items)
 		})

@@ -29,7 +29,7 @@ const unlimitedDefenseCount = -1
 
 // DescribeInstanceSpecsRequest is DescribeInstanceSpecs' parameters.
 type DescribeInstanceSpecsRequest struct {
-	InstanceIds []string `acs:"InstanceIds,required"`
+	InstanceIds []string `acs:"InstanceIds,required,resource"`
 }
 
 // InstanceSpec is an item of DescribeInstanceSpecs' InstanceSpecs list,

@@ -10,7 +10,7 @@ import (
 // DescribeInstanceStatisticsRequest is DescribeInstanceStatistics'
 // parameters.
 type DescribeInstanceStatisticsRequest struct {
-	InstanceIds []string `acs:"InstanceIds,required"`
+	InstanceIds []string `acs:"InstanceIds,required,resource"`
 }
 
 // InstanceStatistic is an item of DescribeInstanceStatistics'

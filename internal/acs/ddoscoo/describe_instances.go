@@ -17,7 +17,7 @@ type TagParam struct {
 type DescribeInstancesRequest struct {
 	PageNumber      int        `acs:"PageNumber,required"`
 	PageSize        int        `acs:"PageSize,required"`
-	InstanceIds     []string   `acs:"InstanceIds"`
+	InstanceIds     []string   `acs:"InstanceIds,resource"`
 	Ip              string     `acs:"Ip"`
 	Remark          string     `acs:"Remark"`
 	Edition         *int       `acs:"Edition"`

@@ -36,7 +36,7 @@ type DescribeTagKeysResponse struct {
 // DescribeTagKeys lists the tag keys in use on the caller's instances in
 // the region, sorted by key, with their instance counts.
 func (h *handlers) DescribeTagKeys(ctx context.Context, call *acs.Call, req *DescribeTagKeysRequest) (*DescribeTagKeysResponse, error) {
-	region, err := tagRegion(req.RegionId)
+	region, err := call.Region()
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 type DescribeTagResourcesRequest struct {
 	RegionId     string     `acs:"RegionId,required"`
 	ResourceType string     `acs:"ResourceType,required"`
-	ResourceIds  []string   `acs:"ResourceIds"`
+	ResourceIds  []string   `acs:"ResourceIds,resource"`
 	Tags         []TagParam `acs:"Tags"`
 	NextToken    string     `acs:"NextToken"`
 	// ResourceGroupId narrows the listing to the group's instances.
@@ -44,7 +44,7 @@ type DescribeTagResourcesResponse struct {
 // value; only the filtered keys are listed), or of both. A page holds the
 // tags of 50 instances; pass NextToken back for the next.
 func (h *handlers) DescribeTagResources(ctx context.Context, call *acs.Call, req *DescribeTagResourcesRequest) (*DescribeTagResourcesResponse, error) {
-	region, err := tagRegion(req.RegionId)
+	region, err := call.Region()
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 // direction and the product, then the specification items to change, each
 // as a parameter of its own (not BSS's Parameter.N.Code/Value).
 type ModifyInstanceRequest struct {
-	InstanceId  string `acs:"InstanceId,required"`
+	InstanceId  string `acs:"InstanceId,required,resource"`
 	ModifyType  string `acs:"ModifyType,required"`
 	ProductType string `acs:"ProductType,required"`
 
@@ -29,6 +29,11 @@ type ModifyInstanceRequest struct {
 	ProductPlan      string `acs:"ProductPlan"`
 	ServiceBandwidth string `acs:"ServiceBandwidth"`
 	ServicePartner   string `acs:"ServicePartner"`
+}
+
+// CallRegion is the product's region (see ModifyInstance).
+func (r *ModifyInstanceRequest) CallRegion() (moat.Region, error) {
+	return acs.ProductTypeRegion(r.ProductType)
 }
 
 // ModifyInstanceResponse is ModifyInstance's body.
@@ -80,7 +85,7 @@ func nothingToModify() error {
 // RegionId must still be a valid one; an instance of the other region is
 // InstanceNotFound.
 func (h *handlers) ModifyInstance(ctx context.Context, call *acs.Call, req *ModifyInstanceRequest) (*ModifyInstanceResponse, error) {
-	if _, err := call.Region(); err != nil {
+	if _, err := call.RequestedRegion(); err != nil {
 		return nil, err
 	}
 	mt, err := moat.ParseModifyType(req.ModifyType)

@@ -8,7 +8,7 @@ import (
 
 // ModifyInstanceRemarkRequest is ModifyInstanceRemark's parameters.
 type ModifyInstanceRemarkRequest struct {
-	InstanceId string `acs:"InstanceId,required"`
+	InstanceId string `acs:"InstanceId,required,resource"`
 	Remark     string `acs:"Remark,required"`
 }
 

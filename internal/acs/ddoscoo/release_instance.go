@@ -9,7 +9,7 @@ import (
 // ReleaseInstanceRequest is ReleaseInstance's parameters. The page marks
 // InstanceId optional, but there is nothing to release without it.
 type ReleaseInstanceRequest struct {
-	InstanceId string `acs:"InstanceId,required"`
+	InstanceId string `acs:"InstanceId,required,resource"`
 }
 
 // ReleaseInstanceResponse is ReleaseInstance's body.
