@@ -29,7 +29,7 @@ const (
 )
 
 // Product returns the BssOpenApi action table.
-func Product(svc *moat.Service) *acs.Product {
+func Product(svc Service) *acs.Product {
 	h := &handlers{svc: svc}
 	return &acs.Product{
 		Name:       "BssOpenApi",
@@ -54,7 +54,7 @@ func Product(svc *moat.Service) *acs.Product {
 }
 
 type handlers struct {
-	svc *moat.Service
+	svc Service
 }
 
 // queryRegion is QueryAvailableInstances' region for RAM: its Region

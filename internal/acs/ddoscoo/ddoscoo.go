@@ -16,7 +16,7 @@ import (
 const Version = "2020-01-01"
 
 // Product returns the ddoscoo action table.
-func Product(svc *moat.Service) *acs.Product {
+func Product(svc Service) *acs.Product {
 	h := &handlers{svc: svc}
 	return &acs.Product{
 		Name:       "ddoscoo",
@@ -45,7 +45,7 @@ func Product(svc *moat.Service) *acs.Product {
 }
 
 type handlers struct {
-	svc *moat.Service
+	svc Service
 }
 
 // targets names, per action, the instances a call addresses (for RAM and
