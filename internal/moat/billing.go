@@ -360,7 +360,7 @@ func (s *BillingService) QueryInstances(ctx context.Context, c Caller, q Billing
 		return Page{}, InvalidParam("PageSize", fmt.Sprintf("between 1 and %d", MaxBillingPageSize))
 	}
 	if len(q.IDs) > MaxRenewalIDs {
-		return Page{}, InvalidParam("InstanceIDs", fmt.Sprintf("at most %d IDs", MaxRenewalIDs))
+		return Page{}, InvalidParam("IDs", fmt.Sprintf("at most %d IDs", MaxRenewalIDs))
 	}
 	if q.ProductType != "" {
 		if q.Region != "" && q.Region != q.ProductType.Region() {
@@ -409,8 +409,8 @@ func (s *BillingService) Instances(ctx context.Context, c Caller, region Region,
 	if len(ids) == 0 {
 		return nil, MissingParam("InstanceIds.1")
 	}
-	if len(ids) > 200 {
-		return nil, InvalidParam("InstanceIds", "at most 200 IDs")
+	if len(ids) > MaxListIDs {
+		return nil, InvalidParam("InstanceIds", fmt.Sprintf("at most %d IDs", MaxListIDs))
 	}
 	list, err := s.store.Instances(ctx, InstanceFilter{AccountID: c.AccountID, Region: region, IDs: ids})
 	if err != nil {
@@ -444,8 +444,8 @@ func (s *BillingService) InstancesPage(ctx context.Context, c Caller, region Reg
 	if pageNumber < 1 {
 		return Page{}, InvalidParam("PageNumber", "a positive integer")
 	}
-	if pageSize < 1 || pageSize > 50 {
-		return Page{}, InvalidParam("PageSize", "between 1 and 50")
+	if pageSize < 1 || pageSize > MaxPageSize {
+		return Page{}, InvalidParam("PageSize", fmt.Sprintf("between 1 and %d", MaxPageSize))
 	}
 	f := InstanceFilter{AccountID: c.AccountID, Region: region}
 	if id != "" {

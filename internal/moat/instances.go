@@ -14,6 +14,17 @@ const MaxCreateCount = 10000
 // MaxRemarkLength is ModifyInstanceRemark's documented limit, in characters.
 const MaxRemarkLength = 500
 
+// The bounds of an instance listing's request, as the ddoscoo API
+// documents them for DescribeInstances and the calls like it.
+const (
+	MaxPageSize       = 50  // instances per page
+	MaxListIDs        = 200 // InstanceIds.N in one call
+	MaxListTagFilters = 200 // Tag.N in one DescribeInstances call
+)
+
+// MaxResourceGroupIDLength bounds a resource group ID.
+const MaxResourceGroupIDLength = 64
+
 // ---- Instances: the ddoscoo operations ----
 
 // DescribeQuery is DescribeInstances' request, decoded from the wire.
@@ -86,17 +97,17 @@ func (s *InstanceService) DescribeInstances(ctx context.Context, c Caller, q Des
 	if q.PageNumber < 1 {
 		return Page{}, InvalidParam("PageNumber", "it must be a positive integer")
 	}
-	if q.PageSize < 1 || q.PageSize > 50 {
-		return Page{}, InvalidParam("PageSize", "it must be between 1 and 50")
+	if q.PageSize < 1 || q.PageSize > MaxPageSize {
+		return Page{}, InvalidParam("PageSize", fmt.Sprintf("it must be between 1 and %d", MaxPageSize))
 	}
-	if len(q.IDs) > 200 {
-		return Page{}, InvalidParam("InstanceIds", "at most 200 IDs")
+	if len(q.IDs) > MaxListIDs {
+		return Page{}, InvalidParam("IDs", fmt.Sprintf("at most %d IDs", MaxListIDs))
 	}
 	if len(q.Statuses) > 2 {
-		return Page{}, InvalidParam("Status", "at most 2 values")
+		return Page{}, InvalidParam("Statuses", "at most 2 values")
 	}
-	if len(q.Tags) > 200 {
-		return Page{}, InvalidParam("Tag", "at most 200 tags")
+	if len(q.Tags) > MaxListTagFilters {
+		return Page{}, InvalidParam("Tags", fmt.Sprintf("at most %d tags", MaxListTagFilters))
 	}
 	now := s.clock.Now()
 	// A page beyond any possible count is empty; this also keeps the
@@ -125,7 +136,7 @@ func (s *InstanceService) DescribeInstances(ctx context.Context, c Caller, q Des
 		case StatusExpired:
 			wantExpired = true
 		default:
-			return Page{}, InvalidParam("Status", "use 1 (normal) or 2 (expired)")
+			return Page{}, InvalidParam("Statuses", "use 1 (normal) or 2 (expired)")
 		}
 	}
 	// With ExpireTime in whole milliseconds, "ExpireTime > t" is
@@ -222,8 +233,8 @@ func (s *InstanceService) instancePage(ctx context.Context, f *InstanceFilter, q
 // capped per account. Errors before the first call of fn (a bad
 // parameter, the cap) come before any of the answer is written.
 func (s *InstanceService) DescribeInstanceIDs(ctx context.Context, c Caller, region Region, edition *int, ids []string, resourceGroup string, fn func([]Instance) error) error {
-	if len(ids) > 200 {
-		return InvalidParam("InstanceIds", "at most 200 IDs")
+	if len(ids) > MaxListIDs {
+		return InvalidParam("IDs", fmt.Sprintf("at most %d IDs", MaxListIDs))
 	}
 	f := InstanceFilter{AccountID: c.AccountID, Region: region, Edition: edition, ResourceGroupID: resourceGroup}
 	if len(ids) > 0 {
@@ -367,8 +378,8 @@ func (s *InstanceService) CreateInstances(ctx context.Context, spec NewInstances
 	if len(spec.Tags) > MaxTagsPerResource {
 		return nil, InvalidParam("Tags", fmt.Sprintf("at most %d tags", MaxTagsPerResource))
 	}
-	if len(spec.ResourceGroupID) > 64 {
-		return nil, InvalidParam("ResourceGroupId", "at most 64 characters")
+	if len(spec.ResourceGroupID) > MaxResourceGroupIDLength {
+		return nil, InvalidParam("ResourceGroupId", fmt.Sprintf("at most %d characters", MaxResourceGroupIDLength))
 	}
 	if spec.ExpireTime != nil && spec.ExpireIn != nil {
 		return nil, InvalidParam("ExpireTime", "give ExpireTime or ExpireIn, not both")

@@ -248,8 +248,8 @@ func (s *InstanceService) TagKeys(ctx context.Context, c Caller, region Region, 
 	if pageNumber < 1 {
 		return nil, 0, InvalidParam("PageNumber", "a positive integer")
 	}
-	if pageSize < 1 || pageSize > 50 {
-		return nil, 0, InvalidParam("PageSize", "between 1 and 50")
+	if pageSize < 1 || pageSize > MaxPageSize {
+		return nil, 0, InvalidParam("PageSize", fmt.Sprintf("between 1 and %d", MaxPageSize))
 	}
 	offset := maxOffset // a page past any key: empty, with the total
 	if pageNumber-1 <= maxOffset/pageSize {

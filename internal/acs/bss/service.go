@@ -17,3 +17,7 @@ type Service interface {
 }
 
 var _ Service = (*moat.BillingService)(nil)
+
+// queryParams names the QueryAvailableInstances parameters that
+// moat.BillingQuery's fields come from, for moat.Rename.
+var queryParams = map[string]string{"IDs": "InstanceIDs"}

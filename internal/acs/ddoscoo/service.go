@@ -27,3 +27,11 @@ type Service interface {
 }
 
 var _ Service = (*moat.Service)(nil)
+
+// instanceParams names the ddoscoo parameters that the instance listings'
+// domain inputs come from, for moat.Rename.
+var instanceParams = map[string]string{
+	"IDs":      "InstanceIds",
+	"Statuses": "Status",
+	"Tags":     "Tag",
+}

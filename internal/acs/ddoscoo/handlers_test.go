@@ -14,7 +14,12 @@ import (
 // should fails loudly.
 type fakeService struct {
 	Service
-	remark func(c moat.Caller, region moat.Region, id, remark string) error
+	remark   func(c moat.Caller, region moat.Region, id, remark string) error
+	describe func(q moat.DescribeQuery) (moat.Page, error)
+}
+
+func (f *fakeService) DescribeInstances(_ context.Context, _ moat.Caller, q moat.DescribeQuery) (moat.Page, error) {
+	return f.describe(q)
 }
 
 func (f *fakeService) ModifyInstanceRemark(_ context.Context, c moat.Caller, region moat.Region, id, remark string) error {
@@ -62,5 +67,28 @@ func TestModifyInstanceRemarkHandler(t *testing.T) {
 	}
 	if len(calls) != 0 {
 		t.Fatalf("the service was called for a bad region: %+v", calls)
+	}
+}
+
+// TestDescribeInstancesNamesWireParams pins the mapping of the domain's
+// input names to DescribeInstances' parameters in an error: the client
+// reads the name it sent (InstanceIds, Status, Tag), not the domain's.
+func TestDescribeInstancesNamesWireParams(t *testing.T) {
+	cases := []struct{ domain, wire string }{
+		{"IDs", "InstanceIds"},
+		{"Statuses", "Status"},
+		{"Tags", "Tag"},
+		{"PageSize", "PageSize"},
+	}
+	for _, c := range cases {
+		h := &handlers{svc: &fakeService{describe: func(moat.DescribeQuery) (moat.Page, error) {
+			return moat.Page{}, moat.InvalidParam(c.domain, "too many")
+		}}}
+		call := &acs.Call{Action: "DescribeInstances", Params: map[string]string{}}
+		_, err := h.DescribeInstances(context.Background(), call, &DescribeInstancesRequest{PageNumber: 1, PageSize: 10})
+		want := "The specified parameter " + c.wire + " value is not valid: too many."
+		if e := moat.AsError(err); e.Code != moat.CodeInvalidParameter || e.Message != want {
+			t.Errorf("domain %s: %s %q, want InvalidParameter %q", c.domain, e.Code, e.Message, want)
+		}
 	}
 }
