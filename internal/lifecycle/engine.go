@@ -1,6 +1,7 @@
 // Package lifecycle runs the timer side of moat: it applies expiry,
 // forwarding-stop and auto-release transitions when they fall due, through
-// the same Service (and so the same write path) as API calls.
+// the domain's lifecycle part (moat.LifecycleService), and so the same
+// write path as API calls.
 //
 // It keeps no schedule in memory: due times are data (an index on
 // (phase, ExpireTime) in the store), so after a restart or downtime the
@@ -37,6 +38,8 @@ type Service interface {
 	TrimAudit(ctx context.Context, keep, max int) (int, error)
 	LoadClock(ctx context.Context) error
 }
+
+var _ Service = (*moat.LifecycleService)(nil)
 
 // Clock is server time (moat.ServerClock).
 type Clock interface{ Now() time.Time }
