@@ -8,9 +8,10 @@ import (
 
 // core is what every part of the service shares: the store (the one write
 // path), server time, the IP pools, the audit log and the RAM decisions
-// that narrow listings. It holds no operation of its own beyond the write
-// steps several parts take (instance insertion, release, the lifecycle
-// transitions), which stay single functions over Tx.
+// that narrow listings. Its methods are only the steps several parts take:
+// the write steps (instance insertion, release, the lifecycle transitions),
+// each a single function over Tx, the RAM filter on listings, and reading
+// the stored clock offset.
 type core struct {
 	store            Store
 	clock            *ServerClock

@@ -8,38 +8,6 @@ import (
 	"time"
 )
 
-// Clock is the server clock.
-func (s *LifecycleService) Clock() *ServerClock { return s.clock }
-
-// PurgeNonces forgets up to limit nonces past retention (real clock).
-func (s *LifecycleService) PurgeNonces(ctx context.Context, limit int) (int, error) {
-	return s.store.PurgeNonces(ctx, s.clock.Real(), limit)
-}
-
-// PurgeSTSKeys deletes up to limit STS keys that expired more than
-// STSKeyRetention ago (real clock, like their expiry), and says how many.
-func (s *LifecycleService) PurgeSTSKeys(ctx context.Context, limit int) (int, error) {
-	before := s.clock.Real().Add(-STSKeyRetention)
-	var n int
-	err := s.store.Update(ctx, func(tx Tx) error {
-		var err error
-		n, err = tx.DeleteExpiredSTSKeys(before, limit)
-		return err
-	})
-	return n, err
-}
-
-// PurgeAudit forgets up to max records older than before.
-func (s *LifecycleService) PurgeAudit(ctx context.Context, before time.Time, max int) (int, error) {
-	return s.store.PurgeAudit(ctx, before, max)
-}
-
-// TrimAudit forgets up to max of the oldest records beyond the newest
-// keep: the size-based retention beside the time-based one.
-func (s *LifecycleService) TrimAudit(ctx context.Context, keep, max int) (int, error) {
-	return s.store.TrimAudit(ctx, keep, max)
-}
-
 // ---- The schedule ----
 
 // step is one lifecycle transition: it falls due a fixed time after an
@@ -54,9 +22,10 @@ type step struct {
 }
 
 // schedule is the lifecycle, in order: dueTransitions applies it,
-// NextDue and ApplyDue derive their store queries from it. Auto-renewal
-// (due at ExpireTime, as the first step) and auto-release (configured,
-// in any live phase) are the two exceptions the engine adds to it.
+// NextDue and ApplyDue derive their store queries from it. advance adds
+// the two steps that depend on the instance or the configuration:
+// auto-renewal (due with the first step, instead of it) and auto-release
+// (AutoReleaseAfter past ExpireTime, from any live phase).
 var schedule = [...]step{
 	{to: PhaseExpired, event: EventExpired, after: 0},
 	{to: PhaseStopped, event: EventForwardingStopped, after: ForwardingGrace},
@@ -277,7 +246,41 @@ func (s *LifecycleService) ApplyDue(ctx context.Context, limit int) (int, error)
 	return n, err
 }
 
+// ---- Purges: what is kept only for a while ----
+
+// PurgeNonces forgets up to limit nonces past retention (real clock).
+func (s *LifecycleService) PurgeNonces(ctx context.Context, limit int) (int, error) {
+	return s.store.PurgeNonces(ctx, s.clock.Real(), limit)
+}
+
+// PurgeSTSKeys deletes up to limit STS keys that expired more than
+// STSKeyRetention ago (real clock, like their expiry), and says how many.
+func (s *LifecycleService) PurgeSTSKeys(ctx context.Context, limit int) (int, error) {
+	before := s.clock.Real().Add(-STSKeyRetention)
+	var n int
+	err := s.store.Update(ctx, func(tx Tx) error {
+		var err error
+		n, err = tx.DeleteExpiredSTSKeys(before, limit)
+		return err
+	})
+	return n, err
+}
+
+// PurgeAudit forgets up to max records older than before.
+func (s *LifecycleService) PurgeAudit(ctx context.Context, before time.Time, max int) (int, error) {
+	return s.store.PurgeAudit(ctx, before, max)
+}
+
+// TrimAudit forgets up to max of the oldest records beyond the newest
+// keep: the size-based retention beside the time-based one.
+func (s *LifecycleService) TrimAudit(ctx context.Context, keep, max int) (int, error) {
+	return s.store.TrimAudit(ctx, keep, max)
+}
+
 // ---- The clock ----
+
+// Clock is the server clock.
+func (s *LifecycleService) Clock() *ServerClock { return s.clock }
 
 // LoadClock reads the persisted offset into the clock.
 // Concurrent calls may finish in any order; the read that started last
