@@ -23,6 +23,7 @@ import (
 	"moat/internal/acs/bss"
 	"moat/internal/acs/ddoscoo"
 	"moat/internal/admin"
+	"moat/internal/coalesce"
 	"moat/internal/lifecycle"
 	"moat/internal/metrics"
 	"moat/internal/moat"
@@ -291,8 +292,13 @@ func (m *Main) Open(ctx context.Context) error {
 	m.store = store
 	clock := moat.NewServerClock(time.Now)
 	met := metrics.New()
+	var clockReloads moat.Gatherer
+	if isPostgres(c.DB) {
+		// Other processes may share the store and move its clock.
+		clockReloads = &coalesce.Group[struct{}, struct{}]{}
+	}
 	svc, err := moat.NewService(moat.Config{Store: met.Store(store), Clock: clock, AutoReleaseAfter: c.AutoReleaseAfter, Pools: c.Pools,
-		Sealer: sealer, Policies: ram.Compile, MaxHeavyReads: c.MaxHeavyReads})
+		Sealer: sealer, Policies: ram.Compile, MaxHeavyReads: c.MaxHeavyReads, SharedClock: clockReloads})
 	if err != nil {
 		store.Close()
 		return err
@@ -327,7 +333,7 @@ export MOAT_ACCESS_KEY_SECRET=%s
 	}
 
 	svc.OnAuditError(func(err error) { m.Log.Error("audit log write failed", "err", err) })
-	m.engine = lifecycle.New(svc, clock, m.Log)
+	m.engine = lifecycle.New(svc.LifecycleService, clock, m.Log)
 	m.engine.AuditRetention = c.AuditRetention
 	m.engine.AuditMaxRecords = c.AuditMaxRecords
 	met.Watch(metrics.Sources{NextDue: svc.NextDue, Now: clock.Now, Applied: func() int64 { return m.engine.Stats().Applied },
@@ -337,7 +343,7 @@ export MOAT_ACCESS_KEY_SECRET=%s
 		limiter = acs.NewLimiter(c.Throttle, time.Now)
 	}
 	gw := acs.NewGateway(acs.Config{
-		Products:    []*acs.Product{ddoscoo.Product(svc), bss.Product(svc)},
+		Products:    []*acs.Product{ddoscoo.Product(svc), bss.Product(svc.BillingService)},
 		Credentials: svc,
 		RealNow:     time.Now,
 		ServerNow:   clock.Now,
@@ -349,10 +355,9 @@ export MOAT_ACCESS_KEY_SECRET=%s
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"Status":"ok"}`)
 	})
-	shared := isPostgres(c.DB)
 	mux := routes(health, met.Handler(),
-		sharedClock(shared, svc.LoadClock, admin.New(svc, m.engine, c.AdminToken, m.Log)),
-		acs.TrustProxies(acs.PerClientLimit(sharedClock(shared, svc.LoadClock, gw), c.MaxClientRequests), c.TrustedProxies))
+		syncClock(svc.SyncClock, admin.New(svc, m.engine, c.AdminToken, m.Log)),
+		acs.TrustProxies(acs.PerClientLimit(syncClock(svc.SyncClock, gw), c.MaxClientRequests), c.TrustedProxies))
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -393,9 +398,6 @@ export MOAT_ACCESS_KEY_SECRET=%s
 
 // Addr is the bound listen address.
 func (m *Main) Addr() string { return m.listener.Addr().String() }
-
-// Service exposes the domain service (for tests).
-func (m *Main) Service() *moat.Service { return m.svc }
 
 // maxConnections bounds open connections per listener: a flood of idle
 // or slow connections costs at most this many file descriptors.

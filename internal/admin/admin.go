@@ -29,9 +29,30 @@ type Kicker interface {
 	Kick(ctx context.Context) error
 }
 
+// Service is what the admin API needs of moat's service.
+type Service interface {
+	PutAccount(ctx context.Context, accountID, keyID, secret string) (created bool, err error)
+	Account(ctx context.Context, id string) (moat.Account, error)
+	CreateInstances(ctx context.Context, spec moat.NewInstances) ([]moat.InstanceView, error)
+	Clock() *moat.ServerClock
+	MoveClock(ctx context.Context, set *time.Time, advance *time.Duration) (time.Time, time.Duration, error)
+	Events(ctx context.Context, f moat.EventFilter) ([]moat.Event, error)
+	CreateUser(ctx context.Context, account, name string) (moat.User, error)
+	CreateAccessKey(ctx context.Context, account, userName string) (moat.AccessKey, error)
+	PutUserPolicy(ctx context.Context, account, userName, name, doc string) error
+	DeleteUserPolicy(ctx context.Context, account, userName, name string) error
+	IssueSTS(ctx context.Context, account, userName string, duration time.Duration, policy string) (moat.STSCredentials, error)
+	SetAccessKeyStatus(ctx context.Context, id string, status moat.KeyStatus) error
+	DeleteAccessKey(ctx context.Context, id string) error
+	FlushAudit(ctx context.Context) error
+	Audit(ctx context.Context, f moat.AuditFilter) ([]moat.AuditRecord, error)
+}
+
+var _ Service = (*moat.Service)(nil)
+
 // Server serves the admin API.
 type Server struct {
-	svc    *moat.Service
+	svc    Service
 	engine Kicker
 	token  string
 	log    *slog.Logger
@@ -40,7 +61,7 @@ type Server struct {
 
 // New returns the admin API handler. An empty token disables it (every
 // route answers 404 saying how to enable it).
-func New(svc *moat.Service, engine Kicker, token string, log *slog.Logger) *Server {
+func New(svc Service, engine Kicker, token string, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -247,10 +268,10 @@ func (s *Server) createInstances(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	spec := moat.NewInstances{Region: moat.Region(req.RegionId), Count: req.Count, Remark: req.Remark, Edition: req.Edition,
+	spec := moat.NewInstances{AccountID: req.AccountId, AccessKeyID: req.AccessKeyId, Region: moat.Region(req.RegionId), Count: req.Count, Remark: req.Remark, Edition: req.Edition,
 		ResourceGroupID: req.ResourceGroupId, RequestID: acs.NewRequestID()}
 	if req.Count < 0 {
-		writeError(w, moat.InvalidParam("Count", "it must be between 1 and 10000"))
+		writeError(w, moat.InvalidParam("Count", fmt.Sprintf("it must be between 1 and %d", moat.MaxCreateCount)))
 		return
 	}
 	for _, t := range req.Tags {
@@ -276,30 +297,7 @@ func (s *Server) createInstances(w http.ResponseWriter, r *http.Request) {
 		}
 		spec.ExpireIn = &d
 	}
-	ctx := r.Context()
-	switch {
-	case req.AccessKeyId != "":
-		acct, err := s.svc.OwnerOfKey(ctx, req.AccessKeyId)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		if req.AccountId != "" && req.AccountId != acct {
-			writeError(w, moat.InvalidParam("AccountId", "it does not own AccessKeyId; give one or the other"))
-			return
-		}
-		spec.AccountID = acct
-	case req.AccountId != "":
-		spec.AccountID = req.AccountId
-	default:
-		acct, err := s.svc.BootstrapAccountID(ctx)
-		if err != nil {
-			writeError(w, moat.Internal("bootstrap account", err))
-			return
-		}
-		spec.AccountID = acct
-	}
-	views, err := s.svc.CreateInstances(ctx, spec)
+	views, err := s.svc.CreateInstances(r.Context(), spec)
 	if err != nil {
 		writeError(w, err)
 		return

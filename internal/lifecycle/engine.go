@@ -1,12 +1,21 @@
 // Package lifecycle runs the timer side of moat: it applies expiry,
 // forwarding-stop and auto-release transitions when they fall due, through
-// the same Service (and so the same write path) as API calls.
+// the domain's lifecycle part (moat.LifecycleService), and so the same
+// write path as API calls.
 //
 // It keeps no schedule in memory: due times are data (an index on
 // (phase, ExpireTime) in the store), so after a restart or downtime the
 // first pass finds everything that fell due meanwhile. Between passes it
 // sleeps until the earliest due time, at most Poll, so a clock moved by
 // another process sharing the store is noticed within Poll.
+//
+// Two clocks meet here. What the engine applies or forgets is judged in
+// server time (moat.ServerClock, which the admin API can move): due times,
+// and the time audit records carry. Its own pacing is real time: Poll,
+// PurgeEvery and Stats, since a server clock moved a year ahead must not
+// make the engine spin or stall. The sleep until the next due time is a
+// server-time distance slept on the real clock, which is right while the
+// offset holds still and, when it moves, is corrected within Poll.
 package lifecycle
 
 import (
@@ -15,9 +24,11 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"moat/internal/moat"
 )
 
-// Service is what the engine needs of moat.Service.
+// Service is what the engine needs of moat (moat.LifecycleService).
 type Service interface {
 	ApplyDue(ctx context.Context, limit int) (int, error)
 	NextDue(ctx context.Context) (time.Time, bool, error)
@@ -28,7 +39,9 @@ type Service interface {
 	LoadClock(ctx context.Context) error
 }
 
-// Clock is server time.
+var _ Service = (*moat.LifecycleService)(nil)
+
+// Clock is server time (moat.ServerClock).
 type Clock interface{ Now() time.Time }
 
 // Engine applies due transitions.
@@ -40,13 +53,13 @@ type Engine struct {
 	// BatchSize is how many instances one transaction changes; small
 	// batches keep the single writer available to API calls.
 	BatchSize int
-	// Poll bounds the sleep between passes.
+	// Poll bounds the sleep between passes (real time).
 	Poll time.Duration
-	// PurgeEvery is how often forgotten nonces, long-expired STS keys
-	// and audit records past AuditRetention are deleted.
+	// PurgeEvery is how often (real time) forgotten nonces, long-expired
+	// STS keys and audit records past AuditRetention are deleted.
 	PurgeEvery time.Duration
-	// AuditRetention is how long audit records are kept (real time); 0
-	// keeps them.
+	// AuditRetention is how long audit records are kept, in server time
+	// (the time each record carries); 0 keeps them.
 	AuditRetention time.Duration
 	// AuditMaxRecords is how many audit records are kept at most, the
 	// oldest forgotten first; 0 keeps any number. Beside AuditRetention
@@ -58,7 +71,7 @@ type Engine struct {
 	stats Stats
 }
 
-// Stats describes the engine's work so far.
+// Stats describes the engine's work so far, in real time.
 type Stats struct {
 	Passes      int64
 	Applied     int64
@@ -71,7 +84,7 @@ func New(svc Service, clock Clock, log *slog.Logger) *Engine {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Engine{svc: svc, clock: clock, log: log, BatchSize: 500, Poll: time.Second, PurgeEvery: 30 * time.Second, kicks: make(chan chan error)}
+	return &Engine{svc: svc, clock: clock, log: log, BatchSize: moat.DefaultDueBatch, Poll: time.Second, PurgeEvery: 30 * time.Second, kicks: make(chan chan error)}
 }
 
 // Stats returns a snapshot of the counters.
@@ -189,17 +202,20 @@ func (e *Engine) purge(ctx context.Context) {
 	e.purgeAll(ctx, "nonces", e.svc.PurgeNonces)
 }
 
-// purgeAll calls purge with batches of 5,000 until a batch is short.
+// purgeBatch is how many rows one purge call deletes.
+const purgeBatch = 5000
+
+// purgeAll calls purge with batches of purgeBatch until a batch is short.
 func (e *Engine) purgeAll(ctx context.Context, what string, purge func(context.Context, int) (int, error)) {
 	for ctx.Err() == nil {
-		n, err := purge(ctx, 5000)
+		n, err := purge(ctx, purgeBatch)
 		if err != nil {
 			if ctx.Err() == nil {
 				e.log.Error("lifecycle: purge "+what, "err", err)
 			}
 			return
 		}
-		if n < 5000 {
+		if n < purgeBatch {
 			return
 		}
 	}

@@ -87,7 +87,7 @@ func capValue(v string) string {
 // RecordAudit queues a record (blocking only when the queue is full, so a
 // stalled store slows callers down rather than losing records). The record
 // is capped first (see AuditMaxResources).
-func (s *Service) RecordAudit(rec AuditRecord) {
+func (s *AuditService) RecordAudit(rec AuditRecord) {
 	rec = capAudit(rec)
 	a := s.audit
 	a.start.Do(func() { go a.run() })
@@ -98,7 +98,7 @@ func (s *Service) RecordAudit(rec AuditRecord) {
 }
 
 // OnAuditError sets what happens to a failed audit write (logging).
-func (s *Service) OnAuditError(f func(error)) { s.audit.onError = f }
+func (s *AuditService) OnAuditError(f func(error)) { s.audit.onError = f }
 
 func (a *auditLog) run() {
 	defer close(a.stopped)
@@ -155,7 +155,7 @@ func (a *auditLog) run() {
 }
 
 // Close flushes the audit log; call it before closing the store.
-func (s *Service) Close() {
+func (s *AuditService) Close() {
 	a := s.audit
 	a.closed.Do(func() {
 		a.start.Do(func() { go a.run() })
@@ -166,7 +166,7 @@ func (s *Service) Close() {
 
 // FlushAudit waits until every record queued before the call is stored
 // (or the log is closed).
-func (s *Service) FlushAudit(ctx context.Context) error {
+func (s *AuditService) FlushAudit(ctx context.Context) error {
 	a := s.audit
 	a.start.Do(func() { go a.run() })
 	done := make(chan struct{})
@@ -186,20 +186,9 @@ func (s *Service) FlushAudit(ctx context.Context) error {
 }
 
 // Audit lists audit records (oldest first).
-func (s *Service) Audit(ctx context.Context, f AuditFilter) ([]AuditRecord, error) {
+func (s *AuditService) Audit(ctx context.Context, f AuditFilter) ([]AuditRecord, error) {
 	if f.Limit <= 0 || f.Limit > 100000 {
 		f.Limit = 100000
 	}
 	return s.store.Audit(ctx, f)
-}
-
-// PurgeAudit forgets up to max records older than before.
-func (s *Service) PurgeAudit(ctx context.Context, before time.Time, max int) (int, error) {
-	return s.store.PurgeAudit(ctx, before, max)
-}
-
-// TrimAudit forgets up to max of the oldest records beyond the newest
-// keep: the size-based retention beside the time-based one.
-func (s *Service) TrimAudit(ctx context.Context, keep, max int) (int, error) {
-	return s.store.TrimAudit(ctx, keep, max)
 }

@@ -36,7 +36,7 @@ func (a *authzCache) forget(account, user string) {
 }
 
 // compile parses a policy document with the configured compiler.
-func (s *Service) compile(doc string) (Policy, error) {
+func (s *core) compile(doc string) (Policy, error) {
 	if s.compiler == nil {
 		return nil, Internal("compile policy", fmt.Errorf("no policy compiler configured"))
 	}
@@ -44,7 +44,7 @@ func (s *Service) compile(doc string) (Policy, error) {
 }
 
 // userPolicies returns a RAM user's compiled policies.
-func (s *Service) userPolicies(ctx context.Context, account, user string) ([]Policy, error) {
+func (s *core) userPolicies(ctx context.Context, account, user string) ([]Policy, error) {
 	key := account + "/" + user
 	now := s.clock.Real()
 	s.authz.mu.Lock()
@@ -76,7 +76,7 @@ func (s *Service) userPolicies(ctx context.Context, account, user string) ([]Pol
 	return list, nil
 }
 
-func (s *Service) sessionPolicy(c *Caller) (Policy, error) {
+func (s *core) sessionPolicy(c *Caller) (Policy, error) {
 	if c.SessionPolicy == "" {
 		return nil, nil
 	}
@@ -107,7 +107,7 @@ type principal struct {
 	needTags bool
 }
 
-func (s *Service) principalOf(ctx context.Context, c *Caller) (*principal, error) {
+func (s *core) principalOf(ctx context.Context, c *Caller) (*principal, error) {
 	user, err := s.userPolicies(ctx, c.AccountID, c.UserName)
 	if err != nil {
 		return nil, err
@@ -167,7 +167,7 @@ func forbidden(d *AccessDeniedDetail) error {
 	return e
 }
 
-func (s *Service) request(c *Caller, action, resource string, tags map[string]string) AccessRequest {
+func (s *core) request(c *Caller, action, resource string, tags map[string]string) AccessRequest {
 	return AccessRequest{Action: action, Resource: resource, SourceIP: c.Env.SourceIP, SecureTransport: c.Env.SecureTransport,
 		CurrentTime: s.clock.Real(), ResourceTags: tags}
 }
@@ -177,7 +177,7 @@ func (s *Service) request(c *Caller, action, resource string, tags map[string]st
 // account's own keys may do everything. Instances are named by their ARN
 // in the caller's account whether or not they exist, so an ID of another
 // account is judged exactly like an unknown one.
-func (s *Service) Authorize(ctx context.Context, c *Caller, action string, region Region, ids []string) error {
+func (s *IdentityService) Authorize(ctx context.Context, c *Caller, action string, region Region, ids []string) error {
 	if c.Type == PrincipalAccount || c.Type == "" {
 		return nil
 	}
@@ -207,7 +207,7 @@ func (s *Service) Authorize(ctx context.Context, c *Caller, action string, regio
 
 // ownedTags loads the tags of those of ids that are the caller's instances
 // in the region (others have none, as if they did not exist).
-func (s *Service) ownedTags(ctx context.Context, c *Caller, region Region, ids []string) (map[string][]Tag, error) {
+func (s *core) ownedTags(ctx context.Context, c *Caller, region Region, ids []string) (map[string][]Tag, error) {
 	list, err := s.store.Instances(ctx, InstanceFilter{AccountID: c.AccountID, Region: region, IDs: ids})
 	if err != nil {
 		return nil, err
@@ -244,7 +244,7 @@ type uniformPolicy interface {
 // every region (BSS QueryAvailableInstances without one): no ARN has an
 // empty region, so each region is judged with its own ARNs, and a
 // principal allowed in some regions only sees those regions' instances.
-func (s *Service) ListAccess(ctx context.Context, c *Caller, action string, region Region) (*Access, error) {
+func (s *IdentityService) ListAccess(ctx context.Context, c *Caller, action string, region Region) (*Access, error) {
 	if c.Type == PrincipalAccount || c.Type == "" {
 		return nil, nil
 	}
@@ -315,7 +315,7 @@ const scanBatch = 1000
 // admits: every match is read and judged (a RAM user whose policies admit
 // instance by instance costs a read of every match), in batches, keeping
 // only the page, so memory does not grow with the account.
-func (s *Service) visible(ctx context.Context, c *Caller, f InstanceFilter) ([]Instance, int64, error) {
+func (s *core) visible(ctx context.Context, c *Caller, f InstanceFilter) ([]Instance, int64, error) {
 	if c.Access == nil {
 		return s.store.InstancePage(ctx, f)
 	}
@@ -339,7 +339,7 @@ func (s *Service) visible(ctx context.Context, c *Caller, f InstanceFilter) ([]I
 
 // eachVisible calls fn with the matches of f the caller's Access admits,
 // in listing order and in batches.
-func (s *Service) eachVisible(ctx context.Context, c *Caller, f InstanceFilter, fn func([]Instance) error) error {
+func (s *core) eachVisible(ctx context.Context, c *Caller, f InstanceFilter, fn func([]Instance) error) error {
 	return s.scan(ctx, c.AccountID, f, func(batch []Instance) error {
 		kept, err := s.admit(ctx, c, batch)
 		if err != nil || len(kept) == 0 {
@@ -350,7 +350,7 @@ func (s *Service) eachVisible(ctx context.Context, c *Caller, f InstanceFilter, 
 }
 
 // admit keeps the instances the caller's Access permits.
-func (s *Service) admit(ctx context.Context, c *Caller, list []Instance) ([]Instance, error) {
+func (s *core) admit(ctx context.Context, c *Caller, list []Instance) ([]Instance, error) {
 	if c.Access == nil {
 		return list, nil
 	}

@@ -71,7 +71,7 @@ func validClientToken(t string) error {
 // a repeat with the same parameters gets the first call's order, one with
 // other parameters IdempotentParameterMismatch. It runs inside tx, so
 // concurrent repeats are serialised by the store.
-func (s *Service) idempotent(tx Tx, c Caller, action, token, hash string, now time.Time, do func() (Order, error)) (Order, error) {
+func (s *BillingService) idempotent(tx Tx, c Caller, action, token, hash string, now time.Time, do func() (Order, error)) (Order, error) {
 	if token != "" {
 		rec, err := tx.ClientToken(c.AccountID, action, token)
 		switch {
@@ -95,7 +95,7 @@ func (s *Service) idempotent(tx Tx, c Caller, action, token, hash string, now ti
 // BuyInstance creates an instance as BSS CreateInstance does: for Period
 // months, with the specification of its parameters, an IP from the
 // region's pool and a new order.
-func (s *Service) BuyInstance(ctx context.Context, c Caller, r BuyRequest) (Order, error) {
+func (s *BillingService) BuyInstance(ctx context.Context, c Caller, r BuyRequest) (Order, error) {
 	if _, err := ParseProductType(string(r.ProductType)); err != nil {
 		return Order{}, err
 	}
@@ -185,7 +185,7 @@ type RenewRequest struct {
 // renewal window of the documentation); a renewed expired instance is
 // normal again at once: it forwards and mitigates, and its next expiry
 // will be announced anew.
-func (s *Service) RenewInstance(ctx context.Context, c Caller, r RenewRequest) (Order, error) {
+func (s *BillingService) RenewInstance(ctx context.Context, c Caller, r RenewRequest) (Order, error) {
 	if err := ValidPeriod("RenewPeriod", r.RenewPeriod); err != nil {
 		return Order{}, err
 	}
@@ -248,7 +248,7 @@ type ModifyRequest struct {
 
 // ModifyInstanceSpec upgrades or downgrades an instance's specification.
 // An expired instance cannot be modified (renew it first).
-func (s *Service) ModifyInstanceSpec(ctx context.Context, c Caller, r ModifyRequest) (Order, error) {
+func (s *BillingService) ModifyInstanceSpec(ctx context.Context, c Caller, r ModifyRequest) (Order, error) {
 	if err := validClientToken(r.ClientToken); err != nil {
 		return Order{}, err
 	}
@@ -298,7 +298,7 @@ const MaxRenewalIDs = 100
 
 // SetRenewal sets the renewal status (and the auto-renewal length) of
 // instances of one product.
-func (s *Service) SetRenewal(ctx context.Context, c Caller, p ProductType, ids []string, status RenewalStatus, months int) error {
+func (s *BillingService) SetRenewal(ctx context.Context, c Caller, p ProductType, ids []string, status RenewalStatus, months int) error {
 	if len(ids) == 0 {
 		return MissingParam("InstanceIDs")
 	}
@@ -346,7 +346,7 @@ type BillingQuery struct {
 const MaxBillingPageSize = 300
 
 // QueryInstances lists the caller's instances as BSS sees them.
-func (s *Service) QueryInstances(ctx context.Context, c Caller, q BillingQuery) (Page, error) {
+func (s *BillingService) QueryInstances(ctx context.Context, c Caller, q BillingQuery) (Page, error) {
 	if q.PageNum == 0 {
 		q.PageNum = 1
 	}
@@ -360,7 +360,7 @@ func (s *Service) QueryInstances(ctx context.Context, c Caller, q BillingQuery) 
 		return Page{}, InvalidParam("PageSize", fmt.Sprintf("between 1 and %d", MaxBillingPageSize))
 	}
 	if len(q.IDs) > MaxRenewalIDs {
-		return Page{}, InvalidParam("InstanceIDs", fmt.Sprintf("at most %d IDs", MaxRenewalIDs))
+		return Page{}, InvalidParam("IDs", fmt.Sprintf("at most %d IDs", MaxRenewalIDs))
 	}
 	if q.ProductType != "" {
 		if q.Region != "" && q.Region != q.ProductType.Region() {
@@ -405,12 +405,12 @@ func (s *Service) QueryInstances(ctx context.Context, c Caller, q BillingQuery) 
 // in the order asked, for the ddoscoo calls that take InstanceIds.N and
 // answer per instance (specs, details, statistics). An ID that is not the
 // caller's in the region is InstanceNotFound.
-func (s *Service) Instances(ctx context.Context, c Caller, region Region, ids []string) ([]InstanceView, error) {
+func (s *BillingService) Instances(ctx context.Context, c Caller, region Region, ids []string) ([]InstanceView, error) {
 	if len(ids) == 0 {
 		return nil, MissingParam("InstanceIds.1")
 	}
-	if len(ids) > 200 {
-		return nil, InvalidParam("InstanceIds", "at most 200 IDs")
+	if len(ids) > MaxListIDs {
+		return nil, InvalidParam("InstanceIds", fmt.Sprintf("at most %d IDs", MaxListIDs))
 	}
 	list, err := s.store.Instances(ctx, InstanceFilter{AccountID: c.AccountID, Region: region, IDs: ids})
 	if err != nil {
@@ -434,7 +434,7 @@ func (s *Service) Instances(ctx context.Context, c Caller, region Region, ids []
 
 // InstancesPage lists the caller's instances in a region, for
 // DescribeInstanceExt (an InstanceId narrows it to one).
-func (s *Service) InstancesPage(ctx context.Context, c Caller, region Region, id string, pageNumber, pageSize int) (Page, error) {
+func (s *BillingService) InstancesPage(ctx context.Context, c Caller, region Region, id string, pageNumber, pageSize int) (Page, error) {
 	if pageNumber == 0 {
 		pageNumber = 1
 	}
@@ -444,8 +444,8 @@ func (s *Service) InstancesPage(ctx context.Context, c Caller, region Region, id
 	if pageNumber < 1 {
 		return Page{}, InvalidParam("PageNumber", "a positive integer")
 	}
-	if pageSize < 1 || pageSize > 50 {
-		return Page{}, InvalidParam("PageSize", "between 1 and 50")
+	if pageSize < 1 || pageSize > MaxPageSize {
+		return Page{}, InvalidParam("PageSize", fmt.Sprintf("between 1 and %d", MaxPageSize))
 	}
 	f := InstanceFilter{AccountID: c.AccountID, Region: region}
 	if id != "" {
@@ -470,7 +470,7 @@ func (s *Service) InstancesPage(ctx context.Context, c Caller, region Region, id
 // pastTheEnd answers a page beyond any possible count: no instances, and
 // the TotalCount of what the caller may see (for a RAM principal whose
 // policies admit instance by instance, not the whole account's).
-func (s *Service) pastTheEnd(ctx context.Context, c *Caller, f InstanceFilter) (Page, error) {
+func (s *BillingService) pastTheEnd(ctx context.Context, c *Caller, f InstanceFilter) (Page, error) {
 	var n int64
 	var err error
 	if c.Access == nil {

@@ -6,14 +6,10 @@ import (
 	"time"
 )
 
-// Clock tells server time.
-type Clock interface {
-	Now() time.Time
-}
-
 // ServerClock is the real clock plus an offset that the admin API can move.
-// The offset is persisted by the Service, so every process that shares a
-// store agrees on the time; this type only holds the current value.
+// The offset is persisted in the store (LifecycleService.MoveClock), so
+// every process that shares a store agrees on the time; this type only
+// holds the current value.
 type ServerClock struct {
 	real   func() time.Time
 	offset atomic.Int64 // nanoseconds

@@ -180,6 +180,12 @@ type Error struct {
 	AccessDenied *AccessDeniedDetail
 	// RetryAfter is a Throttling error's wait, for the rate-limit header.
 	RetryAfter time.Duration
+	// Param is the input a Missing{Param} or InvalidParameter error is
+	// about, named as the layer that built it names it, and why is what
+	// InvalidParam said of it: Rename rebuilds the error under another
+	// name.
+	Param string
+	why   string
 }
 
 // AccessDeniedDetail is the AccessDeniedDetail object of a Forbidden.RAM
@@ -220,7 +226,7 @@ func Errorf(code Code, format string, args ...any) *Error {
 
 // MissingParam is the gateway's Missing{Param} family.
 func MissingParam(name string) *Error {
-	return &Error{Kind: KindInvalid, Code: Code("Missing" + name), Message: name + " is mandatory for this action."}
+	return &Error{Kind: KindInvalid, Code: Code("Missing" + name), Message: name + " is mandatory for this action.", Param: name}
 }
 
 // InvalidParam reports a parameter whose value is malformed or out of range.
@@ -231,7 +237,28 @@ func InvalidParam(name, why string) *Error {
 	if why != "" {
 		msg += ": " + why
 	}
-	return &Error{Kind: KindInvalid, Code: CodeInvalidParameter, Message: msg + "."}
+	return &Error{Kind: KindInvalid, Code: CodeInvalidParameter, Message: msg + ".", Param: name, why: why}
+}
+
+// Rename returns err with the parameter it is about renamed as names maps
+// it, and any other error as it is. The domain names the inputs of an
+// operation after its own fields (DescribeQuery.IDs); each wire names them
+// after its parameters (ddoscoo's InstanceIds, BSS's InstanceIDs), so the
+// handler that decoded the request maps one to the other and the client
+// reads the name it sent.
+func Rename(err error, names map[string]string) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Param == "" {
+		return err
+	}
+	wire, ok := names[e.Param]
+	if !ok {
+		return err
+	}
+	if e.Code == CodeInvalidParameter {
+		return InvalidParam(wire, e.why)
+	}
+	return MissingParam(wire)
 }
 
 // Internal wraps an unexpected failure. The message is generic; the cause is

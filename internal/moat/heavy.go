@@ -56,7 +56,7 @@ func (h *heavyReads) acquire(account string) (release func(), err error) {
 // needs a second batch takes a heavy-read slot of account before its first
 // batch reaches fn (so a refusal comes before any of the answer is out)
 // and holds it until the scan ends.
-func (s *Service) scan(ctx context.Context, account string, f InstanceFilter, fn func([]Instance) error) (err error) {
+func (s *core) scan(ctx context.Context, account string, f InstanceFilter, fn func([]Instance) error) (err error) {
 	var release func()
 	defer func() {
 		if release != nil {

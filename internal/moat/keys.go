@@ -37,7 +37,7 @@ func STSDuration(seconds int64) (time.Duration, error) {
 // MaxUserNameLength bounds a RAM user name (RAM: 1 to 64 characters).
 const MaxUserNameLength = 64
 
-func (s *Service) seal(secret string) (string, error) {
+func (s *IdentityService) seal(secret string) (string, error) {
 	if s.sealer == nil {
 		return secret, nil
 	}
@@ -48,7 +48,7 @@ func (s *Service) seal(secret string) (string, error) {
 	return sealed, nil
 }
 
-func (s *Service) open(k AccessKey) (AccessKey, error) {
+func (s *IdentityService) open(k AccessKey) (AccessKey, error) {
 	if s.sealer == nil {
 		return k, nil
 	}
@@ -61,7 +61,7 @@ func (s *Service) open(k AccessKey) (AccessKey, error) {
 }
 
 // keyFromTx reads a key inside a transaction, with its secret opened.
-func (s *Service) keyFromTx(tx Tx, id string) (AccessKey, error) {
+func (s *IdentityService) keyFromTx(tx Tx, id string) (AccessKey, error) {
 	k, err := tx.AccessKey(id)
 	if err != nil {
 		return k, err
@@ -86,7 +86,7 @@ func validUserName(name string) error {
 	return nil
 }
 
-func (s *Service) needAccount(tx Tx, id string) error {
+func (s *IdentityService) needAccount(tx Tx, id string) error {
 	if _, err := tx.Account(id); errors.Is(err, ErrNotFound) {
 		return Errorf(CodeAccountNotFound, "Account %q does not exist.", id)
 	} else if err != nil {
@@ -95,7 +95,7 @@ func (s *Service) needAccount(tx Tx, id string) error {
 	return nil
 }
 
-func (s *Service) needUser(tx Tx, account, name string) (User, error) {
+func (s *IdentityService) needUser(tx Tx, account, name string) (User, error) {
 	if err := s.needAccount(tx, account); err != nil {
 		return User{}, err
 	}
@@ -107,7 +107,7 @@ func (s *Service) needUser(tx Tx, account, name string) (User, error) {
 }
 
 // CreateUser adds a RAM user to an account.
-func (s *Service) CreateUser(ctx context.Context, account, name string) (User, error) {
+func (s *IdentityService) CreateUser(ctx context.Context, account, name string) (User, error) {
 	if err := validUserName(name); err != nil {
 		return User{}, err
 	}
@@ -129,7 +129,7 @@ func (s *Service) CreateUser(ctx context.Context, account, name string) (User, e
 
 // CreateAccessKey makes a new key pair for a RAM user. The secret is
 // returned only here.
-func (s *Service) CreateAccessKey(ctx context.Context, account, userName string) (AccessKey, error) {
+func (s *IdentityService) CreateAccessKey(ctx context.Context, account, userName string) (AccessKey, error) {
 	if err := validUserName(userName); err != nil {
 		return AccessKey{}, err
 	}
@@ -155,7 +155,7 @@ func (s *Service) CreateAccessKey(ctx context.Context, account, userName string)
 
 // SetAccessKeyStatus enables or disables a key (any kind). A disabled key
 // is refused with InvalidAccessKeyId.Inactive.
-func (s *Service) SetAccessKeyStatus(ctx context.Context, id string, status KeyStatus) error {
+func (s *IdentityService) SetAccessKeyStatus(ctx context.Context, id string, status KeyStatus) error {
 	if status != KeyActive && status != KeyInactive {
 		return InvalidParam("Status", "Active or Inactive")
 	}
@@ -186,7 +186,7 @@ type RevokedKey struct {
 // DeleteAccessKey deletes a key (any kind); requests signed with it are
 // then InvalidAccessKeyId.NotFound. A permanent key is remembered as
 // revoked (an STS key expires by itself and its ID is never reused).
-func (s *Service) DeleteAccessKey(ctx context.Context, id string) error {
+func (s *IdentityService) DeleteAccessKey(ctx context.Context, id string) error {
 	err := s.store.Update(ctx, func(tx Tx) error {
 		k, err := tx.AccessKey(id)
 		if errors.Is(err, ErrNotFound) {
@@ -211,7 +211,7 @@ const MaxPolicyNameLength = 128
 
 // PutUserPolicy attaches (or replaces) a named policy of a RAM user. A
 // document that does not parse is refused with its position.
-func (s *Service) PutUserPolicy(ctx context.Context, account, userName, name, doc string) error {
+func (s *IdentityService) PutUserPolicy(ctx context.Context, account, userName, name, doc string) error {
 	if err := validToken("PolicyName", name, MaxPolicyNameLength); err != nil {
 		return err
 	}
@@ -229,7 +229,7 @@ func (s *Service) PutUserPolicy(ctx context.Context, account, userName, name, do
 }
 
 // DeleteUserPolicy detaches a policy.
-func (s *Service) DeleteUserPolicy(ctx context.Context, account, userName, name string) error {
+func (s *IdentityService) DeleteUserPolicy(ctx context.Context, account, userName, name string) error {
 	err := s.store.Update(ctx, func(tx Tx) error {
 		if _, err := s.needUser(tx, account, userName); err != nil {
 			return err
@@ -255,7 +255,7 @@ type STSCredentials struct {
 // IssueSTS issues temporary credentials for a RAM user, valid for
 // duration (900 to 43200 seconds), optionally narrowed by an inline
 // policy: a request must be allowed by the user's policies and by it.
-func (s *Service) IssueSTS(ctx context.Context, account, userName string, duration time.Duration, policy string) (STSCredentials, error) {
+func (s *IdentityService) IssueSTS(ctx context.Context, account, userName string, duration time.Duration, policy string) (STSCredentials, error) {
 	if duration < MinSTSDuration || duration > MaxSTSDuration {
 		return STSCredentials{}, Errorf(CodeDurationInvalid, "DurationSeconds must be between %d and %d.", int(MinSTSDuration.Seconds()), int(MaxSTSDuration.Seconds()))
 	}
@@ -295,19 +295,6 @@ func (s *Service) IssueSTS(ctx context.Context, account, userName string, durati
 // credentials, rather than InvalidAccessKeyId.NotFound.
 const STSKeyRetention = 24 * time.Hour
 
-// PurgeSTSKeys deletes up to limit STS keys that expired more than
-// STSKeyRetention ago (real clock, like their expiry), and says how many.
-func (s *Service) PurgeSTSKeys(ctx context.Context, limit int) (int, error) {
-	before := s.clock.Real().Add(-STSKeyRetention)
-	var n int
-	err := s.store.Update(ctx, func(tx Tx) error {
-		var err error
-		n, err = tx.DeleteExpiredSTSKeys(before, limit)
-		return err
-	})
-	return n, err
-}
-
 func hashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
@@ -316,7 +303,7 @@ func hashToken(token string) string {
 // CheckSecurityToken verifies the SecurityToken a request carries against
 // its key: STS keys need theirs, unexpired (real clock); permanent keys
 // take none.
-func (s *Service) CheckSecurityToken(k AccessKey, token string) error {
+func (s *IdentityService) CheckSecurityToken(k AccessKey, token string) error {
 	if !k.STS() {
 		if token != "" {
 			return Errorf(CodeInvalidSecurityTokenMalformed, "The security token is malformed: AccessKeyId %s is a permanent key, which takes no SecurityToken.", k.ID)
@@ -354,7 +341,7 @@ const masterKeyCanary = "moat master key check"
 
 // CheckMasterKey verifies that the Sealer is the one the store's secrets
 // were sealed with, recording a check value on first use.
-func (s *Service) CheckMasterKey(ctx context.Context) error {
+func (s *IdentityService) CheckMasterKey(ctx context.Context) error {
 	if s.sealer == nil {
 		return nil
 	}

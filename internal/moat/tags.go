@@ -63,7 +63,7 @@ func checkResourceIDs(ids []string, required bool) error {
 // TagResources adds tags (or changes their values) on the caller's
 // instances in a region. With a resource group, every instance must be in
 // it. At most 20 tags per instance.
-func (s *Service) TagResources(ctx context.Context, c Caller, region Region, resourceType string, ids []string, tags []Tag, resourceGroup string) error {
+func (s *InstanceService) TagResources(ctx context.Context, c Caller, region Region, resourceType string, ids []string, tags []Tag, resourceGroup string) error {
 	if err := checkResourceType(resourceType); err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func (s *Service) TagResources(ctx context.Context, c Caller, region Region, res
 // UntagResources removes the given tag keys, or all tags, from the
 // caller's instances in a region (with a resource group, each must be in
 // it).
-func (s *Service) UntagResources(ctx context.Context, c Caller, region Region, resourceType string, ids []string, keys []string, all bool, resourceGroup string) error {
+func (s *InstanceService) UntagResources(ctx context.Context, c Caller, region Region, resourceType string, ids []string, keys []string, all bool, resourceGroup string) error {
 	if err := checkResourceType(resourceType); err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ type ResourceTag struct {
 // With tag filters only the filtered keys are listed; a resource group
 // narrows to its instances. Pages hold the tags of TagPageSize instances;
 // nextToken continues.
-func (s *Service) ListTagResources(ctx context.Context, c Caller, region Region, resourceType string, ids []string, filters []TagFilter, nextToken, resourceGroup string) ([]ResourceTag, string, error) {
+func (s *InstanceService) ListTagResources(ctx context.Context, c Caller, region Region, resourceType string, ids []string, filters []TagFilter, nextToken, resourceGroup string) ([]ResourceTag, string, error) {
 	if err := checkResourceType(resourceType); err != nil {
 		return nil, "", err
 	}
@@ -235,7 +235,7 @@ type TagKeyCount struct {
 
 // TagKeys lists the tag keys in use on the caller's instances in a region
 // (in a resource group, when given).
-func (s *Service) TagKeys(ctx context.Context, c Caller, region Region, resourceType string, pageNumber, pageSize int, resourceGroup string) ([]TagKeyCount, int64, error) {
+func (s *InstanceService) TagKeys(ctx context.Context, c Caller, region Region, resourceType string, pageNumber, pageSize int, resourceGroup string) ([]TagKeyCount, int64, error) {
 	if err := checkResourceType(resourceType); err != nil {
 		return nil, 0, err
 	}
@@ -248,8 +248,8 @@ func (s *Service) TagKeys(ctx context.Context, c Caller, region Region, resource
 	if pageNumber < 1 {
 		return nil, 0, InvalidParam("PageNumber", "a positive integer")
 	}
-	if pageSize < 1 || pageSize > 50 {
-		return nil, 0, InvalidParam("PageSize", "between 1 and 50")
+	if pageSize < 1 || pageSize > MaxPageSize {
+		return nil, 0, InvalidParam("PageSize", fmt.Sprintf("between 1 and %d", MaxPageSize))
 	}
 	offset := maxOffset // a page past any key: empty, with the total
 	if pageNumber-1 <= maxOffset/pageSize {
@@ -262,7 +262,7 @@ func (s *Service) TagKeys(ctx context.Context, c Caller, region Region, resource
 }
 
 // visibleTagKeys counts tag keys over the instances the caller may see.
-func (s *Service) visibleTagKeys(ctx context.Context, c *Caller, region Region, resourceGroup string, offset, pageSize int) ([]TagKeyCount, int64, error) {
+func (s *InstanceService) visibleTagKeys(ctx context.Context, c *Caller, region Region, resourceGroup string, offset, pageSize int) ([]TagKeyCount, int64, error) {
 	counts := map[string]int64{}
 	f := InstanceFilter{AccountID: c.AccountID, Region: region, ResourceGroupID: resourceGroup}
 	err := s.eachVisible(ctx, c, f, func(batch []Instance) error {

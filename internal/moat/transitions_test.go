@@ -1,6 +1,7 @@
 package moat
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -98,6 +99,36 @@ func TestPools(t *testing.T) {
 	for r, p := range DefaultPools() {
 		if p.Size() < 1_000_000 {
 			t.Errorf("default pool of %s holds only %d addresses", r, p.Size())
+		}
+	}
+}
+
+// TestScheduleQueries pins the store queries derived from the schedule:
+// ApplyDue's, in order, and NextDue's earliest delay per phase, with
+// auto-release off and on (shorter and longer than the forwarding grace).
+func TestScheduleQueries(t *testing.T) {
+	const day = 24 * time.Hour
+	cases := []struct {
+		autoRelease time.Duration
+		apply, next []dueQuery
+	}{
+		{0,
+			[]dueQuery{{PhaseActive, 0}, {PhaseExpired, ForwardingGrace}},
+			[]dueQuery{{PhaseActive, 0}, {PhaseExpired, ForwardingGrace}}},
+		{day,
+			[]dueQuery{{PhaseActive, 0}, {PhaseExpired, ForwardingGrace}, {PhaseActive, day}, {PhaseExpired, day}, {PhaseStopped, day}},
+			[]dueQuery{{PhaseActive, 0}, {PhaseExpired, day}, {PhaseStopped, day}}},
+		{30 * day,
+			[]dueQuery{{PhaseActive, 0}, {PhaseExpired, ForwardingGrace}, {PhaseActive, 30 * day}, {PhaseExpired, 30 * day}, {PhaseStopped, 30 * day}},
+			[]dueQuery{{PhaseActive, 0}, {PhaseExpired, ForwardingGrace}, {PhaseStopped, 30 * day}}},
+	}
+	for _, c := range cases {
+		s := &core{autoReleaseAfter: c.autoRelease}
+		if got := s.dueQueries(); !slices.Equal(got, c.apply) {
+			t.Errorf("auto-release %v: ApplyDue queries %v, want %v", c.autoRelease, got, c.apply)
+		}
+		if got := s.firstDue(); !slices.Equal(got, c.next) {
+			t.Errorf("auto-release %v: NextDue queries %v, want %v", c.autoRelease, got, c.next)
 		}
 	}
 }

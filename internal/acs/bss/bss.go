@@ -29,7 +29,7 @@ const (
 )
 
 // Product returns the BssOpenApi action table.
-func Product(svc *moat.Service) *acs.Product {
+func Product(svc Service) *acs.Product {
 	h := &handlers{svc: svc}
 	return &acs.Product{
 		Name:       "BssOpenApi",
@@ -51,7 +51,7 @@ func Product(svc *moat.Service) *acs.Product {
 }
 
 type handlers struct {
-	svc *moat.Service
+	svc Service
 }
 
 // Envelope leads every BSS answer: Code "Success", Message "Successful!"

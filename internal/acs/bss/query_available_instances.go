@@ -132,7 +132,7 @@ func (h *handlers) QueryAvailableInstances(ctx context.Context, call *acs.Call, 
 	}
 	page, err := h.svc.QueryInstances(ctx, call.Caller, q)
 	if err != nil {
-		return nil, err
+		return nil, moat.Rename(err, queryParams)
 	}
 	data := QueryAvailableInstancesData{PageNum: req.PageNum, PageSize: req.PageSize, TotalCount: page.Total,
 		InstanceList: make([]AvailableInstance, 0, len(page.Instances))}

@@ -15,7 +15,7 @@ import (
 const Version = "2020-01-01"
 
 // Product returns the ddoscoo action table.
-func Product(svc *moat.Service) *acs.Product {
+func Product(svc Service) *acs.Product {
 	h := &handlers{svc: svc}
 	return &acs.Product{
 		Name:       "ddoscoo",
@@ -46,7 +46,7 @@ func Product(svc *moat.Service) *acs.Product {
 }
 
 type handlers struct {
-	svc *moat.Service
+	svc Service
 }
 
 // Instance is an item of DescribeInstances' Instances list.

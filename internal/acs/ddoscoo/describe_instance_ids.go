@@ -39,13 +39,14 @@ func (h *handlers) DescribeInstanceIds(ctx context.Context, call *acs.Call, req 
 	}
 	each := func(yield func([]InstanceIdItem) error) error {
 		items := make([]InstanceIdItem, 0, 64)
-		return h.svc.DescribeInstanceIDs(ctx, call.Caller, region, req.Edition, req.InstanceIds, req.ResourceGroupId, func(list []moat.Instance) error {
+		err := h.svc.DescribeInstanceIDs(ctx, call.Caller, region, req.Edition, req.InstanceIds, req.ResourceGroupId, func(list []moat.Instance) error {
 			items = items[:0]
 			for _, in := range list {
 				items = append(items, InstanceIdItem{InstanceId: in.ID, Edition: in.Edition, Remark: in.Remark, IpMode: ipMode, IpVersion: ipVersion})
 			}
 			return yield(items)
 		})
+		return moat.Rename(err, instanceParams)
 	}
 	return &DescribeInstanceIdsResponse{InstanceIds: acs.List[InstanceIdItem]{Each: each}}, nil
 }

@@ -65,7 +65,7 @@ func (h *handlers) DescribeInstances(ctx context.Context, call *acs.Call, req *D
 		Statuses: req.Status, Tags: tags, ResourceGroupID: req.ResourceGroupId,
 	})
 	if err != nil {
-		return nil, err
+		return nil, moat.Rename(err, instanceParams)
 	}
 	resp := &DescribeInstancesResponse{TotalCount: page.Total, Instances: make([]Instance, 0, len(page.Instances))}
 	for _, v := range page.Instances {
