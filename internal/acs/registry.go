@@ -83,6 +83,17 @@ func Handle[Req any, Resp any](fn func(ctx context.Context, call *Call, req *Req
 	}
 }
 
+// Invoke decodes call's parameters and runs the handler, as the gateway
+// does once the call is authenticated and RAM has judged it: a handler
+// test drives its action this way, with a fake service behind it.
+func (a Action) Invoke(ctx context.Context, call *Call) (any, error) {
+	req, err := a.bind(call)
+	if err != nil {
+		return nil, err
+	}
+	return a.serve(ctx, call, req)
+}
+
 // Listing registers a listing's handler, as Handle does; RAM does not
 // refuse a listing but tells the handler, in Caller.Access, which of the
 // region's instances the caller may see.

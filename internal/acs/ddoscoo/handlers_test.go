@@ -41,11 +41,14 @@ func TestModifyInstanceRemarkHandler(t *testing.T) {
 		calls = append(calls, got{c, region, id, remark})
 		return fail
 	}}}
+	action := acs.Handle(h.ModifyInstanceRemark)
 	caller := moat.Caller{AccountID: "1000000000000001", AccessKeyID: "AK1"}
-	call := &acs.Call{Action: "ModifyInstanceRemark", Caller: caller, Params: map[string]string{"RegionId": "ap-southeast-1"}}
-	req := &ModifyInstanceRemarkRequest{InstanceId: "ddoscoo-intl-sg-abc", Remark: "web"}
+	params := func(region string) map[string]string {
+		return map[string]string{"RegionId": region, "InstanceId": "ddoscoo-intl-sg-abc", "Remark": "web"}
+	}
+	call := &acs.Call{Action: "ModifyInstanceRemark", Caller: caller, Params: params("ap-southeast-1")}
 
-	resp, err := h.ModifyInstanceRemark(context.Background(), call, req)
+	resp, err := action.Invoke(context.Background(), call)
 	if err != nil || resp == nil {
 		t.Fatalf("ModifyInstanceRemark = %v, %v; want a response", resp, err)
 	}
@@ -54,15 +57,15 @@ func TestModifyInstanceRemarkHandler(t *testing.T) {
 		t.Fatalf("service calls %+v, want one %+v", calls, want)
 	}
 
-	fail = moat.Errorf(moat.CodeInstanceNotFound, "The specified instance %q is not found.", req.InstanceId)
-	if _, err := h.ModifyInstanceRemark(context.Background(), call, req); !errors.Is(err, fail) {
+	fail = moat.Errorf(moat.CodeInstanceNotFound, "The specified instance %q is not found.", "ddoscoo-intl-sg-abc")
+	if _, err := action.Invoke(context.Background(), call); !errors.Is(err, fail) {
 		t.Fatalf("error %v, want the service's %v", err, fail)
 	}
 
 	// A region that does not parse is refused before the service is asked.
 	calls = nil
-	bad := &acs.Call{Caller: caller, Params: map[string]string{"RegionId": "mars-1"}}
-	if _, err := h.ModifyInstanceRemark(context.Background(), bad, req); moat.AsError(err).Code != moat.CodeInvalidRegionID {
+	bad := &acs.Call{Caller: caller, Params: params("mars-1")}
+	if _, err := action.Invoke(context.Background(), bad); moat.AsError(err).Code != moat.CodeInvalidRegionID {
 		t.Fatalf("bad region: %v, want %s", err, moat.CodeInvalidRegionID)
 	}
 	if len(calls) != 0 {
