@@ -13,7 +13,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -185,8 +184,6 @@ func readJSON(r *http.Request, v any) error {
 	return nil
 }
 
-// ---- accounts ----
-
 // AccountRequest creates an account with one AccessKey pair.
 type AccountRequest struct {
 	AccountId       string
@@ -222,8 +219,6 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusCreated, AccountResponse{AccountId: req.AccountId, AccessKeyId: req.AccessKeyId, Created: created, ResourceGroupId: acct.ResourceGroupID})
 }
-
-// ---- instances ----
 
 // TagItem is a tag in an instance creation.
 type TagItem struct {
@@ -309,8 +304,6 @@ func (s *Server) createInstances(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, resp)
 }
 
-// ---- clock ----
-
 // ClockRequest moves the clock: exactly one of Advance and Set.
 type ClockRequest struct {
 	Advance string // Go duration, may be negative
@@ -372,281 +365,3 @@ func (s *Server) setClock(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, clockResponse(now, offset))
 }
-
-// ---- events ----
-
-// Event is one recorded transition.
-type Event struct {
-	Seq          int64
-	Time         string
-	RecordedTime string
-	InstanceId   string
-	Type         string
-	AccountId    string
-	RegionId     string
-	RequestId    string
-	Reason       string
-	// Periods is how many renewal terms an auto_renewed event covers
-	// (absent for other events).
-	Periods int `json:",omitempty"`
-}
-
-// EventsResponse lists events in the order they were recorded.
-type EventsResponse struct {
-	Events []Event
-}
-
-func (s *Server) events(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	f := moat.EventFilter{InstanceID: q.Get("InstanceId"), Type: moat.EventType(q.Get("Type"))}
-	after, limit, err := page(q)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	f.AfterSeq = after
-	// Stream the answer a chunk at a time, so a large page costs the server
-	// a chunk of memory, not the whole page.
-	streamList(w, s.log, "Events", limit, eventChunk, f.AfterSeq,
-		func(after int64, n int) ([]moat.Event, error) {
-			f.AfterSeq, f.Limit = after, n
-			return s.svc.Events(r.Context(), f)
-		},
-		func(e moat.Event) int64 { return e.Seq },
-		func(e moat.Event) any {
-			return Event{
-				Seq: e.Seq, Time: e.Time.UTC().Format(timeLayout), RecordedTime: e.RecordedAt.UTC().Format(timeLayout),
-				InstanceId: e.InstanceID, Type: string(e.Type), AccountId: e.AccountID, RegionId: string(e.Region),
-				RequestId: e.RequestID, Reason: e.Reason, Periods: e.Periods,
-			}
-		})
-}
-
-const (
-	maxEvents  = 100000
-	eventChunk = 1000
-)
-
-// ---- RAM users, keys, policies, STS ----
-
-// UserRequest creates a RAM user.
-type UserRequest struct {
-	UserName string
-}
-
-// UserResponse is a created RAM user.
-type UserResponse struct {
-	AccountId string
-	UserName  string
-	UserId    string
-}
-
-func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
-	var req UserRequest
-	if err := readJSON(r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	u, err := s.svc.CreateUser(r.Context(), r.PathValue("AccountId"), req.UserName)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, UserResponse{AccountId: u.AccountID, UserName: u.Name, UserId: u.ID})
-}
-
-// KeyResponse is a new AccessKey pair; the secret is shown only here.
-type KeyResponse struct {
-	AccessKeyId     string
-	AccessKeySecret string
-}
-
-func (s *Server) createUserKey(w http.ResponseWriter, r *http.Request) {
-	k, err := s.svc.CreateAccessKey(r.Context(), r.PathValue("AccountId"), r.PathValue("UserName"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, KeyResponse{AccessKeyId: k.ID, AccessKeySecret: k.Secret})
-}
-
-// PolicyResponse acknowledges a policy change.
-type PolicyResponse struct {
-	AccountId  string
-	UserName   string
-	PolicyName string
-}
-
-func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request) {
-	doc, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
-	if err != nil {
-		writeError(w, moat.Errorf(moat.CodeInvalidParameter, "The policy document could not be read."))
-		return
-	}
-	if len(doc) > MaxBody {
-		writeError(w, moat.Errorf(moat.CodeRequestTooLarge, "The policy document is larger than %d bytes.", MaxBody))
-		return
-	}
-	acct, user, name := r.PathValue("AccountId"), r.PathValue("UserName"), r.PathValue("PolicyName")
-	if err := s.svc.PutUserPolicy(r.Context(), acct, user, name, string(doc)); err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, PolicyResponse{AccountId: acct, UserName: user, PolicyName: name})
-}
-
-func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request) {
-	acct, user, name := r.PathValue("AccountId"), r.PathValue("UserName"), r.PathValue("PolicyName")
-	if err := s.svc.DeleteUserPolicy(r.Context(), acct, user, name); err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, PolicyResponse{AccountId: acct, UserName: user, PolicyName: name})
-}
-
-// STSRequest asks for temporary credentials of a RAM user.
-type STSRequest struct {
-	DurationSeconds int64
-	Policy          string // an inline policy document narrowing the user's
-}
-
-// STSResponse are temporary credentials.
-type STSResponse struct {
-	AccessKeyId     string
-	AccessKeySecret string
-	SecurityToken   string
-	Expiration      string // RFC 3339, UTC
-}
-
-func (s *Server) issueSTS(w http.ResponseWriter, r *http.Request) {
-	var req STSRequest
-	if err := readJSON(r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	if req.DurationSeconds == 0 {
-		req.DurationSeconds = 3600
-	}
-	d, err := moat.STSDuration(req.DurationSeconds)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	c, err := s.svc.IssueSTS(r.Context(), r.PathValue("AccountId"), r.PathValue("UserName"), d, req.Policy)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, STSResponse{AccessKeyId: c.AccessKeyID, AccessKeySecret: c.AccessKeySecret,
-		SecurityToken: c.SecurityToken, Expiration: c.Expiration.UTC().Format(time.RFC3339)})
-}
-
-// KeyStatusRequest enables or disables a key.
-type KeyStatusRequest struct {
-	Status string // Active or Inactive
-}
-
-// KeyStatusResponse is a key's new state.
-type KeyStatusResponse struct {
-	AccessKeyId string
-	Status      string
-}
-
-func (s *Server) setKeyStatus(w http.ResponseWriter, r *http.Request) {
-	var req KeyStatusRequest
-	if err := readJSON(r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	id := r.PathValue("AccessKeyId")
-	if err := s.svc.SetAccessKeyStatus(r.Context(), id, moat.KeyStatus(req.Status)); err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, KeyStatusResponse{AccessKeyId: id, Status: req.Status})
-}
-
-func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("AccessKeyId")
-	if err := s.svc.DeleteAccessKey(r.Context(), id); err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, KeyStatusResponse{AccessKeyId: id, Status: "Deleted"})
-}
-
-// AuditRecord is one authenticated call.
-type AuditRecord struct {
-	Seq       int64
-	Time      string
-	AccountId string
-	Principal string
-	SourceIp  string
-	Action    string
-	Resources []string // the first 20 the call named, each cut to 128 bytes
-	// ResourceCount is how many instance IDs the call named.
-	ResourceCount int
-	Code          string
-	RequestId     string
-}
-
-// page reads the After and Limit of a Seq-ordered listing: records after
-// Seq After, at most Limit (1 to maxEvents, default maxEvents, so a long log
-// is never answered, or held, at once).
-func page(q url.Values) (after int64, limit int, err error) {
-	limit = maxEvents
-	if v := q.Get("After"); v != "" {
-		if after, err = strconv.ParseInt(v, 10, 64); err != nil || after < 0 {
-			return 0, 0, moat.InvalidParam("After", "a Seq number from an earlier answer")
-		}
-	}
-	if v := q.Get("Limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxEvents {
-			return 0, 0, moat.InvalidParam("Limit", fmt.Sprintf("between 1 and %d", maxEvents))
-		}
-	}
-	return after, limit, nil
-}
-
-// AuditResponse lists audit records, newest last.
-type AuditResponse struct {
-	Records []AuditRecord
-}
-
-func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	// At most maxEvents records per answer (page on with After), streamed
-	// a chunk at a time, so a long log costs the server a chunk of
-	// records in memory (each record is capped when it is queued), never
-	// the whole answer.
-	f := moat.AuditFilter{AccountID: q.Get("AccountId"), Action: q.Get("Action"), InstanceID: q.Get("InstanceId")}
-	after, limit, err := page(q)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	// Records of calls answered just now may still be queued.
-	if err := s.svc.FlushAudit(r.Context()); err != nil {
-		writeError(w, err)
-		return
-	}
-	streamList(w, s.log, "Records", limit, AuditChunk, after,
-		func(after int64, n int) ([]moat.AuditRecord, error) {
-			f.AfterSeq, f.Limit = after, n
-			return s.svc.Audit(r.Context(), f)
-		},
-		func(a moat.AuditRecord) int64 { return a.Seq },
-		func(a moat.AuditRecord) any {
-			res := a.Resources
-			if res == nil {
-				res = []string{}
-			}
-			return AuditRecord{Seq: a.Seq, Time: a.Time.UTC().Format(timeLayout), AccountId: a.AccountID,
-				Principal: a.Principal, SourceIp: a.SourceIP, Action: a.Action, Resources: res,
-				ResourceCount: max(a.ResourceCount, len(res)), Code: a.Code, RequestId: a.RequestID}
-		})
-}
-
-// AuditChunk is how many audit records the listing reads from the store at
-// a time: the records one answer holds in memory.
-const AuditChunk = 500
