@@ -125,12 +125,9 @@ func TestThrottleReal(t *testing.T) {
 		t.Fatalf("v3 Throttling.User message = %q", tea.StringValue(se.Message))
 	}
 
-	// An STS session issued for user a spends a's budget, which the v3
-	// burst has just exhausted: temporary credentials do not multiply it.
-	sess := issueSTS(t, s, "a", admin.STSRequest{DurationSeconds: 900})
-	if ok, thr := burst(t, stsV1(t, s, sess.AccessKeyId, sess.AccessKeySecret, sess.SecurityToken), 8); len(thr) == 0 {
-		t.Fatalf("an STS session of user a right after a's bursts: %d ok, none throttled; want it to share a's budget", ok)
-	}
+	// That an STS session spends its user's budget is
+	// TestThrottleSTSSharesUserBudget's: at 10 calls per second a's budget
+	// refills while the session is issued.
 
 	time.Sleep(1100 * time.Millisecond)
 	if _, err := ca.DescribeInstances(describeRequestV1()); err != nil {
@@ -141,6 +138,30 @@ func TestThrottleReal(t *testing.T) {
 	cliWantExit(t, r, 2, "serve --throttle DescribeInstances=fast")
 	if !strings.Contains(r.stderr, "--throttle") {
 		t.Fatalf("usage error does not name --throttle: %s", r.stderr)
+	}
+}
+
+// TestThrottleSTSSharesUserBudget pins that an STS session issued for a
+// user spends that user's budget: temporary credentials do not multiply
+// it. The rate is one call per 1000 s (a burst of one), so that no token
+// comes back during the test, however slow the machine: after user a's
+// call the session's is throttled, while user b, whose budget is its own,
+// passes.
+func TestThrottleSTSSharesUserBudget(t *testing.T) {
+	s := StartServer(t, WithArgs("--throttle", "DescribeInstances=0.001"))
+	ramAccount(t, s)
+	read := map[string]string{"read": policyDoc(allowStmt("yundun-ddoscoo:Describe*", "*", ""))}
+	ua := newRAMUser(t, s, ramAcct, "a", read)
+	ub := newRAMUser(t, s, ramAcct, "b", read)
+	sess := issueSTS(t, s, "a", admin.STSRequest{DurationSeconds: 900})
+	if ok, thr := burst(t, SDKv1(t, s, "cn-hangzhou", ua.KeyID, ua.Secret), 1); ok != 1 {
+		t.Fatalf("user a's first call: %d throttled; want it to pass", len(thr))
+	}
+	if ok, thr := burst(t, stsV1(t, s, sess.AccessKeyId, sess.AccessKeySecret, sess.SecurityToken), 1); len(thr) != 1 {
+		t.Fatalf("an STS session of user a after a's call: %d ok, none throttled; want it to share a's budget", ok)
+	}
+	if ok, thr := burst(t, SDKv1(t, s, "cn-hangzhou", ub.KeyID, ub.Secret), 1); ok != 1 {
+		t.Fatalf("user b after a's session was throttled: %d throttled; want b's budget its own", len(thr))
 	}
 }
 
