@@ -259,6 +259,16 @@ func (s *Server) Kill() {
 // The address changes.
 func (s *Server) Restart() {
 	s.t.Helper()
+	s.mu.Lock()
+	exited := s.exited
+	s.mu.Unlock()
+	select {
+	case <-exited:
+	default:
+		// A second process on the same store would share it with the
+		// first, which nothing would stop at the end of the test.
+		s.t.Fatal("Restart of a server that still runs: Stop or Kill it first")
+	}
 	s.start()
 }
 

@@ -137,7 +137,7 @@ type outageOp struct {
 //
 //   - every answer is a success or 503 ServiceUnavailable with the
 //     Alibaba JSON error body, never a 500 and never a dropped connection,
-//     and each comes within 5 s;
+//     and each comes within 9 s (latencyBound);
 //   - a request made while the database is down is answered 503 (none is
 //     acknowledged);
 //   - both replicas succeed again within seconds of the restart, by
@@ -158,7 +158,15 @@ func testRestartUnderLoad(t *testing.T, mode string) {
 	rs := startReplicas(t, dsn, 2, 0)
 
 	const writers, readers = 6, 2
-	const latencyBound = 5 * time.Second
+	// latencyBound is the failing fast: a request waits at most for the
+	// store's timeouts (acquire 3 s, its connect 2 s included) after up
+	// to about 1 s for the clock reload, some 4 s by design; 0.4-2 s is
+	// seen on the loaded 2-core machine. A request held for a whole
+	// operation attempt (the store's 10 s OpTimeout, a timer that cannot
+	// fire early) or hanging until the client gives up (20 s) still
+	// fails. 5 s, the bound before, was within 1 s of the design's worst
+	// case, which a machine twice as slow can pass.
+	const latencyBound = 9 * time.Second
 	var (
 		mu    sync.Mutex
 		ops   []outageOp

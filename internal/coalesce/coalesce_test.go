@@ -90,16 +90,11 @@ func TestCallersDuringAReadShareTheNext(t *testing.T) {
 func TestKeysAreIndependent(t *testing.T) {
 	var g Group[string, string]
 	release := make(chan struct{})
-	go g.Do(context.Background(), "slow", func(context.Context) (string, error) { <-release; return "slow", nil })
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		g.mu.Lock()
-		_, running := g.rounds["slow"]
-		g.mu.Unlock()
-		if running || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	started := make(chan struct{})
+	go g.Do(context.Background(), "slow", func(context.Context) (string, error) { close(started); <-release; return "slow", nil })
+	// The read of "slow" runs from here until release (Do registers the
+	// round before it calls fn).
+	<-started
 	v, err := g.Do(t.Context(), "fast", func(context.Context) (string, error) { return "fast", nil })
 	close(release)
 	if v != "fast" || err != nil {
@@ -117,16 +112,14 @@ func TestErrorsAndCancellation(t *testing.T) {
 	}
 	release := make(chan struct{})
 	defer close(release)
-	go g.Do(context.Background(), 2, func(context.Context) (int, error) { <-release; return 2, nil })
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		g.mu.Lock()
-		_, running := g.rounds[2]
-		g.mu.Unlock()
-		if running || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	started := make(chan struct{})
+	// fn also runs the read that the cancelled waiter below joined, once
+	// release lets the first one end.
+	markStarted := sync.OnceFunc(func() { close(started) })
+	go g.Do(context.Background(), 2, func(context.Context) (int, error) { markStarted(); <-release; return 2, nil })
+	// The read of key 2 runs from here until release: the next caller
+	// waits for the read after it instead of running its own.
+	<-started
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := g.Do(ctx, 2, func(context.Context) (int, error) { return 3, nil }); !errors.Is(err, context.Canceled) {

@@ -147,9 +147,25 @@ func serverAddr(t *testing.T, dsn string) string {
 	return net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
 }
 
+// The timeouts of the store TestDatabaseOutage opens through its proxy:
+// the defaults of Options, which a healthy connection, even on a loaded
+// 2-core machine running the whole suite, does not come near (with a
+// 500 ms connect timeout the connection of the test's setup, before any
+// outage, once timed out under load).
+const (
+	outageConnectTimeout = 2 * time.Second
+	outageAcquireTimeout = 3 * time.Second
+)
+
 // maxWait is how long any call may take while the database is
-// unreachable: the connect timeout used below plus scheduling slack.
-const maxWait = 2500 * time.Millisecond
+// unreachable. The behaviour pinned is failing fast instead of hanging (no
+// timeout: forever) or queueing batch after batch (200 calls through 4
+// connections at the connect timeout: 100 s): a call ends within the
+// longest timeout of the store (AcquireTimeout), and a refused Open within
+// milliseconds. The bound is 10x that, so that a loaded machine cannot
+// reach it; a tighter figure would be a performance goal, not a unit
+// test's.
+const maxWait = 10 * outageAcquireTimeout
 
 // wantUnavailable runs each call and checks that it fails fast with an
 // unavailable error.
@@ -234,7 +250,7 @@ func reservedPort(t *testing.T) string {
 func TestDatabaseOutage(t *testing.T) {
 	dsn := freshDB(t, false)
 	p := startProxy(t, serverAddr(t, dsn))
-	s := open(t, viaAddr(t, dsn, p.addr), postgres.Options{MaxConns: 4, ConnectTimeout: 500 * time.Millisecond, AcquireTimeout: time.Second})
+	s := open(t, viaAddr(t, dsn, p.addr), postgres.Options{MaxConns: 4, ConnectTimeout: outageConnectTimeout, AcquireTimeout: outageAcquireTimeout})
 	ctx := context.Background()
 	in := moat.Instance{ID: "ddoscoo-cn-outage0001", AccountID: acct, Region: moat.RegionMainland, IP: "100.64.0.1",
 		CreateTime: time.UnixMilli(1e12).UTC(), ExpireTime: time.UnixMilli(2e12).UTC()}
