@@ -30,6 +30,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"moat/e2e/internal/proc"
 	"moat/e2e/internal/sources"
 )
 
@@ -116,7 +117,7 @@ func moatCommand(ctx context.Context, t testing.TB, args ...string) *exec.Cmd {
 	if err := sources.Open(".."); err != nil {
 		t.Fatal(err)
 	}
-	return exec.CommandContext(ctx, moatBin, args...)
+	return proc.DieWithParent(exec.CommandContext(ctx, moatBin, args...))
 }
 
 func verdict(code int) string {

@@ -229,7 +229,7 @@ func (r *Replica) start() error {
 	if err := sources.Open("../.."); err != nil {
 		return err
 	}
-	cmd := exec.Command(moatBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", r.DSN}, r.args...)...)
+	cmd := proc.DieWithParent(exec.Command(moatBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", r.DSN}, r.args...)...))
 	cmd.Dir = dir // where moat-data/ would go; nothing is written there with MOAT_MASTER_KEY set
 	cmd.Env = append(os.Environ(),
 		"MOAT_ACCESS_KEY_ID="+keyID,

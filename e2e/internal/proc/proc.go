@@ -40,3 +40,14 @@ func Kill(cmd *exec.Cmd, exited <-chan struct{}) {
 	cmd.Process.Kill()
 	<-exited
 }
+
+// DieWithParent makes cmd's process get SIGKILL when the test process
+// that started it dies, so a test binary killed by its timeout or by a
+// signal leaves no moat server running on (and writing to) a store.
+func DieWithParent(cmd *exec.Cmd) *exec.Cmd {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	return cmd
+}
