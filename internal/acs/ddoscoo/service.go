@@ -32,6 +32,7 @@ var _ Service = (*moat.Service)(nil)
 // domain inputs come from, for moat.Rename.
 var instanceParams = map[string]string{
 	"IDs":      "InstanceIds",
+	"IDs.1":    "InstanceIds.1",
 	"Statuses": "Status",
 	"Tags":     "Tag",
 }

@@ -98,3 +98,23 @@ func TestTagCallsNameWireParams(t *testing.T) {
 	}
 	checkWire(t, h, f, params, cases)
 }
+
+// TestInstancesCallsNameWireParams pins the mapping of the per-instance
+// views' input names (IDs, IDs.1) to InstanceIds in the answers of
+// DescribeInstanceSpecs, DescribeInstanceDetails and
+// DescribeInstanceStatistics.
+func TestInstancesCallsNameWireParams(t *testing.T) {
+	f := &nameFake{}
+	h := &handlers{svc: f}
+	base := map[string]string{"RegionId": "cn-hangzhou", "InstanceIds.1": "ddoscoo-cn-abc"}
+	params := map[string]map[string]string{}
+	var cases []wireCase
+	for _, a := range []string{"DescribeInstanceSpecs", "DescribeInstanceDetails", "DescribeInstanceStatistics"} {
+		params[a] = base
+		cases = append(cases,
+			wireCase{a, moat.MissingParam("IDs.1"), "MissingInstanceIds.1", "InstanceIds.1 is mandatory for this action."},
+			wireCase{a, moat.InvalidParam("IDs", "at most 200 IDs"), moat.CodeInvalidParameter, "The specified parameter InstanceIds value is not valid: at most 200 IDs."},
+		)
+	}
+	checkWire(t, h, f, params, cases)
+}
