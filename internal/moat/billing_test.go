@@ -545,7 +545,7 @@ func TestModifyInstanceSpec(t *testing.T) {
 		code   moat.Code
 	}{
 		{"ports down", me, moat.ModifyRequest{InstanceID: o.InstanceID, ProductType: moat.ProductDdoscoo, ModifyType: moat.ModifyDowngrade, Params: []moat.Param{{Code: "PortCount", Value: "50"}}}, moat.CodeInvalidParameter},
-		{"no parameters", me, moat.ModifyRequest{InstanceID: o.InstanceID, ProductType: moat.ProductDdoscoo, ModifyType: moat.ModifyUpgrade}, "MissingParameter.1.Code"},
+		{"no parameters", me, moat.ModifyRequest{InstanceID: o.InstanceID, ProductType: moat.ProductDdoscoo, ModifyType: moat.ModifyUpgrade}, "MissingParams.1.Code"},
 		{"another account", e.caller(e.other), moat.ModifyRequest{InstanceID: o.InstanceID, ProductType: moat.ProductDdoscoo, ModifyType: moat.ModifyUpgrade, Params: up.Params}, moat.CodeInstanceNotFound},
 		{"another region", me, moat.ModifyRequest{InstanceID: o.InstanceID, ProductType: moat.ProductDdosDip, ModifyType: moat.ModifyUpgrade, Params: up.Params}, moat.CodeInstanceNotFound},
 		{"token reused with other parameters", me, moat.ModifyRequest{InstanceID: o.InstanceID, ProductType: moat.ProductDdoscoo, ModifyType: moat.ModifyUpgrade, ClientToken: "up-1", Params: []moat.Param{{Code: "PortCount", Value: "200"}}}, moat.CodeIdempotentParameterMismatch},

@@ -2,6 +2,8 @@ package bss
 
 import (
 	"context"
+	"maps"
+	"strings"
 	"testing"
 
 	"moat/internal/acs"
@@ -13,6 +15,21 @@ import (
 type fakeService struct {
 	Service
 	renewal func(ids []string, status moat.RenewalStatus, renewPeriod int) error
+}
+
+// BuyInstance and ModifyInstanceSpec judge the specification items as the
+// domain does, so the tests below read the domain's own errors.
+func (f *fakeService) BuyInstance(_ context.Context, _ moat.Caller, r moat.BuyRequest) (moat.Order, error) {
+	s := moat.DefaultSpec(r.ProductType)
+	if err := moat.ApplyParams(&s, r.ProductType, r.Params); err != nil {
+		return moat.Order{}, err
+	}
+	return moat.Order{}, s.Validate(r.ProductType)
+}
+
+func (f *fakeService) ModifyInstanceSpec(_ context.Context, _ moat.Caller, r moat.ModifyRequest) (moat.Order, error) {
+	_, err := moat.DefaultSpec(r.ProductType).Modify(r.ModifyType, r.Params, r.ProductType)
+	return moat.Order{}, err
 }
 
 func (f *fakeService) SetRenewal(_ context.Context, _ moat.Caller, _ moat.ProductType, ids []string, status moat.RenewalStatus, renewPeriod int) error {
@@ -61,4 +78,56 @@ func TestSetRenewalNamesWireParams(t *testing.T) {
 	if len(got) == 0 || got[0] != 12 {
 		t.Fatalf("the service got RenewalPeriod %v, want 12 months for 1 Y", got)
 	}
+}
+
+// specCases are specification items the domain refuses, and the Code and
+// Message the BSS answers have always given for them: the domain's
+// Params names read as Parameter.1.Code, Parameter.N.Code and
+// "Parameter <code>".
+var specCases = []struct {
+	params map[string]string
+	create bool // on purchase only (ModifyInstance refuses it earlier)
+	code   moat.Code
+	msg    string
+}{
+	{map[string]string{"Parameter.1.Code": "Colour", "Parameter.1.Value": "red"}, false, moat.CodeInvalidParameter,
+		`The specified parameter Parameter.N.Code value "Colour" is not valid: accepted codes are ` + strings.Join(moat.ParamCodes(), ", ") + "."},
+	{map[string]string{"Parameter.1.Code": "NormalQps", "Parameter.1.Value": "3050"}, false, moat.CodeInvalidParameter,
+		`The specified parameter Parameter NormalQps value "3050" is not valid: NormalQps for Anti-DDoS Pro must be a multiple of 100 from 3000 to 100000.`},
+	{map[string]string{"Parameter.1.Code": "Bandwidth", "Parameter.1.Value": "lots"}, false, moat.CodeInvalidParameter,
+		`The specified parameter Parameter Bandwidth value is not valid: "lots" is not a decimal integer.`},
+	{map[string]string{"Parameter.1.Code": "AddressType", "Parameter.1.Value": "Ipv6"}, true, moat.CodeInvalidParameter,
+		"The specified parameter Parameter AddressType value is not valid: moat's IP pools are IPv4 only; use Ipv4."},
+}
+
+// TestSpecItemsNameWireParams pins the mapping of the domain's names for
+// the specification items to BSS's Parameter.N names in the answers of
+// CreateInstance and ModifyInstance.
+func TestSpecItemsNameWireParams(t *testing.T) {
+	h := &handlers{svc: &fakeService{}}
+	create := map[string]string{"ProductCode": "ddos", "ProductType": "ddoscoo", "SubscriptionType": "Subscription", "Period": "1"}
+	modify := map[string]string{"ProductCode": "ddos", "ProductType": "ddoscoo", "InstanceId": "ddoscoo-cn-abc", "ModifyType": "Upgrade"}
+	for _, c := range specCases {
+		for name, base := range map[string]map[string]string{"CreateInstance": create, "ModifyInstance": modify} {
+			params := maps.Clone(base)
+			maps.Copy(params, c.params)
+			action := acs.Handle(h.CreateInstance)
+			if name == "ModifyInstance" {
+				if c.create {
+					continue
+				}
+				action = acs.Handle(h.ModifyInstance)
+			}
+			checkWire(t, action, name, params, func(error) {}, []wireCase{{nil, c.code, c.msg}})
+		}
+	}
+	// Bandwidth below BaseBandwidth, refused by the whole specification's
+	// check on purchase.
+	params := maps.Clone(create)
+	maps.Copy(params, map[string]string{"Parameter.1.Code": "BaseBandwidth", "Parameter.1.Value": "100"})
+	checkWire(t, acs.Handle(h.CreateInstance), "CreateInstance", params, func(error) {}, []wireCase{{nil, moat.CodeInvalidParameter,
+		"The specified parameter Parameter Bandwidth value is not valid: the burstable bandwidth (30 Gbps) cannot be below the base bandwidth (100 Gbps)."}})
+	// A ModifyInstance without items.
+	checkWire(t, acs.Handle(h.ModifyInstance), "ModifyInstance", modify, func(error) {}, []wireCase{{nil,
+		"MissingParameter.1.Code", "Parameter.1.Code is mandatory for this action."}})
 }

@@ -118,3 +118,29 @@ func TestInstancesCallsNameWireParams(t *testing.T) {
 	}
 	checkWire(t, h, f, params, cases)
 }
+
+// TestModifyInstanceNamesSpecItems pins ModifyInstance's answers for
+// specification items the domain refuses: its items are parameters of
+// their own, but the answers name them as they always have, "Parameter
+// <code>" (the domain says Params.<code>).
+func TestModifyInstanceNamesSpecItems(t *testing.T) {
+	f := &nameFake{modify: func(r moat.ModifyRequest) error {
+		_, err := moat.DefaultSpec(r.ProductType).Modify(r.ModifyType, r.Params, r.ProductType)
+		return err
+	}}
+	h := &handlers{svc: f}
+	action := acs.Handle(h.ModifyInstance)
+	for _, c := range []struct {
+		name, value, msg string
+	}{
+		{"Bandwidth", "lots", `The specified parameter Parameter Bandwidth value is not valid: "lots" is not a decimal integer.`},
+		{"NormalQps", "3050", `The specified parameter Parameter NormalQps value "3050" is not valid: NormalQps for Anti-DDoS Pro must be a multiple of 100 from 3000 to 100000.`},
+	} {
+		params := map[string]string{"InstanceId": "ddoscoo-cn-abc", "ModifyType": "UPGRADE", "ProductType": "ddoscoo", c.name: c.value}
+		call := &acs.Call{Action: "ModifyInstance", Caller: moat.Caller{AccountID: "1000000000000001"}, Params: params}
+		_, err := action.Invoke(context.Background(), call)
+		if e := moat.AsError(err); e.Code != moat.CodeInvalidParameter || e.Message != c.msg {
+			t.Errorf("%s=%s:\n got %s %q\nwant InvalidParameter %q", c.name, c.value, e.Code, e.Message, c.msg)
+		}
+	}
+}
