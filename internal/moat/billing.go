@@ -293,20 +293,21 @@ func (s *BillingService) ModifyInstanceSpec(ctx context.Context, c Caller, r Mod
 	return order, err
 }
 
-// MaxRenewalIDs bounds SetRenewal and QueryAvailableInstances' InstanceIDs.
+// MaxRenewalIDs bounds SetRenewal's and BillingQuery's IDs.
 const MaxRenewalIDs = 100
 
-// SetRenewal sets the renewal status (and the auto-renewal length) of
-// instances of one product.
-func (s *BillingService) SetRenewal(ctx context.Context, c Caller, p ProductType, ids []string, status RenewalStatus, months int) error {
+// SetRenewal sets the renewal status (and the auto-renewal length,
+// renewPeriod months, as Instance.RenewPeriod) of instances of one
+// product. Its errors name the inputs IDs and RenewPeriod.
+func (s *BillingService) SetRenewal(ctx context.Context, c Caller, p ProductType, ids []string, status RenewalStatus, renewPeriod int) error {
 	if len(ids) == 0 {
-		return MissingParam("InstanceIDs")
+		return MissingParam("IDs")
 	}
 	if len(ids) > MaxRenewalIDs {
-		return InvalidParam("InstanceIDs", fmt.Sprintf("at most %d IDs", MaxRenewalIDs))
+		return InvalidParam("IDs", fmt.Sprintf("at most %d IDs", MaxRenewalIDs))
 	}
-	if status == RenewalAuto || months != 0 {
-		if err := ValidPeriod("RenewalPeriod", months); err != nil {
+	if status == RenewalAuto || renewPeriod != 0 {
+		if err := ValidPeriod("RenewPeriod", renewPeriod); err != nil {
 			return err
 		}
 	}
@@ -317,8 +318,8 @@ func (s *BillingService) SetRenewal(ctx context.Context, c Caller, p ProductType
 				return err
 			}
 			in.RenewalStatus = status
-			if months > 0 {
-				in.RenewPeriod = months
+			if renewPeriod > 0 {
+				in.RenewPeriod = renewPeriod
 			}
 			if err := tx.UpdateInstance(&in); err != nil {
 				return err
@@ -402,15 +403,16 @@ func (s *BillingService) QueryInstances(ctx context.Context, c Caller, q Billing
 }
 
 // Instances returns the caller's instances with the given IDs in a region,
-// in the order asked, for the ddoscoo calls that take InstanceIds.N and
+// in the order asked, for the ddoscoo calls that take a list of IDs and
 // answer per instance (specs, details, statistics). An ID that is not the
-// caller's in the region is InstanceNotFound.
+// caller's in the region is InstanceNotFound. Its errors name the input
+// IDs (IDs.1 for the first, when none is given).
 func (s *BillingService) Instances(ctx context.Context, c Caller, region Region, ids []string) ([]InstanceView, error) {
 	if len(ids) == 0 {
-		return nil, MissingParam("InstanceIds.1")
+		return nil, MissingParam("IDs.1")
 	}
 	if len(ids) > MaxListIDs {
-		return nil, InvalidParam("InstanceIds", fmt.Sprintf("at most %d IDs", MaxListIDs))
+		return nil, InvalidParam("IDs", fmt.Sprintf("at most %d IDs", MaxListIDs))
 	}
 	list, err := s.store.Instances(ctx, InstanceFilter{AccountID: c.AccountID, Region: region, IDs: ids})
 	if err != nil {

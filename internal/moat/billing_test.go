@@ -545,7 +545,7 @@ func TestModifyInstanceSpec(t *testing.T) {
 		code   moat.Code
 	}{
 		{"ports down", me, moat.ModifyRequest{InstanceID: o.InstanceID, ProductType: moat.ProductDdoscoo, ModifyType: moat.ModifyDowngrade, Params: []moat.Param{{Code: "PortCount", Value: "50"}}}, moat.CodeInvalidParameter},
-		{"no parameters", me, moat.ModifyRequest{InstanceID: o.InstanceID, ProductType: moat.ProductDdoscoo, ModifyType: moat.ModifyUpgrade}, "MissingParameter.1.Code"},
+		{"no parameters", me, moat.ModifyRequest{InstanceID: o.InstanceID, ProductType: moat.ProductDdoscoo, ModifyType: moat.ModifyUpgrade}, "MissingParams.1.Code"},
 		{"another account", e.caller(e.other), moat.ModifyRequest{InstanceID: o.InstanceID, ProductType: moat.ProductDdoscoo, ModifyType: moat.ModifyUpgrade, Params: up.Params}, moat.CodeInstanceNotFound},
 		{"another region", me, moat.ModifyRequest{InstanceID: o.InstanceID, ProductType: moat.ProductDdosDip, ModifyType: moat.ModifyUpgrade, Params: up.Params}, moat.CodeInstanceNotFound},
 		{"token reused with other parameters", me, moat.ModifyRequest{InstanceID: o.InstanceID, ProductType: moat.ProductDdoscoo, ModifyType: moat.ModifyUpgrade, ClientToken: "up-1", Params: []moat.Param{{Code: "PortCount", Value: "200"}}}, moat.CodeIdempotentParameterMismatch},
@@ -655,7 +655,7 @@ func TestSetRenewal(t *testing.T) {
 	}{
 		{"AutoRenewal without a period", ids, moat.RenewalAuto, 0, moat.CodeInvalidParameter},
 		{"AutoRenewal for 10 months", ids, moat.RenewalAuto, 10, moat.CodeInvalidParameter},
-		{"no IDs", nil, moat.RenewalAuto, 1, "MissingInstanceIDs"},
+		{"no IDs", nil, moat.RenewalAuto, 1, "MissingIDs"},
 		{"101 IDs", make([]string, 101), moat.RenewalManual, 0, moat.CodeInvalidParameter},
 		{"an unknown ID among known ones", []string{ids[0], "ddoscoo-cn-unknown00000", ids[2]}, moat.RenewalAuto, 12, moat.CodeInstanceNotFound},
 		{"another account's ID last", []string{ids[0], ids[1], foreign}, moat.RenewalAuto, 12, moat.CodeInstanceNotFound},
@@ -923,7 +923,7 @@ func TestInstancesByID(t *testing.T) {
 		{"unknown", []string{mine[0].ID, "ddoscoo-cn-unknown00000"}, moat.CodeInstanceNotFound},
 		{"another account's", []string{foreign[0].ID}, moat.CodeInstanceNotFound},
 		{"another region's", []string{premium.ID}, moat.CodeInstanceNotFound},
-		{"none", nil, "MissingInstanceIds.1"},
+		{"none", nil, "MissingIDs.1"},
 		{"201", make([]string, 201), moat.CodeInvalidParameter},
 	} {
 		if _, err := e.svc.Instances(e.ctx, me, moat.RegionMainland, c.ids); moat.ErrorCode(err) != c.code {

@@ -186,6 +186,9 @@ type Error struct {
 	// name.
 	Param string
 	why   string
+	// value is the value InvalidParamValue quoted, if it quoted one.
+	value    string
+	hasValue bool
 }
 
 // AccessDeniedDetail is the AccessDeniedDetail object of a Forbidden.RAM
@@ -240,6 +243,16 @@ func InvalidParam(name, why string) *Error {
 	return &Error{Kind: KindInvalid, Code: CodeInvalidParameter, Message: msg + ".", Param: name, why: why}
 }
 
+// InvalidParamValue is InvalidParam quoting the value that was given, for
+// a parameter whose name alone does not show which item was wrong.
+func InvalidParamValue(name, value, why string) *Error {
+	msg := fmt.Sprintf("The specified parameter %s value %q is not valid", name, value)
+	if why != "" {
+		msg += ": " + why
+	}
+	return &Error{Kind: KindInvalid, Code: CodeInvalidParameter, Message: msg + ".", Param: name, why: why, value: value, hasValue: true}
+}
+
 // Rename returns err with the parameter it is about renamed as names maps
 // it, and any other error as it is. The domain names the inputs of an
 // operation after its own fields (DescribeQuery.IDs); each wire names them
@@ -256,6 +269,9 @@ func Rename(err error, names map[string]string) error {
 		return err
 	}
 	if e.Code == CodeInvalidParameter {
+		if e.hasValue {
+			return InvalidParamValue(wire, e.value, e.why)
+		}
 		return InvalidParam(wire, e.why)
 	}
 	return MissingParam(wire)

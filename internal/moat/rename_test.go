@@ -20,6 +20,7 @@ func TestRename(t *testing.T) {
 		{"invalid", moat.InvalidParam("IDs", "at most 200 IDs"), moat.InvalidParam("InstanceIds", "at most 200 IDs")},
 		{"invalid, no reason", moat.InvalidParam("IDs", ""), moat.InvalidParam("InstanceIds", "")},
 		{"missing", moat.MissingParam("IDs.1"), moat.MissingParam("InstanceIds.1")},
+		{"invalid value", moat.InvalidParamValue("IDs", "a,,b", "no empty item"), moat.InvalidParamValue("InstanceIds", "a,,b", "no empty item")},
 		{"wrapped", errors.Join(moat.InvalidParam("IDs", "x")), moat.InvalidParam("InstanceIds", "x")},
 	}
 	for _, c := range cases {

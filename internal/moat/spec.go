@@ -108,7 +108,7 @@ func (r paramRule) set(s *Spec, code, v string) error {
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil {
-		return InvalidParam("Parameter "+code, fmt.Sprintf("%q is not a decimal integer", v))
+		return InvalidParam(ParamName(code), fmt.Sprintf("%q is not a decimal integer", v))
 	}
 	*r.int(s) = n
 	return nil
@@ -136,6 +136,14 @@ var specRules = map[string]paramRule{
 type Param struct {
 	Code  string
 	Value string
+}
+
+// ParamName is how the domain names the item of code in an error: the
+// Params item of that Code (BuyRequest.Params, ModifyRequest.Params).
+// The list itself is Params, its first code Params.1.Code and a code of
+// any item Params.N.Code; each edge maps the names to its own.
+func ParamName(code string) string {
+	return "Params." + code
 }
 
 // ApplyParams sets the given parameters on s, each judged by product p's
@@ -167,7 +175,7 @@ func parseParams(s *Spec, params []Param) ([]string, error) {
 	for _, p := range params {
 		rule, ok := specRules[p.Code]
 		if !ok {
-			return nil, Errorf(CodeInvalidParameter, "The specified parameter Parameter.N.Code value %q is not valid: accepted codes are %s.", p.Code, strings.Join(ParamCodes(), ", "))
+			return nil, InvalidParamValue("Params.N.Code", p.Code, "accepted codes are "+strings.Join(ParamCodes(), ", "))
 		}
 		if seen[p.Code] {
 			return nil, Errorf(CodeInvalidParameter, "Parameter code %q is given more than once.", p.Code)
@@ -197,7 +205,7 @@ func ParamCodes() []string {
 // Validate checks a complete specification for a product.
 func (s *Spec) Validate(p ProductType) error {
 	if p != ProductDdosDip && s.Bandwidth < s.BaseBandwidth {
-		return InvalidParam("Parameter Bandwidth", fmt.Sprintf("the burstable bandwidth (%d Gbps) cannot be below the base bandwidth (%d Gbps)", s.Bandwidth, s.BaseBandwidth))
+		return InvalidParam(ParamName("Bandwidth"), fmt.Sprintf("the burstable bandwidth (%d Gbps) cannot be below the base bandwidth (%d Gbps)", s.Bandwidth, s.BaseBandwidth))
 	}
 	return nil
 }
@@ -228,7 +236,7 @@ func ParseModifyType(s string) (ModifyType, error) {
 func (s Spec) Modify(t ModifyType, params []Param, p ProductType) (Spec, error) {
 	next := s
 	if len(params) == 0 {
-		return s, MissingParam("Parameter.1.Code")
+		return s, MissingParam("Params.1.Code")
 	}
 	if err := checkProductCodes(p, params); err != nil {
 		return s, err

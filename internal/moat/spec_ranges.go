@@ -162,10 +162,10 @@ func checkRanges(p ProductType, s *Spec, given []string) error {
 			if r.plans != nil {
 				subject += fmt.Sprintf(" with ProductPlan %d (%s)", s.ProductPlan, planNames[s.ProductPlan])
 			}
-			return Errorf(CodeInvalidParameter, "The specified parameter Parameter %s value %q is not valid: %s for %s must be %s.", code, got, code, subject, r.want)
+			return InvalidParamValue(ParamName(code), got, fmt.Sprintf("%s for %s must be %s", code, subject, r.want))
 		}
 		if code == "AddressType" && s.AddressType == "Ipv6" {
-			return InvalidParam("Parameter AddressType", "moat's IP pools are IPv4 only; use Ipv4")
+			return InvalidParam(ParamName("AddressType"), "moat's IP pools are IPv4 only; use Ipv4")
 		}
 	}
 	return nil

@@ -196,7 +196,9 @@ func TestHardening_SpecRangesPerProduct(t *testing.T) {
 
 // TestHardening_SpecRangeMessages pins the refusals' wording: the code,
 // the value, the product (and Premium's plan where the range depends on
-// it) and what the value must be, so a caller can fix the call.
+// it) and what the value must be, so a caller can fix the call. The
+// domain names an item Params.<code>; the BSS and ddoscoo handlers answer
+// "Parameter <code>" (their tests pin that).
 func TestHardening_SpecRangeMessages(t *testing.T) {
 	cases := []struct {
 		product moat.ProductType
@@ -204,15 +206,15 @@ func TestHardening_SpecRangeMessages(t *testing.T) {
 		want    string
 	}{
 		{moat.ProductDdoscoo, []moat.Param{{Code: "NormalQps", Value: "500"}},
-			`The specified parameter Parameter NormalQps value "500" is not valid: NormalQps for Anti-DDoS Pro must be a multiple of 100 from 3000 to 100000.`},
+			`The specified parameter Params.NormalQps value "500" is not valid: NormalQps for Anti-DDoS Pro must be a multiple of 100 from 3000 to 100000.`},
 		{moat.ProductDdosDip, []moat.Param{{Code: "NormalQps", Value: "400"}},
-			`The specified parameter Parameter NormalQps value "400" is not valid: NormalQps for Anti-DDoS Premium with ProductPlan 0 (Insurance) must be a multiple of 100 from 500 to 100000.`},
+			`The specified parameter Params.NormalQps value "400" is not valid: NormalQps for Anti-DDoS Premium with ProductPlan 0 (Insurance) must be a multiple of 100 from 500 to 100000.`},
 		{moat.ProductDdosDip, []moat.Param{{Code: "ProductPlan", Value: "1"}, {Code: "NormalQps", Value: "500"}},
-			`The specified parameter Parameter NormalQps value "500" is not valid: NormalQps for Anti-DDoS Premium with ProductPlan 1 (Unlimited) must be a multiple of 100 from 1000 to 100000.`},
+			`The specified parameter Params.NormalQps value "500" is not valid: NormalQps for Anti-DDoS Premium with ProductPlan 1 (Unlimited) must be a multiple of 100 from 1000 to 100000.`},
 		{moat.ProductDdosDip, []moat.Param{{Code: "NormalBandwidth", Value: "200"}, {Code: "ProductPlan", Value: "2"}},
-			`The specified parameter Parameter NormalBandwidth value "200" is not valid: NormalBandwidth for Anti-DDoS Premium with ProductPlan 2 (CMA) must be one of 10, 20, 30, 40, 50, 60, 70, 80, 90, 100 (Mbps).`},
+			`The specified parameter Params.NormalBandwidth value "200" is not valid: NormalBandwidth for Anti-DDoS Premium with ProductPlan 2 (CMA) must be one of 10, 20, 30, 40, 50, 60, 70, 80, 90, 100 (Mbps).`},
 		{moat.ProductDdosDip, []moat.Param{{Code: "PortCount", Value: "405"}},
-			`The specified parameter Parameter PortCount value "405" is not valid: PortCount for Anti-DDoS Premium must be a multiple of 5 from 5 to 400.`},
+			`The specified parameter Params.PortCount value "405" is not valid: PortCount for Anti-DDoS Premium must be a multiple of 5 from 5 to 400.`},
 		{moat.ProductDdosDip, []moat.Param{{Code: "BaseBandwidth", Value: "30"}},
 			`Parameter code "BaseBandwidth" does not apply to ProductType ddosDip (Anti-DDoS Premium).`},
 		{moat.ProductDdoscooIntl, []moat.Param{{Code: "ProductPlan", Value: "1"}},
@@ -398,7 +400,7 @@ func TestModify(t *testing.T) {
 		{"the same address type is no change", pro, moat.ProductDdoscoo, moat.ModifyUpgrade, p("AddressType", "Ipv4", "Bandwidth", "110"), func(s *moat.Spec) { s.Bandwidth = 110 }, ""},
 		{"an invalid value", pro, moat.ProductDdoscoo, moat.ModifyUpgrade, p("PortCount", "153"), nil, moat.CodeInvalidParameter},
 		{"an unknown code", pro, moat.ProductDdoscoo, moat.ModifyUpgrade, p("Colour", "red"), nil, moat.CodeInvalidParameter},
-		{"no parameters", pro, moat.ProductDdoscoo, moat.ModifyUpgrade, nil, nil, "MissingParameter.1.Code"},
+		{"no parameters", pro, moat.ProductDdoscoo, moat.ModifyUpgrade, nil, nil, "MissingParams.1.Code"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

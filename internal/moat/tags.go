@@ -11,7 +11,7 @@ import (
 // Tag limits, as Alibaba's tag service documents them.
 const (
 	MaxTagsPerResource = 20
-	MaxTagResources    = 50 // ResourceIds.N per call
+	MaxTagResources    = 50 // instance IDs per call
 	MaxTagKeyLength    = 128
 	MaxTagValueLength  = 128
 	TagPageSize        = 50 // resources per DescribeTagResources page
@@ -50,12 +50,15 @@ func checkResourceType(t string) error {
 	return nil
 }
 
+// checkResourceIDs checks the instance IDs of a tag call, named IDs (and
+// IDs.1 for the first, when none is given) as the other listings name
+// theirs; the handler maps the names to its parameters.
 func checkResourceIDs(ids []string, required bool) error {
 	if required && len(ids) == 0 {
-		return MissingParam("ResourceIds.1")
+		return MissingParam("IDs.1")
 	}
 	if len(ids) > MaxTagResources {
-		return InvalidParam("ResourceIds", fmt.Sprintf("at most %d IDs", MaxTagResources))
+		return InvalidParam("IDs", fmt.Sprintf("at most %d IDs", MaxTagResources))
 	}
 	return nil
 }
@@ -131,7 +134,7 @@ func (s *InstanceService) UntagResources(ctx context.Context, c Caller, region R
 		return Errorf(CodeInvalidParameter, "Give the tag keys to remove (TagKey.N), or All=true to remove every tag.")
 	}
 	if len(keys) > MaxTagsPerResource {
-		return InvalidParam("TagKey", fmt.Sprintf("at most %d keys", MaxTagsPerResource))
+		return InvalidParam("Keys", fmt.Sprintf("at most %d keys", MaxTagsPerResource))
 	}
 	return s.store.Update(ctx, func(tx Tx) error {
 		for _, id := range ids {
@@ -160,7 +163,7 @@ type ResourceTag struct {
 }
 
 // ListTagResources lists tags of the caller's instances in a region:
-// those named (ResourceIds), those carrying every given tag, or both.
+// those named (ids), those carrying every given tag, or both.
 // With tag filters only the filtered keys are listed; a resource group
 // narrows to its instances. Pages hold the tags of TagPageSize instances;
 // nextToken continues.
@@ -175,7 +178,7 @@ func (s *InstanceService) ListTagResources(ctx context.Context, c Caller, region
 		return nil, "", Errorf(CodeInvalidParameter, "Give ResourceIds.N, Tags.N.Key, or both.")
 	}
 	if len(filters) > MaxTagsPerResource {
-		return nil, "", InvalidParam("Tags", fmt.Sprintf("at most %d tags", MaxTagsPerResource))
+		return nil, "", InvalidParam("Filters", fmt.Sprintf("at most %d tags", MaxTagsPerResource))
 	}
 	offset := 0
 	if nextToken != "" {

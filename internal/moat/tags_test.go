@@ -86,9 +86,9 @@ func TestTagResourcesValidation(t *testing.T) {
 		{"a key twice", rtInstance, []string{id}, []moat.Tag{tag("env", "a"), tag("env", "b")}, moat.CodeInvalidParameter, "env"},
 		{"21 tags", rtInstance, []string{id}, twentyOne, moat.CodeInvalidParameter, "Tags"},
 		{"no tags", rtInstance, []string{id}, nil, "MissingTags.1.Key", "Tags.1.Key"},
-		{"no resources", rtInstance, nil, []moat.Tag{tag("k", "v")}, "MissingResourceIds.1", "ResourceIds.1"},
+		{"no resources", rtInstance, nil, []moat.Tag{tag("k", "v")}, "MissingIDs.1", "IDs.1"},
 		{"50 resources", rtInstance, many[:50], []moat.Tag{tag("k", "v")}, "", ""},
-		{"51 resources", rtInstance, many, []moat.Tag{tag("k", "v")}, moat.CodeInvalidParameter, "ResourceIds"},
+		{"51 resources", rtInstance, many, []moat.Tag{tag("k", "v")}, moat.CodeInvalidParameter, "parameter IDs value"},
 		{"ResourceType instance", "instance", []string{id}, []moat.Tag{tag("k", "v")}, moat.CodeInvalidParameter, "ResourceType"},
 		{"ResourceType missing", "", []string{id}, []moat.Tag{tag("k", "v")}, moat.CodeInvalidParameter, "ResourceType"},
 	}
@@ -242,7 +242,7 @@ func TestUntagResources(t *testing.T) {
 		code moat.Code
 	}{
 		{"neither keys nor All", untag([]string{a}, nil, false), moat.CodeInvalidParameter},
-		{"no resources", untag(nil, []string{"env"}, false), "MissingResourceIds.1"},
+		{"no resources", untag(nil, []string{"env"}, false), "MissingIDs.1"},
 		{"21 keys", untag([]string{a}, make([]string, 21), false), moat.CodeInvalidParameter},
 		{"another account's", untag([]string{a, foreign[0].ID}, nil, true), moat.CodeInstanceNotFound},
 		{"another region's", untag([]string{premium, a}, nil, true), moat.CodeInstanceNotFound},

@@ -74,7 +74,7 @@ func (h *handlers) CreateInstance(ctx context.Context, call *acs.Call, req *Crea
 		Params: params, ClientToken: req.ClientToken, RequestID: call.RequestID,
 	})
 	if err != nil {
-		return nil, err
+		return nil, moat.Rename(err, acs.SpecParams)
 	}
 	return &CreateInstanceResponse{Envelope: success(), Data: CreateInstanceData{InstanceId: order.InstanceID, OrderId: order.OrderID}}, nil
 }

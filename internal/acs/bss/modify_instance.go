@@ -67,7 +67,7 @@ func (h *handlers) ModifyInstance(ctx context.Context, call *acs.Call, req *Modi
 		Params: params, ClientToken: req.ClientToken, RequestID: call.RequestID,
 	})
 	if err != nil {
-		return nil, err
+		return nil, moat.Rename(err, acs.SpecParams)
 	}
 	return &ModifyInstanceResponse{Envelope: success(), Data: ModifyInstanceData{OrderId: order.OrderID}}, nil
 }

@@ -66,7 +66,7 @@ func (h *handlers) SetRenewal(ctx context.Context, call *acs.Call, req *SetRenew
 		return nil, moat.MissingParam("RenewalPeriod")
 	}
 	if err := h.svc.SetRenewal(ctx, call.Caller, product, ids, status, months); err != nil {
-		return nil, err
+		return nil, moat.Rename(err, renewalParams)
 	}
 	return &SetRenewalResponse{Envelope: success()}, nil
 }

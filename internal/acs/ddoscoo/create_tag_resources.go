@@ -38,7 +38,7 @@ func (h *handlers) CreateTagResources(ctx context.Context, call *acs.Call, req *
 		tags = append(tags, moat.Tag{Key: t.Key, Value: t.Value})
 	}
 	if err := h.svc.TagResources(ctx, call.Caller, region, req.ResourceType, req.ResourceIds, tags, req.ResourceGroupId); err != nil {
-		return nil, err
+		return nil, moat.Rename(err, tagParams)
 	}
 	return &CreateTagResourcesResponse{}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"moat/internal/acs"
+	"moat/internal/moat"
 )
 
 // DeleteTagResourcesRequest is DeleteTagResources' parameters.
@@ -32,7 +33,7 @@ func (h *handlers) DeleteTagResources(ctx context.Context, call *acs.Call, req *
 	}
 	all := req.All != nil && *req.All
 	if err := h.svc.UntagResources(ctx, call.Caller, region, req.ResourceType, req.ResourceIds, req.TagKey, all, req.ResourceGroupId); err != nil {
-		return nil, err
+		return nil, moat.Rename(err, tagParams)
 	}
 	return &DeleteTagResourcesResponse{}, nil
 }

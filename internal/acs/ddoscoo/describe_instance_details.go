@@ -63,7 +63,7 @@ func (h *handlers) DescribeInstanceDetails(ctx context.Context, call *acs.Call, 
 	}
 	list, err := h.svc.Instances(ctx, call.Caller, region, req.InstanceIds)
 	if err != nil {
-		return nil, err
+		return nil, moat.Rename(err, instanceParams)
 	}
 	resp := &DescribeInstanceDetailsResponse{InstanceDetails: make([]InstanceDetail, 0, len(list))}
 	for _, v := range list {

@@ -101,7 +101,7 @@ func (h *handlers) DescribeInstanceSpecs(ctx context.Context, call *acs.Call, re
 	}
 	list, err := h.svc.Instances(ctx, call.Caller, region, req.InstanceIds)
 	if err != nil {
-		return nil, err
+		return nil, moat.Rename(err, instanceParams)
 	}
 	resp := &DescribeInstanceSpecsResponse{InstanceSpecs: make([]InstanceSpec, 0, len(list))}
 	for _, v := range list {

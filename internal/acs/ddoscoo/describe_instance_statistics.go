@@ -42,7 +42,7 @@ func (h *handlers) DescribeInstanceStatistics(ctx context.Context, call *acs.Cal
 	}
 	list, err := h.svc.Instances(ctx, call.Caller, region, req.InstanceIds)
 	if err != nil {
-		return nil, err
+		return nil, moat.Rename(err, instanceParams)
 	}
 	resp := &DescribeInstanceStatisticsResponse{InstanceStatistics: make([]InstanceStatistic, 0, len(list))}
 	for _, v := range list {

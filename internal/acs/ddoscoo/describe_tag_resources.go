@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"moat/internal/acs"
+	"moat/internal/moat"
 )
 
 // DescribeTagResourcesRequest is DescribeTagResources' parameters.
@@ -54,7 +55,7 @@ func (h *handlers) DescribeTagResources(ctx context.Context, call *acs.Call, req
 	}
 	list, next, err := h.svc.ListTagResources(ctx, call.Caller, region, req.ResourceType, req.ResourceIds, filters, req.NextToken, req.ResourceGroupId)
 	if err != nil {
-		return nil, err
+		return nil, moat.Rename(err, tagParams)
 	}
 	resp := &DescribeTagResourcesResponse{NextToken: next, TagResources: TagResources{TagResource: make([]TagResource, 0, len(list))}}
 	for _, rt := range list {

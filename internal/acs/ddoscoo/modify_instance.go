@@ -71,8 +71,9 @@ func (r *ModifyInstanceRequest) params() []moat.Param {
 
 // nothingToModify is the answer to a ModifyInstance that names no item:
 // the gateway's documented MissingParameter ("Absent some mandatory
-// parameter for this request."). The domain's own answer names BSS's
-// Parameter.1.Code, which this action does not have.
+// parameter for this request."). The domain's own answer, renamed as
+// BSS names it, would be MissingParameter.1.Code, which this action does
+// not have.
 func nothingToModify() error {
 	return moat.Errorf(moat.CodeMissingParameter, "Absent some mandatory parameter for this request: give at least one of AddressType, Bandwidth, BaseBandwidth, DomainCount, EditionSale, FunctionVersion, NormalBandwidth, NormalQps, PortCount, ProductPlan, ServiceBandwidth, ServicePartner.")
 }
@@ -105,7 +106,7 @@ func (h *handlers) ModifyInstance(ctx context.Context, call *acs.Call, req *Modi
 		Params: params, RequestID: call.RequestID,
 	})
 	if err != nil {
-		return nil, err
+		return nil, moat.Rename(err, acs.SpecParams)
 	}
 	id, err := strconv.ParseInt(order.OrderID, 10, 64)
 	if err != nil {

@@ -32,6 +32,18 @@ var _ Service = (*moat.Service)(nil)
 // domain inputs come from, for moat.Rename.
 var instanceParams = map[string]string{
 	"IDs":      "InstanceIds",
+	"IDs.1":    "InstanceIds.1",
 	"Statuses": "Status",
 	"Tags":     "Tag",
+}
+
+// tagParams names the parameters of the tag calls that their domain
+// inputs come from, for moat.Rename: the instance IDs, the keys to remove
+// and DescribeTagResources' tag filters. Tags (Tags.N.Key, Tags.N.Value),
+// ResourceType and NextToken are the domain's names too.
+var tagParams = map[string]string{
+	"IDs":     "ResourceIds",
+	"IDs.1":   "ResourceIds.1",
+	"Keys":    "TagKey",
+	"Filters": "Tags",
 }
