@@ -99,6 +99,25 @@ const (
 	CodeAccessKeyNotFound  Code = "AccessKeyNotFound"
 	CodeInvalidAdminClock  Code = "InvalidClock"
 	CodeAdminRouteNotFound Code = "NotFound"
+
+	// Forwarding configuration (rules.go), as the ddoscoo error centre
+	// names them; all are HTTP 400 there.
+	CodeNetworkRuleExist       Code = "NetworkRuleExist"
+	CodeNetworkRuleNotExist    Code = "NetworkRuleNotExist"
+	CodeExceedNetworkRuleLimit Code = "ExceedNetworkRuleLimit"
+	CodeExceedWebRuleLimit     Code = "ExceedWebRuleLimit"
+	CodeDomainExist            Code = "DomainExist"
+	CodeDomainNotExist         Code = "DomainNotExist"
+	CodeInvalidDomain          Code = "InvalidDomain"
+	CodeInvalidIP              Code = "InvalidIp"
+	CodeJSONError              Code = "InvalidParameter.JSONError"
+	CodeInvalidWebRule         Code = "InvalidWebRule"
+	CodeCertNameRepeat         Code = "CAS.NameRepeat"
+	CodeCertFormatError        Code = "CertFormatError"
+	CodeCertKeyNotMatch        Code = "CertKeyNotMatch"
+	CodeCertNotExist           Code = "CertNotExist"
+	CodeExceedListLimit        Code = "ExceedFuncSpec"
+	CodeInstanceStopped        Code = "InstanceForwardingStopped"
 )
 
 // catalogue maps every fixed code to its Kind; Errorf consults it so a code
@@ -151,6 +170,23 @@ var catalogue = map[Code]Kind{
 	CodeAccessKeyNotFound:  KindNotFound,
 	CodeInvalidAdminClock:  KindInvalid,
 	CodeAdminRouteNotFound: KindNotFound,
+
+	CodeNetworkRuleExist:       KindConflict,
+	CodeNetworkRuleNotExist:    KindConflict,
+	CodeExceedNetworkRuleLimit: KindConflict,
+	CodeExceedWebRuleLimit:     KindConflict,
+	CodeDomainExist:            KindConflict,
+	CodeDomainNotExist:         KindConflict,
+	CodeInvalidDomain:          KindInvalid,
+	CodeInvalidIP:              KindInvalid,
+	CodeJSONError:              KindInvalid,
+	CodeInvalidWebRule:         KindInvalid,
+	CodeCertNameRepeat:         KindConflict,
+	CodeCertFormatError:        KindInvalid,
+	CodeCertKeyNotMatch:        KindInvalid,
+	CodeCertNotExist:           KindConflict,
+	CodeExceedListLimit:        KindConflict,
+	CodeInstanceStopped:        KindConflict,
 }
 
 // Codes lists the fixed catalogue, for tests that walk every code.

@@ -1,6 +1,11 @@
 package moat
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // EventType names a lifecycle transition or another recorded change.
 type EventType string
@@ -13,10 +18,30 @@ const (
 	EventRenewed           EventType = "renewed"      // RenewInstance
 	EventAutoRenewed       EventType = "auto_renewed" // the engine, at expiry
 	EventModified          EventType = "modified"     // spec upgrade or downgrade
+
+	// Changes of an instance's forwarding configuration; Subject names
+	// what changed.
+	EventRuleCreated  EventType = "rule_created"
+	EventRuleModified EventType = "rule_modified"
+	EventRuleDeleted  EventType = "rule_deleted"
+	EventListChanged  EventType = "list_changed" // a source list or the UDP reflection filter
 )
 
+// Event subjects: what a rule or list event is about.
+func PortSubject(k PortKey) string { return "port/" + k.Protocol + "/" + itoa(k.FrontendPort) }
+
+// DomainSubject names a website in events.
+func DomainSubject(domain string) string { return "domain/" + domain }
+
+// ListSubject names a source list in events; SubjectUDPReflect the UDP
+// reflection filter.
+func ListSubject(l SourceListKind) string { return string(l) + "list" }
+
+const SubjectUDPReflect = "udp_reflect"
+
 // EventTypes lists every type, for validating filters.
-var EventTypes = []EventType{EventCreated, EventExpired, EventForwardingStopped, EventReleased, EventRenewed, EventAutoRenewed, EventModified}
+var EventTypes = []EventType{EventCreated, EventExpired, EventForwardingStopped, EventReleased, EventRenewed, EventAutoRenewed, EventModified,
+	EventRuleCreated, EventRuleModified, EventRuleDeleted, EventListChanged}
 
 // Release reasons carried by a "released" event.
 const (
@@ -40,6 +65,10 @@ type Event struct {
 	// terms in one step, so a large clock jump costs one event per
 	// instance, not one per term. Zero for every other type.
 	Periods int
+	// Subject is what a rule or list event is about: port/<protocol>/<port>,
+	// domain/<domain>, blacklist, whitelist or udp_reflect. "" for the
+	// instance's own events.
+	Subject string
 }
 
 // EventFilter selects events; zero fields match anything.

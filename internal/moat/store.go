@@ -83,6 +83,35 @@ type Reader interface {
 	// EarliestExpiry is the smallest ExpireTime among instances in phase,
 	// and false when there is none.
 	EarliestExpiry(ctx context.Context, phase Phase) (time.Time, bool, error)
+
+	RuleReader
+}
+
+// RuleReader answers queries on forwarding configuration (rules.go).
+type RuleReader interface {
+	// PortRulePage lists an instance's port rules that match f, by
+	// protocol then frontend port, honouring Offset/Limit, and counts
+	// every match.
+	PortRulePage(ctx context.Context, f PortRuleFilter) ([]PortRule, int64, error)
+	// PortRulesByKey returns the rules that exist among keys, in the
+	// order of keys (missing ones are left out).
+	PortRulesByKey(ctx context.Context, keys []PortKey) ([]PortRule, error)
+	// WebRulePage lists an account's websites in a region that match f
+	// (Domain: equal when Exact, else a substring; InstanceIDs: bound to
+	// any of them), by domain, honouring Offset/Limit, and counts every
+	// match.
+	WebRulePage(ctx context.Context, f WebRuleFilter) ([]WebRule, int64, error)
+	// Certs lists an account's certificates by ID.
+	Certs(ctx context.Context, accountID string) ([]Cert, error)
+	// SourceEntryPage lists the entries of an instance's list that match
+	// f, by address, and counts every match.
+	SourceEntryPage(ctx context.Context, f SourceFilter) ([]SourceEntry, int64, error)
+	// RuleCounts counts the port rules and the websites of each given
+	// instance (instances with none are absent).
+	RuleCounts(ctx context.Context, instanceIDs []string) (map[string]RuleCount, error)
+	// UDPReflect returns an instance's blocked UDP source ports (nil:
+	// none).
+	UDPReflect(ctx context.Context, instanceID string) ([]int, error)
 }
 
 // Tx is the write side, valid only inside Update's function.
@@ -157,6 +186,56 @@ type Tx interface {
 
 	Setting(key string) (string, error) // ErrNotFound
 	SetSetting(key, value string) error
+
+	RuleTx
+}
+
+// RuleTx writes forwarding configuration (rules.go). DeleteInstance also
+// deletes an instance's port rules, source lists, UDP reflection filter
+// and website bindings.
+type RuleTx interface {
+	// PortRules returns an instance's port rules by protocol then port.
+	PortRules(instanceID string) ([]PortRule, error)
+	PortRule(k PortKey) (PortRule, error) // ErrNotFound
+	// InsertPortRule adds a rule; ErrConflict when its key is taken.
+	InsertPortRule(r *PortRule) error
+	// UpdatePortRule rewrites BackendPort, RealServers, Config,
+	// HealthCheck and Updated; ErrNotFound.
+	UpdatePortRule(r *PortRule) error
+	DeletePortRule(k PortKey) error // ErrNotFound
+	// RuleCount counts an instance's port rules and websites.
+	RuleCount(instanceID string) (RuleCount, error)
+
+	WebRule(accountID, domain string) (WebRule, error) // ErrNotFound
+	// WebRulesOf returns the websites bound to an instance, by domain.
+	WebRulesOf(instanceID string) ([]WebRule, error)
+	// InsertWebRule adds a website with its instance bindings;
+	// ErrConflict when the account has the domain.
+	InsertWebRule(w *WebRule) error
+	// UpdateWebRule rewrites everything but AccountID, Domain, Cname and
+	// Created, the instance bindings included; ErrNotFound.
+	UpdateWebRule(w *WebRule) error
+	DeleteWebRule(accountID, domain string) error // ErrNotFound
+
+	// InsertCert adds a certificate and assigns its ID; ErrConflict when
+	// the account has one of that name.
+	InsertCert(c *Cert) error
+	Cert(accountID string, id int64) (Cert, error)   // ErrNotFound
+	CertByName(accountID, name string) (Cert, error) // ErrNotFound
+
+	// PutSourceEntries adds entries to a list, replacing the Type,
+	// Expires and Created of addresses it has.
+	PutSourceEntries(entries []SourceEntry) error
+	// DeleteSourceEntries removes addresses from an instance's list, or
+	// every entry when ips is nil, and says how many it removed.
+	DeleteSourceEntries(instanceID string, list SourceListKind, ips []string) (int, error)
+	// CountSourceEntries counts the entries of one type ("" any) on a
+	// list that expire after now (or never).
+	CountSourceEntries(instanceID string, list SourceListKind, typ string, now time.Time) (int, error)
+
+	// SetUDPReflect records an instance's blocked UDP source ports (nil
+	// or empty: none).
+	SetUDPReflect(instanceID string, ports []int) error
 }
 
 // Settings keys.
