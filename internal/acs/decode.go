@@ -27,7 +27,10 @@ const MaxListIndex = 1000
 //
 // A field marked resource (a string, []string or CommaList) names the
 // instances the call acts on: the gateway reads them from the decoded
-// request for RAM and the audit record (see Action).
+// request for RAM and the audit record (see Action). A string field marked
+// domain names a website, judged as the resource domain/<name>. A request
+// whose parameters carry instance IDs inside a value (a JSON string)
+// names them with a ResourceIDs method (see Resourced).
 //
 // Every field is decoded even after one fails, and the first failure in
 // field order is returned: the gateway judges a RAM principal's call by
@@ -50,6 +53,9 @@ type fieldPlan struct {
 	name     string
 	required bool
 	resource bool
+	// domain marks a resource field that names websites (",domain"):
+	// RAM judges them as domain/<name>.
+	domain bool
 	kind     fieldKind
 	elem     *structPlan // for struct lists
 }
@@ -98,6 +104,8 @@ func planFor(t reflect.Type) (*structPlan, error) {
 				fp.required = true
 			case "resource":
 				fp.resource = true
+			case "domain":
+				fp.resource, fp.domain = true, true
 			default:
 				return nil, fmt.Errorf("acs: field %s.%s has unknown option %q", t.Name(), f.Name, o)
 			}
@@ -192,6 +200,12 @@ func (p *structPlan) resourcesOf(v reflect.Value) []string {
 	for _, i := range p.resources {
 		f := p.fields[i]
 		fv := v.Field(f.index)
+		if f.domain {
+			if s := fv.String(); s != "" {
+				out = append(out, moat.DomainResource(s))
+			}
+			continue
+		}
 		switch f.kind {
 		case kString:
 			if s := fv.String(); s != "" {

@@ -70,6 +70,9 @@ func Handle[Req any, Resp any](fn func(ctx context.Context, call *Call, req *Req
 			v := reflect.ValueOf(req).Elem()
 			err := plan.decode(call.Params, "", v)
 			call.Resources = plan.resourcesOf(v)
+			if r, ok := any(req).(Resourced); ok {
+				call.Resources = append(call.Resources, r.ResourceIDs()...)
+			}
 			if regioned {
 				call.region, call.regionErr = any(req).(Regioned).CallRegion()
 			} else {
@@ -101,6 +104,15 @@ func Listing[Req any, Resp any](fn func(ctx context.Context, call *Call, req *Re
 	a := Handle(fn)
 	a.list = true
 	return a
+}
+
+// Resourced is implemented by a request that names instances inside a
+// parameter's value (the NetworkRules JSON of the rule calls): its
+// ResourceIDs, read leniently from the decoded request (a value that does
+// not parse names nothing; the handler reports it), join those of its
+// ",resource" fields.
+type Resourced interface {
+	ResourceIDs() []string
 }
 
 // Regioned is implemented by a request whose region is not the one its

@@ -37,6 +37,7 @@ type Service struct {
 	*BillingService
 	*LifecycleService
 	*AuditService
+	*RuleService
 }
 
 // IdentityService holds accounts, AccessKeys, signature nonces, STS
@@ -75,7 +76,8 @@ type Config struct {
 	Pools map[Region]Pool
 	// AutoReleaseAfter releases instances that long past expiry; 0 is off.
 	AutoReleaseAfter time.Duration
-	// Sealer encrypts AccessKey secrets at rest; nil keeps them plain.
+	// Sealer encrypts AccessKey secrets and certificate keys at rest; nil
+	// keeps them plain.
 	Sealer Sealer
 	// Policies compiles RAM policy documents; nil refuses them.
 	Policies PolicyCompiler
@@ -113,6 +115,7 @@ func NewService(c Config) (*Service, error) {
 		BillingService:   &BillingService{core: co},
 		LifecycleService: &LifecycleService{core: co},
 		AuditService:     &AuditService{core: co},
+		RuleService:      &RuleService{core: co, sealer: c.Sealer},
 	}, nil
 }
 
@@ -196,6 +199,9 @@ func (s *core) allocateIP(tx Tx, region Region, pool Pool) (string, error) {
 // release deletes in after recording any transitions it still owed.
 func (s *core) release(tx Tx, in *Instance, now, at time.Time, requestID, reason string) error {
 	if err := s.applyTransitions(tx, in, now, at); err != nil {
+		return err
+	}
+	if err := s.releaseRules(tx, in); err != nil {
 		return err
 	}
 	if err := tx.DeleteInstance(in.ID); err != nil {

@@ -104,6 +104,7 @@ const (
 	// names them; all are HTTP 400 there.
 	CodeNetworkRuleExist       Code = "NetworkRuleExist"
 	CodeNetworkRuleNotExist    Code = "NetworkRuleNotExist"
+	CodeNetworkRuleConflict    Code = "NetworkRuleConflict"
 	CodeExceedNetworkRuleLimit Code = "ExceedNetworkRuleLimit"
 	CodeExceedWebRuleLimit     Code = "ExceedWebRuleLimit"
 	CodeDomainExist            Code = "DomainExist"
@@ -116,8 +117,8 @@ const (
 	CodeCertFormatError        Code = "CertFormatError"
 	CodeCertKeyNotMatch        Code = "CertKeyNotMatch"
 	CodeCertNotExist           Code = "CertNotExist"
+	CodeDomainDoesNotMatchCert Code = "DomainDoesNotMatchCert"
 	CodeExceedListLimit        Code = "ExceedFuncSpec"
-	CodeInstanceStopped        Code = "InstanceForwardingStopped"
 )
 
 // catalogue maps every fixed code to its Kind; Errorf consults it so a code
@@ -173,6 +174,7 @@ var catalogue = map[Code]Kind{
 
 	CodeNetworkRuleExist:       KindConflict,
 	CodeNetworkRuleNotExist:    KindConflict,
+	CodeNetworkRuleConflict:    KindConflict,
 	CodeExceedNetworkRuleLimit: KindConflict,
 	CodeExceedWebRuleLimit:     KindConflict,
 	CodeDomainExist:            KindConflict,
@@ -185,8 +187,8 @@ var catalogue = map[Code]Kind{
 	CodeCertFormatError:        KindInvalid,
 	CodeCertKeyNotMatch:        KindInvalid,
 	CodeCertNotExist:           KindConflict,
+	CodeDomainDoesNotMatchCert: KindInvalid,
 	CodeExceedListLimit:        KindConflict,
-	CodeInstanceStopped:        KindConflict,
 }
 
 // Codes lists the fixed catalogue, for tests that walk every code.

@@ -2,6 +2,7 @@ package moat
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -111,7 +112,17 @@ type AuditFilter struct {
 	Limit      int
 }
 
-// ARN is the resource name of an instance in RAM policies.
-func ARN(region Region, accountID, instanceID string) string {
-	return "acs:yundun-ddoscoo:" + string(region) + ":" + accountID + ":instance/" + instanceID
+// ARN is the resource name of an instance, or of a website named by
+// DomainResource, in RAM policies.
+func ARN(region Region, accountID, resource string) string {
+	if strings.HasPrefix(resource, domainPrefix) {
+		return "acs:yundun-ddoscoo:" + string(region) + ":" + accountID + ":" + resource
+	}
+	return "acs:yundun-ddoscoo:" + string(region) + ":" + accountID + ":instance/" + resource
 }
+
+const domainPrefix = "domain/"
+
+// DomainResource is how a call's resources name a website (instance IDs
+// never contain a slash): domain/<name in lower case>.
+func DomainResource(domain string) string { return domainPrefix + strings.ToLower(domain) }

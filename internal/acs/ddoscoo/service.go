@@ -2,6 +2,7 @@ package ddoscoo
 
 import (
 	"context"
+	"time"
 
 	"moat/internal/moat"
 )
@@ -24,6 +25,39 @@ type Service interface {
 	Instances(ctx context.Context, c moat.Caller, region moat.Region, ids []string) ([]moat.InstanceView, error)
 	InstancesPage(ctx context.Context, c moat.Caller, region moat.Region, id string, pageNumber, pageSize int) (moat.Page, error)
 	ModifyInstanceSpec(ctx context.Context, c moat.Caller, r moat.ModifyRequest) (moat.Order, error)
+
+	Rules
+}
+
+// Rules is what the forwarding-rule handlers need of moat: port rules with
+// their protection settings and health checks, websites and certificates,
+// source lists and the UDP reflection filter.
+type Rules interface {
+	CreatePortRules(ctx context.Context, c moat.Caller, region moat.Region, rules []moat.PortRule, requestID string) error
+	ModifyPortRules(ctx context.Context, c moat.Caller, region moat.Region, changes []moat.PortChange, requestID string) error
+	DeletePortRules(ctx context.Context, c moat.Caller, region moat.Region, keys []moat.PortKey, requestID string) error
+	PortRules(ctx context.Context, c moat.Caller, region moat.Region, q moat.PortQuery) ([]moat.PortRule, int64, error)
+	LookupPortRules(ctx context.Context, c moat.Caller, region moat.Region, keys []moat.PortKey) ([]moat.PortRule, error)
+	ModifyRuleConfig(ctx context.Context, c moat.Caller, region moat.Region, k moat.PortKey, p moat.RuleConfigPatch, requestID string) error
+	ModifyHealthCheck(ctx context.Context, c moat.Caller, region moat.Region, k moat.PortKey, h moat.HealthCheck, requestID string) error
+	HealthStatuses(ctx context.Context, c moat.Caller, region moat.Region, keys []moat.PortKey) ([]moat.HealthStatus, error)
+	RuleUsage(ctx context.Context, c moat.Caller, region moat.Region, ids []string) (map[string]moat.RuleCount, error)
+
+	CreateWebRule(ctx context.Context, c moat.Caller, region moat.Region, w moat.WebRule, requestID string) error
+	ModifyWebRule(ctx context.Context, c moat.Caller, region moat.Region, w moat.WebRule, requestID string) error
+	DeleteWebRule(ctx context.Context, c moat.Caller, region moat.Region, domain, requestID string) error
+	WebRules(ctx context.Context, c moat.Caller, region moat.Region, q moat.WebQuery) ([]moat.WebRuleView, int64, error)
+	Domains(ctx context.Context, c moat.Caller, region moat.Region, instanceIDs []string) ([]string, error)
+	AssociateWebCert(ctx context.Context, c moat.Caller, region moat.Region, domain string, nc moat.NewCert, requestID string) error
+	Certs(ctx context.Context, c moat.Caller, region moat.Region, domain string) ([]moat.CertView, error)
+
+	AddSourceEntries(ctx context.Context, c moat.Caller, region moat.Region, id string, list moat.SourceListKind, ips []string, ttl time.Duration, requestID string) error
+	DeleteSourceEntries(ctx context.Context, c moat.Caller, region moat.Region, id string, list moat.SourceListKind, ips []string, requestID string) error
+	EmptySourceList(ctx context.Context, c moat.Caller, region moat.Region, id string, list moat.SourceListKind, requestID string) error
+	SourceEntries(ctx context.Context, c moat.Caller, region moat.Region, id string, list moat.SourceListKind, q moat.SourceQuery) ([]moat.SourceEntry, int64, error)
+	SourceCounts(ctx context.Context, c moat.Caller, region moat.Region, id, typ string) (black, white int, err error)
+	SetUDPReflect(ctx context.Context, c moat.Caller, region moat.Region, id string, ports []int, requestID string) error
+	UDPReflect(ctx context.Context, c moat.Caller, region moat.Region, id string) ([]int, error)
 }
 
 var _ Service = (*moat.Service)(nil)
