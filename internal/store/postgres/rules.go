@@ -436,8 +436,9 @@ func (t *tx) WebRule(accountID, domain string) (moat.WebRule, error) {
 
 func (t *tx) WebRulesOf(instanceID string) ([]moat.WebRule, error) {
 	var out []moat.WebRule
-	err := t.query("web rules of", webRuleSelect+` JOIN web_rule_instances i ON i.account_id = w.account_id AND i.domain = w.domain
-		WHERE i.instance_id = $1 ORDER BY w.domain`, []any{instanceID}, func(rows pgx.Rows) error {
+	err := t.query("web rules of", webRuleSelect+`
+		WHERE EXISTS (SELECT 1 FROM web_rule_instances i WHERE i.account_id = w.account_id AND i.domain = w.domain AND i.instance_id = $1)
+		ORDER BY w.domain`, []any{instanceID}, func(rows pgx.Rows) error {
 		var err error
 		out, err = collectWebRules(rows)
 		return err

@@ -386,8 +386,9 @@ func (t *tx) WebRule(accountID, domain string) (moat.WebRule, error) {
 }
 
 func (t *tx) WebRulesOf(instanceID string) ([]moat.WebRule, error) {
-	rows, err := t.query(webRuleSelect+` JOIN web_rule_instances i ON i.account_id = w.account_id AND i.domain = w.domain
-		WHERE i.instance_id = ? ORDER BY w.domain`, instanceID)
+	rows, err := t.query(webRuleSelect+`
+		WHERE EXISTS (SELECT 1 FROM web_rule_instances i WHERE i.account_id = w.account_id AND i.domain = w.domain AND i.instance_id = ?)
+		ORDER BY w.domain`, instanceID)
 	if err != nil {
 		return nil, err
 	}
