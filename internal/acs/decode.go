@@ -56,8 +56,8 @@ type fieldPlan struct {
 	// domain marks a resource field that names websites (",domain"):
 	// RAM judges them as domain/<name>.
 	domain bool
-	kind     fieldKind
-	elem     *structPlan // for struct lists
+	kind   fieldKind
+	elem   *structPlan // for struct lists
 }
 
 type fieldKind uint8

@@ -187,10 +187,10 @@ func TestRulesTenancy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.CreatePortRules(e.ctx, me, moat.RegionMainland, []moat.PortRule{portRule(in.ID, "tcp", 80)}, "R1"); err != nil {
+	if err := e.svc.CreatePortRules(e.ctx, me, moat.RegionMainland, []moat.PortRule{portRule(in.ID, "tcp", 8000)}, "R1"); err != nil {
 		t.Fatal(err)
 	}
-	k := moat.PortKey{InstanceID: in.ID, Protocol: "tcp", FrontendPort: 80}
+	k := moat.PortKey{InstanceID: in.ID, Protocol: "tcp", FrontendPort: 8000}
 	msg := fmt.Sprintf("The specified instance %q is not found.", in.ID)
 	for name, call := range map[string]func(c moat.Caller, r moat.Region) error{
 		"create": func(c moat.Caller, r moat.Region) error {

@@ -366,7 +366,7 @@ func (s *RuleService) AssociateWebCert(ctx context.Context, c Caller, region Reg
 	}
 	var upload *Cert
 	if nc.ID == 0 {
-		if upload, err = parseCert(nc, d); err != nil {
+		if upload, err = parseCert(nc); err != nil {
 			return err
 		}
 	}
@@ -393,6 +393,9 @@ func (s *RuleService) AssociateWebCert(ctx context.Context, c Caller, region Reg
 			}
 			id = cert.ID
 		} else {
+			if err := certCovers(upload.CertPEM, d); err != nil {
+				return err
+			}
 			old, err := tx.CertByName(c.AccountID, upload.Name)
 			switch {
 			case err == nil && old.CertPEM == upload.CertPEM:
@@ -485,9 +488,8 @@ func certView(c Cert) CertView {
 const MaxCertName = 128
 
 // parseCert checks an upload: a name, a PEM certificate (a chain: the
-// leaf first) and a PEM private key that matches the leaf, whose names
-// cover domain.
-func parseCert(nc NewCert, domain string) (*Cert, error) {
+// leaf first) and a PEM private key that matches the leaf.
+func parseCert(nc NewCert) (*Cert, error) {
 	if nc.Name == "" {
 		return nil, MissingParam("CertName")
 	}
@@ -511,9 +513,6 @@ func parseCert(nc NewCert, domain string) (*Cert, error) {
 	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
 	if !ok || !pub.Equal(leaf.PublicKey) {
 		return nil, Errorf(CodeCertKeyNotMatch, "The private key (Key) does not belong to the certificate (Cert); give the key the certificate was issued for.")
-	}
-	if err := hostCovered(leaf, domain); err != nil {
-		return nil, err
 	}
 	issuer := leaf.Issuer.CommonName
 	if issuer == "" && len(leaf.Issuer.Organization) > 0 {

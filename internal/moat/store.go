@@ -98,7 +98,9 @@ type RuleReader interface {
 	PortRulesByKey(ctx context.Context, keys []PortKey) ([]PortRule, error)
 	// WebRulePage lists an account's websites in a region that match f
 	// (Domain: equal when Exact, else a substring; InstanceIDs: bound to
-	// any of them), by domain, honouring Offset/Limit, and counts every
+	// any of them), by domain — except that a substring search lists the
+	// domain equal to it first (a client reading the first entry for a
+	// name gets that name) — honouring Offset/Limit, and counts every
 	// match.
 	WebRulePage(ctx context.Context, f WebRuleFilter) ([]WebRule, int64, error)
 	// Certs lists an account's certificates by ID.

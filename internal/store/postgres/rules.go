@@ -207,7 +207,11 @@ func (s *Store) WebRulePage(ctx context.Context, f moat.WebRuleFilter) ([]moat.W
 			AND b.instance_id = ANY(` + p.add(f.InstanceIDs) + `::text[]))`
 	}
 	lp := append(params{}, p...)
-	list := webRuleSelect + where + ` ORDER BY w.domain LIMIT ` + lp.add(limitArg(f.Limit)) + ` OFFSET ` + lp.add(int64(max(f.Offset, 0)))
+	order := ` ORDER BY w.domain`
+	if f.Domain != "" && !f.Exact {
+		order = ` ORDER BY lower(w.domain) = ` + lp.add(strings.ToLower(f.Domain)) + ` DESC, w.domain`
+	}
+	list := webRuleSelect + where + order + ` LIMIT ` + lp.add(limitArg(f.Limit)) + ` OFFSET ` + lp.add(int64(max(f.Offset, 0)))
 	var out []moat.WebRule
 	n, err := s.page(ctx, "web rule page", `SELECT COUNT(*) FROM web_rules w`+where, p, list, lp, func(rows pgx.Rows) error {
 		var err error

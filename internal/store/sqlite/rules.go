@@ -209,7 +209,12 @@ func (s *Store) WebRulePage(ctx context.Context, f moat.WebRuleFilter) ([]moat.W
 	if n == 0 || int64(f.Offset) >= n {
 		return nil, n, nil
 	}
-	rows, err := s.rquery(ctx, webRuleSelect+where+` ORDER BY w.domain`+limit(f.Limit)+` OFFSET ?`, append(args, max(f.Offset, 0))...)
+	order := ` ORDER BY w.domain`
+	if f.Domain != "" && !f.Exact {
+		order = ` ORDER BY lower(w.domain) = ? DESC, w.domain`
+		args = append(args, strings.ToLower(f.Domain))
+	}
+	rows, err := s.rquery(ctx, webRuleSelect+where+order+limit(f.Limit)+` OFFSET ?`, append(args, max(f.Offset, 0))...)
 	if err != nil {
 		return nil, 0, err
 	}
