@@ -148,14 +148,18 @@ func TestRulesListsSDKv3(t *testing.T) {
 	s := StartServer(t)
 	in := createSingle(t, s, admin.InstancesRequest{ExpireIn: "720h"})
 	l := listsV3{t: t, c: SDKv3(t, s, testKeyID, testKeySecret), id: in.InstanceId}
-	var writes []string
+	// writes maps each change's RequestId to the list it changed.
+	writes := map[string]string{}
 	write := func(what string, rid string, err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 		wantRequestID(t, what, rid)
-		writes = append(writes, rid)
+		writes[rid] = "blacklist"
+		if strings.Contains(what, "Whitelist") {
+			writes[rid] = "whitelist"
+		}
 	}
 
 	l.wantCounts("a new instance", 0, 0)
@@ -253,13 +257,16 @@ func TestRulesListsSDKv3(t *testing.T) {
 	write("EmptyAutoCcWhitelist", tea.StringValue(r4.Body.RequestId), nil)
 	l.wantCounts("after EmptyAutoCcWhitelist", 0, 0)
 
-	var seen []string
+	seen := map[string]string{}
 	for _, e := range s.Events(t, in.InstanceId, "list_changed") {
-		seen = append(seen, e.RequestId)
+		seen[e.RequestId] = e.Subject
 	}
-	for _, rid := range writes {
-		if !slices.Contains(seen, rid) {
-			t.Errorf("no list_changed event with RequestId %s (events: %v)", rid, seen)
+	if len(seen) != len(writes) {
+		t.Errorf("list_changed events %v, want one for each change %v", seen, writes)
+	}
+	for rid, subject := range writes {
+		if got, ok := seen[rid]; !ok || got != subject {
+			t.Errorf("list_changed event of %s: Subject %q (found %v), want %q", rid, got, ok, subject)
 		}
 	}
 }
@@ -298,12 +305,14 @@ func TestRulesListsUDPReflectSDKv3(t *testing.T) {
 	if got, err := l.udp(); err != nil || len(got) != 0 {
 		t.Fatalf("after turning the filter off = %q, %v; want none", got, err)
 	}
-	var seen []string
-	for _, e := range s.Events(t, in.InstanceId, "list_changed") {
-		seen = append(seen, e.RequestId)
+	events := s.Events(t, in.InstanceId, "list_changed")
+	if len(events) != 3 || events[0].RequestId != rid1 || events[2].RequestId != rid3 {
+		t.Errorf("list_changed events %+v, want 3 from %s to %s", events, rid1, rid3)
 	}
-	if len(seen) != 3 || seen[0] != rid1 || seen[2] != rid3 {
-		t.Errorf("list_changed events %v, want 3 from %s to %s", seen, rid1, rid3)
+	for _, e := range events {
+		if e.Subject != "udp_reflect" || e.AccountId == "" {
+			t.Errorf("event %+v: want Subject udp_reflect and the owner's AccountId", e)
+		}
 	}
 
 	for _, bad := range []struct{ config, code string }{
