@@ -71,6 +71,15 @@ var secFixtures = map[string]func(r secRegion) map[string]string{
 	},
 	"ddoscoo:DescribeTagResources": func(r secRegion) map[string]string { return map[string]string{"ResourceType": "INSTANCE"} },
 	"ddoscoo:DescribeTagKeys":      func(r secRegion) map[string]string { return map[string]string{"ResourceType": "INSTANCE"} },
+	"ddoscoo:AddAutoCcBlacklist": func(r secRegion) map[string]string {
+		return map[string]string{"Blacklist": `[{"src":"198.51.100.7"}]`, "ExpireTime": "300"}
+	},
+	"ddoscoo:DeleteAutoCcBlacklist":   func(r secRegion) map[string]string { return map[string]string{"Blacklist": `[{"src":"198.51.100.7"}]`} },
+	"ddoscoo:DescribeAutoCcBlacklist": func(r secRegion) map[string]string { return map[string]string{"PageNumber": "1", "PageSize": "10"} },
+	"ddoscoo:AddAutoCcWhitelist":      func(r secRegion) map[string]string { return map[string]string{"Whitelist": `[{"src":"198.51.100.7"}]`} },
+	"ddoscoo:DeleteAutoCcWhitelist":   func(r secRegion) map[string]string { return map[string]string{"Whitelist": `[{"src":"198.51.100.7"}]`} },
+	"ddoscoo:DescribeAutoCcWhitelist": func(r secRegion) map[string]string { return map[string]string{"PageNumber": "1", "PageSize": "10"} },
+	"ddoscoo:ConfigUdpReflect":        func(r secRegion) map[string]string { return map[string]string{"Config": `{"UdpSports":[17]}`} },
 	"BssOpenApi:RenewInstance": func(r secRegion) map[string]string {
 		return map[string]string{"ProductType": r.productType, "RenewPeriod": "1"}
 	},

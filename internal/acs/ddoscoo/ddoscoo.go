@@ -41,6 +41,18 @@ func Product(svc Service) *acs.Product {
 			"DeleteTagResources":   acs.Handle(h.DeleteTagResources),
 			"DescribeTagResources": acs.Listing(h.DescribeTagResources),
 			"DescribeTagKeys":      acs.Listing(h.DescribeTagKeys),
+
+			"AddAutoCcBlacklist":      acs.Handle(h.AddAutoCcBlacklist),
+			"DeleteAutoCcBlacklist":   acs.Handle(h.DeleteAutoCcBlacklist),
+			"DescribeAutoCcBlacklist": acs.Handle(h.DescribeAutoCcBlacklist),
+			"EmptyAutoCcBlacklist":    acs.Handle(h.EmptyAutoCcBlacklist),
+			"AddAutoCcWhitelist":      acs.Handle(h.AddAutoCcWhitelist),
+			"DeleteAutoCcWhitelist":   acs.Handle(h.DeleteAutoCcWhitelist),
+			"DescribeAutoCcWhitelist": acs.Handle(h.DescribeAutoCcWhitelist),
+			"EmptyAutoCcWhitelist":    acs.Handle(h.EmptyAutoCcWhitelist),
+			"DescribeAutoCcListCount": acs.Handle(h.DescribeAutoCcListCount),
+			"ConfigUdpReflect":        acs.Handle(h.ConfigUdpReflect),
+			"DescribeUdpReflect":      acs.Handle(h.DescribeUdpReflect),
 		},
 	}
 }
