@@ -23,7 +23,6 @@ func portRule(id, proto string, port int, origins ...string) moat.PortRule {
 	return moat.PortRule{PortKey: moat.PortKey{InstanceID: id, Protocol: proto, FrontendPort: port}, BackendPort: port, RealServers: origins}
 }
 
-
 func (e *env) portCount(t *testing.T, id string) int64 {
 	t.Helper()
 	_, n, err := e.svc.PortRules(e.ctx, e.caller(e.acct), moat.RegionMainland, moat.PortQuery{InstanceID: id})
@@ -199,7 +198,9 @@ func TestRulesTenancy(t *testing.T) {
 		"modify": func(c moat.Caller, r moat.Region) error {
 			return e.svc.ModifyPortRules(e.ctx, c, r, []moat.PortChange{{PortKey: k, RealServers: []string{"192.0.2.1"}}}, "R")
 		},
-		"delete": func(c moat.Caller, r moat.Region) error { return e.svc.DeletePortRules(e.ctx, c, r, []moat.PortKey{k}, "R") },
+		"delete": func(c moat.Caller, r moat.Region) error {
+			return e.svc.DeletePortRules(e.ctx, c, r, []moat.PortKey{k}, "R")
+		},
 		"describe": func(c moat.Caller, r moat.Region) error {
 			_, _, err := e.svc.PortRules(e.ctx, c, r, moat.PortQuery{InstanceID: in.ID})
 			return err
@@ -216,7 +217,9 @@ func TestRulesTenancy(t *testing.T) {
 		"empty": func(c moat.Caller, r moat.Region) error {
 			return e.svc.EmptySourceList(e.ctx, c, r, in.ID, moat.Whitelist, "R")
 		},
-		"udp": func(c moat.Caller, r moat.Region) error { return e.svc.SetUDPReflect(e.ctx, c, r, in.ID, []int{17}, "R") },
+		"udp": func(c moat.Caller, r moat.Region) error {
+			return e.svc.SetUDPReflect(e.ctx, c, r, in.ID, []int{17}, "R")
+		},
 		"website": func(c moat.Caller, r moat.Region) error {
 			return e.svc.CreateWebRule(e.ctx, c, r, website("t.example.com", in.ID), "R")
 		},
