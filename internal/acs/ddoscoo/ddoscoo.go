@@ -41,6 +41,20 @@ func Product(svc Service) *acs.Product {
 			"DeleteTagResources":   acs.Handle(h.DeleteTagResources),
 			"DescribeTagResources": acs.Listing(h.DescribeTagResources),
 			"DescribeTagKeys":      acs.Listing(h.DescribeTagKeys),
+
+			"CreatePort":                    acs.Handle(h.CreatePort),
+			"ModifyPort":                    acs.Handle(h.ModifyPort),
+			"DeletePort":                    acs.Handle(h.DeletePort),
+			"DescribePort":                  acs.Handle(h.DescribePort),
+			"CreateNetworkRules":            acs.Handle(h.CreateNetworkRules),
+			"ConfigNetworkRules":            acs.Handle(h.ConfigNetworkRules),
+			"DeleteNetworkRule":             acs.Handle(h.DeleteNetworkRule),
+			"DescribeNetworkRules":          acs.Handle(h.DescribeNetworkRules),
+			"DescribeNetworkRuleAttributes": acs.Handle(h.DescribeNetworkRuleAttributes),
+			"ModifyNetworkRuleAttribute":    acs.Handle(h.ModifyNetworkRuleAttribute),
+			"DescribeHealthCheckList":       acs.Handle(h.DescribeHealthCheckList),
+			"ModifyHealthCheckConfig":       acs.Handle(h.ModifyHealthCheckConfig),
+			"DescribeHealthCheckStatus":     acs.Handle(h.DescribeHealthCheckStatus),
 		},
 	}
 }
