@@ -216,6 +216,13 @@ func TestModifyAndDeletePortHandlers(t *testing.T) {
 	if _, _, err := invoke(t, acs.Handle(h.ModifyPort), maps(params, "BackendPort", "5353")); err != nil || f.changed[0].BackendPort != 5353 {
 		t.Errorf("ModifyPort BackendPort: %v %+v", err, f.changed)
 	}
+	// Terraform sends BackendPort="" when the rule has none set: the
+	// backend port is kept.
+	p := maps(params, "x", "")
+	p["BackendPort"] = ""
+	if _, _, err := invoke(t, acs.Handle(h.ModifyPort), p); err != nil || f.changed[0].BackendPort != 0 {
+		t.Errorf("ModifyPort BackendPort \"\": %v %+v", err, f.changed)
+	}
 	_, _, err := invoke(t, acs.Handle(h.ModifyPort), maps(params, "RealServers.1", ""))
 	wantCode(t, "ModifyPort without origins", err, "MissingRealServers", "RealServers")
 
