@@ -31,10 +31,11 @@ type DescribeInstanceStatisticsResponse struct {
 }
 
 // DescribeInstanceStatistics reports how much of each instance's limits is
-// used. moat has no forwarding rules yet, so every usage is 0 (and no
-// advanced mitigation is ever counted); the counts will come from the
-// port and domain rules once they exist. An ID that is not the caller's
-// in the region is InstanceNotFound.
+// used: PortUsage counts its port rules, DomainUsage its websites, and
+// SiteUsage, the websites counted by their primary domain, equals
+// DomainUsage (every moat website is its own site). No advanced
+// mitigation is ever counted. An ID that is not the caller's in the
+// region is InstanceNotFound.
 func (h *handlers) DescribeInstanceStatistics(ctx context.Context, call *acs.Call, req *DescribeInstanceStatisticsRequest) (*DescribeInstanceStatisticsResponse, error) {
 	region, err := call.Region()
 	if err != nil {
@@ -44,9 +45,18 @@ func (h *handlers) DescribeInstanceStatistics(ctx context.Context, call *acs.Cal
 	if err != nil {
 		return nil, moat.Rename(err, instanceParams)
 	}
+	ids := make([]string, 0, len(list))
+	for _, v := range list {
+		ids = append(ids, v.ID)
+	}
+	usage, err := h.svc.RuleUsage(ctx, call.Caller, region, ids)
+	if err != nil {
+		return nil, err
+	}
 	resp := &DescribeInstanceStatisticsResponse{InstanceStatistics: make([]InstanceStatistic, 0, len(list))}
 	for _, v := range list {
-		st := InstanceStatistic{InstanceId: v.ID}
+		n := usage[v.ID]
+		st := InstanceStatistic{InstanceId: v.ID, PortUsage: n.Ports, DomainUsage: n.Domains, SiteUsage: n.Domains}
 		if v.Region == moat.RegionOverseas {
 			st.DefenseCountUsage = new(int)
 		}
