@@ -41,6 +41,15 @@ func Product(svc Service) *acs.Product {
 			"DeleteTagResources":   acs.Handle(h.DeleteTagResources),
 			"DescribeTagResources": acs.Listing(h.DescribeTagResources),
 			"DescribeTagKeys":      acs.Listing(h.DescribeTagKeys),
+
+			"CreateDomainResource":   acs.Handle(h.CreateDomainResource),
+			"ModifyDomainResource":   acs.Handle(h.ModifyDomainResource),
+			"DeleteDomainResource":   acs.Handle(h.DeleteDomainResource),
+			"DescribeDomainResource": acs.Handle(h.DescribeDomainResource),
+			"DescribeDomains":        acs.Handle(h.DescribeDomains),
+			"DescribeWebRules":       acs.Handle(h.DescribeWebRules),
+			"AssociateWebCert":       acs.Handle(h.AssociateWebCert),
+			"DescribeCerts":          acs.Handle(h.DescribeCerts),
 		},
 	}
 }
