@@ -52,8 +52,11 @@ type DomainResourceWebRule struct {
 	SslProtocols     string
 	SslCiphers       string
 	CustomCiphers    []string
-	BlackList        []string
-	WhiteList        []string
+	// OcspEnabled is not in the v2.0.0 client; the Terraform provider
+	// reads it from here.
+	OcspEnabled bool
+	BlackList   []string
+	WhiteList   []string
 }
 
 // DescribeDomainResourceResponse is DescribeDomainResource's body.
@@ -94,7 +97,7 @@ func domainResourceOf(r moat.WebRuleView) DomainResourceWebRule {
 		CertName: certNameOf(r.Cert), ProxyEnabled: webProxyEnabled, PolicyMode: webPolicyMode,
 		PunishStatus: webPunishStatus, PunishReason: webPunishReason,
 		CcEnabled: webCcEnabled, CcRuleEnabled: webCcRuleEnabled, CcTemplate: webCcTemplate,
-		Ssl13Enabled: webSsl13Enabled, SslProtocols: webSslProtocols, SslCiphers: webSslCiphers,
+		Ssl13Enabled: webSsl13Enabled, SslProtocols: webSslProtocols, SslCiphers: webSslCiphers, OcspEnabled: webOcspEnabled,
 		CustomCiphers: []string{}, BlackList: []string{}, WhiteList: []string{},
 	}
 }

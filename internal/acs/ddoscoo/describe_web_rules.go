@@ -55,6 +55,9 @@ type WebRule struct {
 	Http2HttpsEnable bool
 	Https2HttpEnable bool
 	CertName         string
+	// UserCertName is CertName again: the Terraform provider reads its
+	// cert_name from it (newer API references list it; v2.0.0 does not).
+	UserCertName string
 	// CertRegion is the region of the certificate's store, "" without
 	// one (the DescribeWebRules API reference).
 	CertRegion    string
@@ -71,8 +74,11 @@ type WebRule struct {
 	SslCiphers    string
 	OcspEnabled   bool
 	CustomCiphers []string
-	BlackList     []string
-	WhiteList     []string
+	// Tls13CustomCiphers are the TLS 1.3 suites chosen; none by default
+	// (read by the Terraform provider; not in v2.0.0).
+	Tls13CustomCiphers []string
+	BlackList          []string
+	WhiteList          []string
 }
 
 // DescribeWebRulesResponse is DescribeWebRules' body.
@@ -115,11 +121,11 @@ func webRuleOfView(r moat.WebRuleView) WebRule {
 	w := WebRule{
 		Domain: r.Domain, Cname: r.Cname, RealServers: rs, ProxyTypes: proxyTypesOf(r.ProxyTypes),
 		Http2Enable: r.HTTPSExt.Http2 == 1, Http2HttpsEnable: r.HTTPSExt.Http2https == 1, Https2HttpEnable: r.HTTPSExt.Https2http == 1,
-		CertName: certNameOf(r.Cert), ProxyEnabled: webProxyEnabled, PolicyMode: webPolicyMode,
+		CertName: certNameOf(r.Cert), UserCertName: certNameOf(r.Cert), ProxyEnabled: webProxyEnabled, PolicyMode: webPolicyMode,
 		PunishStatus: webPunishStatus, PunishReason: webPunishReason,
 		CcEnabled: webCcEnabled, CcRuleEnabled: webCcRuleEnabled, CcTemplate: webCcTemplate,
 		Ssl13Enabled: webSsl13Enabled, SslProtocols: webSslProtocols, SslCiphers: webSslCiphers, OcspEnabled: webOcspEnabled,
-		CustomCiphers: []string{}, BlackList: []string{}, WhiteList: []string{},
+		CustomCiphers: []string{}, Tls13CustomCiphers: []string{}, BlackList: []string{}, WhiteList: []string{},
 	}
 	if r.Cert != nil {
 		w.CertRegion = string(r.Cert.Region)

@@ -299,7 +299,7 @@ func TestDescribeWebRulesHandler(t *testing.T) {
 		Domain: "www.example.com", Cname: "abc.aliyunddos1234.com",
 		RealServers:      []WebRealServer{{RealServer: "origin.example.net", RsType: 1}},
 		ProxyTypes:       []WebProxyType{{ProxyType: "http", ProxyPorts: []string{"80", "8080"}}, {ProxyType: "https", ProxyPorts: []string{"443"}}},
-		Http2HttpsEnable: true, CertName: "site", CertRegion: "cn-hangzhou",
+		Http2HttpsEnable: true, CertName: "site", UserCertName: "site", CertRegion: "cn-hangzhou", Tls13CustomCiphers: []string{},
 		ProxyEnabled: true, PolicyMode: "ip_hash", CcEnabled: true, CcTemplate: "default",
 		SslProtocols: "tls1.0", SslCiphers: "default", CustomCiphers: []string{}, BlackList: []string{}, WhiteList: []string{},
 	}}}
