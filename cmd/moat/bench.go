@@ -36,6 +36,9 @@ Scenarios (--scenarios, comma-separated, default all):
               --tag-instances instances, one in ten tagged
   ram         the describe load as the root account, then as a RAM user
               with a 10-statement policy (the cost of policy evaluation)
+  rules       DescribeNetworkRules and DescribePort (PageSize 10) on an
+              instance holding its full PortCount (50) of rules, then
+              --rule-creates durable CreatePort calls
   mixed       signed describe/release/create/renew drawn by --mix weights,
               for --duration or --count requests, flat out at
               --connections or at a fixed --rate (open loop)
@@ -81,6 +84,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.LifecycleAdvance, "lifecycle-advance", 2*time.Hour, "clock advance of the lifecycle scenario (instances expire at +1h)")
 	fs.IntVar(&cfg.CreateCount, "create-count", 10000, "instances bought through BSS CreateInstance in the create scenario")
 	fs.IntVar(&cfg.TagInstances, "tag-instances", 100000, "instances of the tags scenario's account (created once, kept in a reused store)")
+	fs.IntVar(&cfg.RuleCreates, "rule-creates", 5000, "CreatePort calls of the rules scenario (spread over instances of 50 rules each)")
 	fs.IntVar(&cfg.EventsPage, "events-page", 10000, "Limit of each GET /_moat/v1/events page in the lifecycle cross-check (max 100000; large pages inflate moat's RSS)")
 	fs.StringVar(&mix, "mix", bench.DefaultMix, "the mixed scenario's action weights (describe, release, create, renew; a missing action weighs 0)")
 	fs.Int64Var(&cfg.Count, "count", 0, "the mixed scenario measures this many requests instead of --duration")

@@ -26,6 +26,10 @@ type Event struct {
 	// Periods is how many renewal terms an auto_renewed event covers
 	// (absent for other events).
 	Periods int `json:",omitempty"`
+	// Subject is what a rule or list event is about: port/<protocol>/<port>,
+	// domain/<domain>, blacklist, whitelist or udp_reflect (absent for an
+	// instance's own events).
+	Subject string `json:",omitempty"`
 }
 
 // EventsResponse lists events in the order they were recorded.
@@ -54,7 +58,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			return Event{
 				Seq: e.Seq, Time: e.Time.UTC().Format(timeLayout), RecordedTime: e.RecordedAt.UTC().Format(timeLayout),
 				InstanceId: e.InstanceID, Type: string(e.Type), AccountId: e.AccountID, RegionId: string(e.Region),
-				RequestId: e.RequestID, Reason: e.Reason, Periods: e.Periods,
+				RequestId: e.RequestID, Reason: e.Reason, Periods: e.Periods, Subject: e.Subject,
 			}
 		})
 }

@@ -145,6 +145,26 @@ func Evaluate(res *Results) []Row {
 			fmt.Sprintf("%.3f of root", rr.Ratio), rr.Ratio, fmt.Sprintf(">= %.2f of root", TargetRAMRatio), rr.Ratio >= TargetRAMRatio)
 		check(scn, "errors", fmt.Sprintf("%d of %d", rr.Errors, rr.Requests), "", float64(rr.Errors), "0", rr.Errors == 0)
 	}
+	if rr := res.Rules; rr != nil {
+		for _, s := range []struct {
+			name string
+			l    *loadgen.LoadResult
+		}{{"DescribeNetworkRules", rr.DescribeNetworkRules}, {"DescribePort", rr.DescribePort}} {
+			if s.l == nil {
+				continue
+			}
+			scn := fmt.Sprintf("rules: %s (%d rules, %d conns)", s.name, rr.Rules, s.l.Connections)
+			add(scn, "requests/s", fmt.Sprintf("%.0f", s.l.OKPerSec), ratio(s.l.RatioToBaseline))
+			latency(scn, s.l)
+			check(scn, "errors", fmt.Sprintf("%d of %d", s.l.Errors, s.l.Requests), "", float64(s.l.Errors), "0", s.l.Errors == 0)
+		}
+		if l := rr.CreatePort; l != nil {
+			scn := fmt.Sprintf("rules: CreatePort (%d conns)", l.Connections)
+			add(scn, "CreatePort/s", fmt.Sprintf("%.0f", rr.CreatesPerSec), ratio(rr.RatioToBaseline))
+			latency(scn, l)
+			check(scn, "non-200 answers", fmt.Sprintf("%d of %d", l.Errors, l.Requests), "", float64(l.Errors), "0", l.Errors == 0 && l.OK == int64(rr.Creates))
+		}
+	}
 	if mr := res.Mixed; mr != nil && mr.Load != nil {
 		mixedRows(mr, add, check)
 	}

@@ -28,6 +28,7 @@ type Results struct {
 	Create      *CreateResult       `json:",omitempty"`
 	Tags        *TagsResult         `json:",omitempty"`
 	RAM         *RAMResult          `json:",omitempty"`
+	Rules       *RulesResult        `json:",omitempty"`
 	Mixed       *MixedResult        `json:",omitempty"`
 	Lifecycle   *LifecycleResult    `json:",omitempty"`
 	Memory      *MemoryResult       `json:",omitempty"`
@@ -49,6 +50,7 @@ type Settings struct {
 	EventsPage           int
 	CreateCount          int
 	TagInstances         int
+	RuleCreates          int `json:",omitempty"`
 	Scenarios            []string
 	ServerLogLevel       string
 	Replicas             int
@@ -186,6 +188,17 @@ func computeRatios(res *Results) {
 	}
 	if tr := res.Tags; tr != nil && tr.Load != nil {
 		tr.Load.RatioToBaseline = ratio(tr.Load.OKPerSec)
+	}
+	if rr := res.Rules; rr != nil {
+		for _, l := range []*loadgen.LoadResult{rr.DescribeNetworkRules, rr.DescribePort} {
+			if l != nil {
+				l.RatioToBaseline = ratio(l.OKPerSec)
+			}
+		}
+		if rr.CreatePort != nil {
+			rr.CreatePort.RatioToBaseline = ratio(rr.CreatePort.OKPerSec)
+			rr.RatioToBaseline = ratio(rr.CreatesPerSec)
+		}
 	}
 	if mr := res.Mixed; mr != nil && mr.Load != nil {
 		mr.RatioToBaseline = ratio(mr.Load.Total.OKPerSec)

@@ -47,7 +47,7 @@ const (
 )
 
 // AllScenarios is the default selection, in run order.
-var AllScenarios = []string{ScenarioDescribe, ScenarioBaseline, ScenarioRelease, ScenarioCreate, ScenarioTags, ScenarioRAM, ScenarioMixed, ScenarioLifecycle, ScenarioMemory}
+var AllScenarios = []string{ScenarioDescribe, ScenarioBaseline, ScenarioRelease, ScenarioCreate, ScenarioTags, ScenarioRAM, ScenarioRules, ScenarioMixed, ScenarioLifecycle, ScenarioMemory}
 
 // Fixed credentials. The bootstrap account owns the seeded instances (so
 // its TotalCount is exactly --instances and a seeded store can be reused);
@@ -111,6 +111,7 @@ type Config struct {
 	Count        int64
 	Rate         float64
 	TagInstances int // instances of the tags scenario's account
+	RuleCreates  int // CreatePort calls of the rules scenario
 	// EventsPage is the Limit of each GET /_moat/v1/events page of the
 	// lifecycle cross-check. The server materializes a whole page (and
 	// its JSON) in memory, so a large page inflates the RSS measured
@@ -215,7 +216,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			Warmup: cfg.Warmup.String(), Duration: cfg.Duration.String(),
 			ReleaseCount: cfg.ReleaseCount, LifecycleCount: cfg.LifecycleCount,
 			LifecycleConnections: cfg.LifecycleConnections, LifecycleAdvance: cfg.LifecycleAdvance.String(), EventsPage: cfg.EventsPage,
-			CreateCount: cfg.CreateCount, TagInstances: cfg.TagInstances,
+			CreateCount: cfg.CreateCount, TagInstances: cfg.TagInstances, RuleCreates: cfg.RuleCreates,
 			Scenarios: cfg.Scenarios, ServerLogLevel: cfg.ServerLogLevel,
 			Replicas: cfg.Replicas, Count: cfg.Count, Rate: cfg.Rate,
 		},
@@ -271,6 +272,8 @@ func (c *Config) Validate() error {
 		return errors.New("--release-count and --lifecycle-count must be at least 1")
 	case c.CreateCount < 1 || c.TagInstances < 10:
 		return errors.New("--create-count must be at least 1 and --tag-instances at least 10")
+	case c.RuleCreates < 1:
+		return errors.New("--rule-creates must be at least 1")
 	case c.LifecycleAdvance <= time.Hour:
 		return errors.New("--lifecycle-advance must be more than 1h (the lifecycle instances expire at +1h)")
 	case c.EventsPage < 1 || c.EventsPage > 100000:
@@ -302,7 +305,7 @@ func (r *runner) logf(format string, args ...any) {
 
 func (r *runner) run(ctx context.Context) error {
 	cfg := r.cfg
-	needMoat := cfg.has(ScenarioDescribe) || cfg.has(ScenarioRelease) || cfg.has(ScenarioCreate) || cfg.has(ScenarioTags) || cfg.has(ScenarioRAM) ||
+	needMoat := cfg.has(ScenarioDescribe) || cfg.has(ScenarioRelease) || cfg.has(ScenarioCreate) || cfg.has(ScenarioTags) || cfg.has(ScenarioRAM) || cfg.has(ScenarioRules) ||
 		cfg.has(ScenarioMixed) || cfg.has(ScenarioLifecycle) || cfg.has(ScenarioMemory)
 	var errs []error
 	fail := func(scenario string, err error) error {
@@ -369,7 +372,7 @@ func (r *runner) run(ctx context.Context) error {
 	for _, s := range []struct {
 		name string
 		run  func(context.Context) error
-	}{{ScenarioCreate, r.create}, {ScenarioTags, r.tags}, {ScenarioRAM, r.ramUser}, {ScenarioMixed, r.mixed}} {
+	}{{ScenarioCreate, r.create}, {ScenarioTags, r.tags}, {ScenarioRAM, r.ramUser}, {ScenarioRules, r.rules}, {ScenarioMixed, r.mixed}} {
 		if !cfg.has(s.name) {
 			continue
 		}

@@ -224,22 +224,24 @@ func (t *tx) insertEvents() error {
 	n := len(t.events)
 	times, recorded, periods := make([]int64, n), make([]int64, n), make([]int64, n)
 	ids, accounts, regions, types, requests, reasons := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	subjects := make([]string, n)
 	for i, e := range t.events {
 		times[i], recorded[i], periods[i] = ms(e.Time), ms(e.RecordedAt), int64(e.Periods)
 		ids[i], accounts[i], regions[i], types[i], requests[i], reasons[i] = e.InstanceID, e.AccountID, string(e.Region), string(e.Type), e.RequestID, e.Reason
+		subjects[i] = e.Subject
 	}
 	var seqs []int64
 	err := t.pipeline("append events", func(b *pgx.Batch) {
 		b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, eventHorizonLock)
 		// Rows are inserted, and their Seqs drawn, in ORDER BY order, which
 		// RETURNING follows.
-		b.Queue(`INSERT INTO events (time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, periods, instance_seq)
-			SELECT e.t, e.r, e.id, e.acct, e.region, e.typ, e.req, e.reason, e.periods,
+		b.Queue(`INSERT INTO events (time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, periods, subject, instance_seq)
+			SELECT e.t, e.r, e.id, e.acct, e.region, e.typ, e.req, e.reason, e.periods, e.subject,
 				COALESCE((SELECT seq FROM instances WHERE instance_id = e.id), (SELECT seq FROM tombstones WHERE instance_id = e.id), 0)
-			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
-				WITH ORDINALITY AS e (t, r, id, acct, region, typ, req, reason, periods, ord)
+			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[])
+				WITH ORDINALITY AS e (t, r, id, acct, region, typ, req, reason, periods, subject, ord)
 			ORDER BY e.ord
-			RETURNING seq`, times, recorded, ids, accounts, regions, types, requests, reasons, periods)
+			RETURNING seq`, times, recorded, ids, accounts, regions, types, requests, reasons, periods, subjects)
 	}, func(br pgx.BatchResults) error {
 		if _, err := br.Exec(); err != nil {
 			return err

@@ -247,7 +247,15 @@ func (t *tx) DeleteInstance(id string) error {
 	err := t.row("delete instance", `WITH d AS (
 			DELETE FROM instances WHERE instance_id = $1 RETURNING account_id, region, seq),
 		tags AS (
-			DELETE FROM instance_tags WHERE instance_id = $1)
+			DELETE FROM instance_tags WHERE instance_id = $1),
+		ports AS (
+			DELETE FROM port_rules WHERE instance_id = $1),
+		sources AS (
+			DELETE FROM source_entries WHERE instance_id = $1),
+		udp AS (
+			DELETE FROM udp_reflect WHERE instance_id = $1),
+		web AS (
+			DELETE FROM web_rule_instances WHERE instance_id = $1)
 		SELECT account_id, region, seq FROM d`, []any{id}, &account, &region, &seq)
 	if err != nil {
 		return err

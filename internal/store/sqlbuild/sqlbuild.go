@@ -9,6 +9,7 @@ package sqlbuild
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"moat/internal/moat"
 )
@@ -27,7 +28,7 @@ const ListCols = `i.instance_id, i.region, i.ip, i.remark, i.edition, i.resource
 
 // EventCols are the columns both stores read of an event, in the order
 // they scan them.
-const EventCols = `seq, time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, periods`
+const EventCols = `seq, time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, periods, subject`
 
 // AuditCols are the columns both stores read of an audit record, in the
 // order they scan them (resources is a JSON array in SQLite, a text[] in
@@ -103,3 +104,50 @@ func Where(f *moat.InstanceFilter, d Dialect) []string {
 	}
 	return w
 }
+
+// PortRuleCols are the columns of port_rules, in the order both stores
+// scan and insert them.
+const PortRuleCols = `instance_id, protocol, frontend_port, backend_port, real_servers, config, health_check, created_ms, updated_ms`
+
+// WebRuleCols are the columns of web_rules, in the order both stores scan
+// and insert them (the instance bindings are in web_rule_instances).
+const WebRuleCols = `account_id, domain, region, cname, real_servers, rs_type, proxy_types, https_ext, cert_id, created_ms, updated_ms`
+
+// CertCols are the columns of certs after cert_id, which the store assigns,
+// in the order both stores scan and insert them.
+const CertCols = `account_id, region, name, cert_pem, key_pem, common, issuer, not_before_ms, not_after_ms, created_ms`
+
+// SourceCols are the columns of source_entries, in the order both stores
+// scan and insert them.
+const SourceCols = `instance_id, list, ip, type, expire_ms, created_ms`
+
+// EncodeJSON is the stored form of a structured value of a rule (origins,
+// settings, health check, proxy types, ports): its JSON.
+func EncodeJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Every stored value is made of ints, strings and slices of them.
+		panic(fmt.Sprintf("sqlbuild: encode %T: %v", v, err))
+	}
+	return string(b)
+}
+
+// DecodeJSON reads a value stored by EncodeJSON into v.
+func DecodeJSON(s string, v any) error {
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		return fmt.Errorf("stored %T %q: %w", v, s, err)
+	}
+	return nil
+}
+
+// likeEscaper escapes LIKE's metacharacters, with backslash as the
+// escape character (ESCAPE '\').
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// LikeContains is a LIKE pattern (ESCAPE '\') matching values that
+// contain s literally.
+func LikeContains(s string) string { return "%" + likeEscaper.Replace(s) + "%" }
+
+// LikePrefix is a LIKE pattern (ESCAPE '\') matching values that start
+// with s literally.
+func LikePrefix(s string) string { return likeEscaper.Replace(s) + "%" }

@@ -53,3 +53,30 @@ func TestWhere(t *testing.T) {
 		t.Errorf("Where of an owner-only filter = %q, want nothing", got)
 	}
 }
+
+func TestLikePatterns(t *testing.T) {
+	for _, c := range []struct{ in, contains, prefix string }{
+		{"abc", "%abc%", "abc%"},
+		{"a%b_c", `%a\%b\_c%`, `a\%b\_c%`},
+		{`a\b`, `%a\\b%`, `a\\b%`},
+		{"", "%%", "%"},
+	} {
+		if got := LikeContains(c.in); got != c.contains {
+			t.Errorf("LikeContains(%q) = %q, want %q", c.in, got, c.contains)
+		}
+		if got := LikePrefix(c.in); got != c.prefix {
+			t.Errorf("LikePrefix(%q) = %q, want %q", c.in, got, c.prefix)
+		}
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	want := moat.RuleConfig{PersistenceTimeout: 60, Synproxy: "on", Slimit: moat.SlimitConfig{Bps: 1 << 40}, PayloadLen: moat.PayloadLen{Min: 1, Max: 2}}
+	var got moat.RuleConfig
+	if err := DecodeJSON(EncodeJSON(want), &got); err != nil || got != want {
+		t.Fatalf("DecodeJSON(EncodeJSON(%+v)) = %+v, %v", want, got, err)
+	}
+	if err := DecodeJSON("[", &got); err == nil {
+		t.Fatal("DecodeJSON of broken JSON succeeded")
+	}
+}

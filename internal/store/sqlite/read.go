@@ -430,7 +430,7 @@ func (s *Store) Events(ctx context.Context, f moat.EventFilter) ([]moat.Event, e
 		var e moat.Event
 		var at, rec int64
 		var region, typ string
-		if err := rows.Scan(&e.Seq, &at, &rec, &e.InstanceID, &e.AccountID, &region, &typ, &e.RequestID, &e.Reason, &e.Periods); err != nil {
+		if err := rows.Scan(&e.Seq, &at, &rec, &e.InstanceID, &e.AccountID, &region, &typ, &e.RequestID, &e.Reason, &e.Periods, &e.Subject); err != nil {
 			return nil, err
 		}
 		e.Time, e.RecordedAt, e.Region, e.Type = fromMS(at), fromMS(rec), moat.Region(region), moat.EventType(typ)

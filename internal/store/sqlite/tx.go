@@ -221,6 +221,9 @@ func (t *tx) DeleteInstance(id string) error {
 	if _, err := t.exec(`DELETE FROM instance_tags WHERE instance_id = ?`, id); err != nil {
 		return err
 	}
+	if err := t.deleteRulesOf(id); err != nil {
+		return err
+	}
 	_, err = t.exec(`UPDATE instance_counts SET n = n - 1, version = version + 1 WHERE account_id = ? AND region = ?`, account, region)
 	return err
 }
@@ -336,9 +339,10 @@ func (t *tx) InsertTombstone(ts moat.Tombstone) error {
 }
 
 func (t *tx) AppendEvent(e *moat.Event) error {
-	res, err := t.exec(`INSERT INTO events(time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, periods, instance_seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT seq FROM instances WHERE instance_id = ?), (SELECT seq FROM tombstones WHERE instance_id = ?), 0))`,
-		ms(e.Time), ms(e.RecordedAt), e.InstanceID, e.AccountID, string(e.Region), string(e.Type), e.RequestID, e.Reason, e.Periods, e.InstanceID, e.InstanceID)
+	res, err := t.exec(`INSERT INTO events(time_ms, recorded_ms, instance_id, account_id, region, type, request_id, reason, periods, subject, instance_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT seq FROM instances WHERE instance_id = ?), (SELECT seq FROM tombstones WHERE instance_id = ?), 0))`,
+		ms(e.Time), ms(e.RecordedAt), e.InstanceID, e.AccountID, string(e.Region), string(e.Type), e.RequestID, e.Reason, e.Periods, e.Subject,
+		e.InstanceID, e.InstanceID)
 	if err != nil {
 		return err
 	}

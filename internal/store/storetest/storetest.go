@@ -132,6 +132,19 @@ var cases = []testCase{
 	{"Audit/AppendAudit assigns increasing Seq, fields round-trip, filters and PurgeAudit", testAuditRoundTrip},
 	{"Audit/ResourceCount round-trips beside the kept Resources", testAuditResourceCount},
 	{"Audit/TrimAudit forgets the oldest records beyond the newest keep, max at a time", testAuditTrim},
+
+	{"Rules/a port rule round-trips through Tx and Reader, is updated and deleted", testPortRuleRoundTrip},
+	{"Rules/a taken port key is ErrConflict and leaves the transaction usable; missing rules are ErrNotFound", testPortRuleConflictNotFound},
+	{"Rules/PortRulePage orders by protocol then port, filters, pages and counts; PortRulesByKey keeps the keys' order", testPortRulePage},
+	{"Rules/a website round-trips with its bindings in order; conflict per account; update replaces the bindings; delete", testWebRuleRoundTrip},
+	{"Rules/WebRulePage: exact or case-insensitive literal substring domain, instance and region filters, order, paging", testWebRulePage},
+	{"Rules/certificates get increasing IDs, names are unique per account, reads are per account", testCerts},
+	{"Rules/source entries: put replaces, delete some or all, expired and prefix-filtered entries left out of pages and counts", testSourceEntries},
+	{"Rules/UDP reflection ports are set, replaced and cleared", testUDPReflect},
+	{"Rules/RuleCount and RuleCounts count port rules and website bindings per instance", testRuleCounts},
+	{"Rules/DeleteInstance removes the instance's rules, lists, filter and bindings, and no other instance's", testDeleteInstanceRules},
+	{"Rules/rule writes leave the listing version", testRulesLeaveListingVersion},
+	{"Events/Subject round-trips", testEventSubject},
 }
 
 // ---- fixtures and helpers ----
