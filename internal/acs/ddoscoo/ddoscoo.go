@@ -67,6 +67,15 @@ func Product(svc Service) *acs.Product {
 			"DescribeAutoCcListCount": acs.Handle(h.DescribeAutoCcListCount),
 			"ConfigUdpReflect":        acs.Handle(h.ConfigUdpReflect),
 			"DescribeUdpReflect":      acs.Handle(h.DescribeUdpReflect),
+
+			"CreateDomainResource":   acs.Handle(h.CreateDomainResource),
+			"ModifyDomainResource":   acs.Handle(h.ModifyDomainResource),
+			"DeleteDomainResource":   acs.Handle(h.DeleteDomainResource),
+			"DescribeDomainResource": acs.Handle(h.DescribeDomainResource),
+			"DescribeDomains":        acs.Handle(h.DescribeDomains),
+			"DescribeWebRules":       acs.Handle(h.DescribeWebRules),
+			"AssociateWebCert":       acs.Handle(h.AssociateWebCert),
+			"DescribeCerts":          acs.Handle(h.DescribeCerts),
 		},
 	}
 }
