@@ -100,6 +100,19 @@ func tfExpected(err error, codes ...string) bool {
 	return false
 }
 
+// tfNeedRetry is the provider's NeedRetry for a tea error.
+func tfNeedRetry(err error) bool {
+	var se *tea.SDKError
+	if !errors.As(err, &se) {
+		return false
+	}
+	code, msg := tea.StringValue(se.Code), tea.StringValue(se.Message)
+	if strings.Contains(msg, "Client.Timeout") {
+		return true
+	}
+	return code == "ServiceUnavailable" || code == "Rejected.Throttling" || strings.Contains(code, "Throttling") || tfRetryCodeRE.MatchString(msg)
+}
+
 // tfJSONList is the provider's jsonpath "$.Key[*]": the key must be present
 // and hold a JSON list (a missing key or null fails the read with
 // FailedGetAttribute instead of "not found").
@@ -497,19 +510,6 @@ func TestTerraformPortFlow(t *testing.T) {
 	if st, gone := tfPortRead(t, conn, udp.id(), false); !gone {
 		t.Fatalf("read of %s after release: %v, want the resource dropped", udp.id(), st.Rule)
 	}
-}
-
-// tfNeedRetry is the provider's NeedRetry for a tea error.
-func tfNeedRetry(err error) bool {
-	var se *tea.SDKError
-	if !errors.As(err, &se) {
-		return false
-	}
-	code, msg := tea.StringValue(se.Code), tea.StringValue(se.Message)
-	if strings.Contains(msg, "Client.Timeout") {
-		return true
-	}
-	return code == "ServiceUnavailable" || code == "Rejected.Throttling" || strings.Contains(code, "Throttling") || tfRetryCodeRE.MatchString(msg)
 }
 
 // ---- alicloud_ddoscoo_domain_resource ----
