@@ -224,7 +224,7 @@ func TestWebRulesV3CreateDescribeModifyDelete(t *testing.T) {
 		t.Errorf("DescribeDomains(%s): %v, want []", b.InstanceId, got)
 	}
 
-	// Modify: both instances, origins by name, no HttpsExt (all off).
+	// Modify: both instances, origins by name, no HttpsExt (kept as created).
 	mod := webSite{domain: "www.example.com", instances: []string{a.InstanceId, b.InstanceId}, origins: []string{"origin.example.net"},
 		rsType: 1, proxies: map[string][]int32{"https": {443, 8443}}}
 	mresp, err := c.ModifyDomainResource(mod.modifyRequest())
@@ -235,7 +235,7 @@ func TestWebRulesV3CreateDescribeModifyDelete(t *testing.T) {
 	r = describeSites(t, c, "www.example.com", "exact").WebRules[0]
 	if tea.StringValue(r.Cname) != cname || !slices.Equal(sortedStrings(tea.StringSliceValue(r.InstanceIds)...), sortedStrings(a.InstanceId, b.InstanceId)) ||
 		!slices.Equal(tea.StringSliceValue(r.RealServers), []string{"origin.example.net"}) || tea.Int32Value(r.RsType) != 1 ||
-		tea.StringValue(r.HttpsExt) != `{"Http2":0,"Http2https":0,"Https2http":0}` || tea.BoolValue(r.Http2Enable) || len(r.ProxyTypes) != 1 ||
+		tea.StringValue(r.HttpsExt) != `{"Http2":1,"Http2https":0,"Https2http":0}` || !tea.BoolValue(r.Http2Enable) || len(r.ProxyTypes) != 1 ||
 		tea.StringValue(r.ProxyTypes[0].ProxyType) != "https" || !slices.Equal(tea.StringSliceValue(r.ProxyTypes[0].ProxyPorts), []string{"443", "8443"}) {
 		t.Errorf("after ModifyDomainResource: %v", r)
 	}

@@ -253,7 +253,7 @@ func TestRulesTenancy(t *testing.T) {
 	if err != nil || n != 1 || mine[0].InstanceIDs[0] != in.ID {
 		t.Fatalf("my websites = %+v (%d), %v", mine, n, err)
 	}
-	wantCode(t, "bind their instance", e.svc.ModifyWebRule(e.ctx, me, moat.RegionMainland, website("shop.example.com", theirs[0].ID), "R"), moat.CodeInstanceNotFound)
+	wantCode(t, "bind their instance", e.svc.ModifyWebRule(e.ctx, me, moat.RegionMainland, website("shop.example.com", theirs[0].ID), false, "R"), moat.CodeInstanceNotFound)
 	wantCode(t, "delete in the other region", e.svc.DeleteWebRule(e.ctx, me, moat.RegionOverseas, "shop.example.com", "R"), moat.CodeDomainNotExist)
 	if u, err := e.svc.RuleUsage(e.ctx, me, moat.RegionMainland, []string{in.ID}); err != nil || u[in.ID] != (moat.RuleCount{Ports: 1, Domains: 1}) {
 		t.Fatalf("usage = %+v, %v", u, err)
@@ -292,7 +292,7 @@ func TestRulesLifecycle(t *testing.T) {
 	}
 	e.advance(t, moat.ForwardingGrace) // forwarding stopped
 	wantCode(t, "create on a stopped instance", e.svc.CreatePortRules(e.ctx, me, moat.RegionMainland, []moat.PortRule{portRule(a.ID, "tcp", 24)}, "R"), moat.CodeInstanceExpired)
-	wantCode(t, "modify a website on a stopped instance", e.svc.ModifyWebRule(e.ctx, me, moat.RegionMainland, website("only-a.example.com", a.ID), "R"), moat.CodeInstanceExpired)
+	wantCode(t, "modify a website on a stopped instance", e.svc.ModifyWebRule(e.ctx, me, moat.RegionMainland, website("only-a.example.com", a.ID), false, "R"), moat.CodeInstanceExpired)
 	if n := e.portCount(t, a.ID); n != 2 {
 		t.Fatalf("rules of a stopped instance: %d, want 2", n)
 	}
@@ -400,6 +400,26 @@ func TestWebsiteChecks(t *testing.T) {
 	webs, _, err := e.svc.WebRules(e.ctx, me, moat.RegionMainland, moat.WebQuery{Domain: "*.example.org", Exact: true})
 	if err != nil || len(webs) != 1 || webs[0].Domain != "*.example.org" || webs[0].Cname != moat.CnameOf(e.acct, "*.example.org") {
 		t.Fatalf("wildcard website = %+v, %v", webs, err)
+	}
+	// ModifyDomainResource without HttpsExt keeps the options; with it,
+	// replaces them.
+	h2 := website("h2.example.com", in.ID)
+	h2.HTTPSExt.Http2 = 1
+	if err := e.svc.CreateWebRule(e.ctx, me, moat.RegionMainland, h2, "R5"); err != nil {
+		t.Fatal(err)
+	}
+	ext := func() moat.HTTPSExt {
+		webs, _, err := e.svc.WebRules(e.ctx, me, moat.RegionMainland, moat.WebQuery{Domain: "h2.example.com", Exact: true})
+		if err != nil || len(webs) != 1 {
+			t.Fatalf("h2 website: %+v, %v", webs, err)
+		}
+		return webs[0].HTTPSExt
+	}
+	if err := e.svc.ModifyWebRule(e.ctx, me, moat.RegionMainland, website("h2.example.com", in.ID), true, "R6"); err != nil || ext().Http2 != 1 {
+		t.Fatalf("modify keeping HttpsExt: %v, %+v", err, ext())
+	}
+	if err := e.svc.ModifyWebRule(e.ctx, me, moat.RegionMainland, website("h2.example.com", in.ID), false, "R7"); err != nil || ext().Http2 != 0 {
+		t.Fatalf("modify replacing HttpsExt: %v, %+v", err, ext())
 	}
 	if c := moat.CnameOf(e.acct, "www.example.com"); !strings.HasSuffix(c, ".com") || !strings.Contains(c, ".aliyunddos") || len(strings.Split(c, ".")[0]) != 16 {
 		t.Fatalf("cname %q", c)

@@ -213,8 +213,10 @@ func (s *RuleService) CreateWebRule(ctx context.Context, c Caller, region Region
 }
 
 // ModifyWebRule replaces a website's instances, origins, proxy types and
-// HTTPS options (ModifyDomainResource); its CNAME and certificate stay.
-func (s *RuleService) ModifyWebRule(ctx context.Context, c Caller, region Region, w WebRule, requestID string) error {
+// HTTPS options (ModifyDomainResource); its CNAME and certificate stay, and
+// so do its HTTPS options when keepHTTPSExt (the call gave none: Terraform
+// sends HttpsExt only when it changed).
+func (s *RuleService) ModifyWebRule(ctx context.Context, c Caller, region Region, w WebRule, keepHTTPSExt bool, requestID string) error {
 	w, err := checkWebRule(w)
 	if err != nil {
 		return err
@@ -261,7 +263,10 @@ func (s *RuleService) ModifyWebRule(ctx context.Context, c Caller, region Region
 			changes = append(changes, change{in, EventRuleDeleted})
 		}
 		old.InstanceIDs, old.RealServers, old.RsType = w.InstanceIDs, w.RealServers, w.RsType
-		old.ProxyTypes, old.HTTPSExt, old.Updated = w.ProxyTypes, w.HTTPSExt, now
+		old.ProxyTypes, old.Updated = w.ProxyTypes, now
+		if !keepHTTPSExt {
+			old.HTTPSExt = w.HTTPSExt
+		}
 		if err := tx.UpdateWebRule(&old); err != nil {
 			return err
 		}

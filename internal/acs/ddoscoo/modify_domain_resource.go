@@ -23,8 +23,9 @@ type ModifyDomainResourceResponse struct {
 }
 
 // ModifyDomainResource replaces a website's instances, origins, protocols
-// and HTTPS options; its CNAME and certificate stay. An absent HttpsExt
-// turns every HTTPS option off.
+// and HTTPS options; its CNAME and certificate stay, and so do its HTTPS
+// options when HttpsExt is absent (Terraform sends it only when it
+// changed).
 func (h *handlers) ModifyDomainResource(ctx context.Context, call *acs.Call, req *ModifyDomainResourceRequest) (*ModifyDomainResourceResponse, error) {
 	region, err := call.Region()
 	if err != nil {
@@ -35,7 +36,7 @@ func (h *handlers) ModifyDomainResource(ctx context.Context, call *acs.Call, req
 	if err != nil {
 		return nil, err
 	}
-	if err := h.svc.ModifyWebRule(ctx, call.Caller, region, w, call.RequestID); err != nil {
+	if err := h.svc.ModifyWebRule(ctx, call.Caller, region, w, req.HttpsExt == "", call.RequestID); err != nil {
 		return nil, err
 	}
 	return &ModifyDomainResourceResponse{}, nil

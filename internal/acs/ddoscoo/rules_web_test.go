@@ -40,7 +40,7 @@ func (f *webFake) CreateWebRule(_ context.Context, _ moat.Caller, r moat.Region,
 	return f.err
 }
 
-func (f *webFake) ModifyWebRule(_ context.Context, _ moat.Caller, r moat.Region, w moat.WebRule, rid string) error {
+func (f *webFake) ModifyWebRule(_ context.Context, _ moat.Caller, r moat.Region, w moat.WebRule, _ bool, rid string) error {
 	f.modified, f.regions, f.requestIDs = append(f.modified, w), append(f.regions, r), append(f.requestIDs, rid)
 	return f.err
 }

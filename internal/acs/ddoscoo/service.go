@@ -44,7 +44,7 @@ type Rules interface {
 	RuleUsage(ctx context.Context, c moat.Caller, region moat.Region, ids []string) (map[string]moat.RuleCount, error)
 
 	CreateWebRule(ctx context.Context, c moat.Caller, region moat.Region, w moat.WebRule, requestID string) error
-	ModifyWebRule(ctx context.Context, c moat.Caller, region moat.Region, w moat.WebRule, requestID string) error
+	ModifyWebRule(ctx context.Context, c moat.Caller, region moat.Region, w moat.WebRule, keepHTTPSExt bool, requestID string) error
 	DeleteWebRule(ctx context.Context, c moat.Caller, region moat.Region, domain, requestID string) error
 	WebRules(ctx context.Context, c moat.Caller, region moat.Region, q moat.WebQuery) ([]moat.WebRuleView, int64, error)
 	Domains(ctx context.Context, c moat.Caller, region moat.Region, instanceIDs []string) ([]string, error)
