@@ -152,6 +152,25 @@ func tfUnserved(t testing.TB, conn *rpc.Client, action string, body map[string]a
 	}
 }
 
+// tfSwitches is the provider's DescribeDomainCcProtectSwitch: Domains.1 and
+// RegionId in the body, ProtectSwitchList[0] read, BlackWhiteListEnable
+// compared with bw_list_enable as a number.
+func tfSwitches(t testing.TB, conn *rpc.Client, domain string) {
+	t.Helper()
+	res, err := tfRPCPost(conn, "DescribeDomainCcProtectSwitch", map[string]any{}, map[string]any{"Domains.1": domain, "RegionId": "cn-hangzhou"}, true)
+	if err != nil {
+		t.Fatalf("DescribeDomainCcProtectSwitch %s: %v", domain, err)
+	}
+	list := tfJSONList(t, "DescribeDomainCcProtectSwitch "+domain, res, "ProtectSwitchList")
+	if len(list) != 1 {
+		t.Fatalf("DescribeDomainCcProtectSwitch %s: %d entries, want 1", domain, len(list))
+	}
+	sw := tfObject(t, "ProtectSwitchList[0]", list[0])
+	if fmt.Sprint(sw["Domain"]) != domain || tfNumber(t, "BlackWhiteListEnable", sw["BlackWhiteListEnable"]) != 0 || tfNumber(t, "CcEnable", sw["CcEnable"]) != 1 {
+		t.Fatalf("DescribeDomainCcProtectSwitch %s: ProtectSwitchList[0] = %v", domain, sw)
+	}
+}
+
 func tfStrings(v []string) []any {
 	out := make([]any, len(v))
 	for i, s := range v {
@@ -634,9 +653,9 @@ func tfWebUpdateCalls(t testing.TB, conn *rpc.Client, old, c tfWebConfig, isNew 
 		tfRequestID(t, "AssociateWebCert", res)
 	}
 	// ConfigDomainSecurityProfile's step reads DescribeDomainCcProtectSwitch
-	// first and returns any error it gets, not-found included: with the
-	// action unserved, the provider's create and update stop here.
-	tfUnserved(t, conn, "DescribeDomainCcProtectSwitch", map[string]any{"Domains.1": c.Domain, "RegionId": "cn-hangzhou"})
+	// first and returns any error it gets, not-found included: the
+	// provider's create and update need it served.
+	tfSwitches(t, conn, c.Domain)
 	return reqID
 }
 
@@ -681,7 +700,7 @@ func tfWebRead(t testing.TB, conn *rpc.Client, domain string, isNew bool) (st tf
 			st.WebRule = tfObject(t, "DescribeWebRules WebRules[0]", web[0])
 		}
 	}
-	tfUnserved(t, conn, "DescribeDomainCcProtectSwitch", map[string]any{"Domains.1": domain, "RegionId": "cn-hangzhou"})
+	tfSwitches(t, conn, domain)
 	tfUnserved(t, conn, "DescribeHeaders", map[string]any{"Domain": domain, "RegionId": "cn-hangzhou"})
 	return st, false
 }

@@ -76,6 +76,8 @@ func Product(svc Service) *acs.Product {
 			"DescribeWebRules":       acs.Handle(h.DescribeWebRules),
 			"AssociateWebCert":       acs.Handle(h.AssociateWebCert),
 			"DescribeCerts":          acs.Handle(h.DescribeCerts),
+
+			"DescribeDomainCcProtectSwitch": acs.Handle(h.DescribeDomainCcProtectSwitch),
 		},
 	}
 }
