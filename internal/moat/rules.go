@@ -134,6 +134,14 @@ type PortQuery struct {
 	PageSize     int    // 0: 10
 }
 
+// PortPage is a page of an instance's port rules, with how many match in
+// all and whether the instance forwards traffic now (the rules' ProxyStatus).
+type PortPage struct {
+	Rules      []PortRule
+	Total      int64
+	Forwarding bool
+}
+
 // PortRuleFilter is a PortQuery as the store reads it.
 type PortRuleFilter struct {
 	InstanceID   string

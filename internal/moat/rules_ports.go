@@ -331,29 +331,34 @@ func (s *RuleService) DeletePortRules(ctx context.Context, c Caller, region Regi
 
 // PortRules pages through an instance's port rules (DescribePort,
 // DescribeNetworkRules).
-func (s *RuleService) PortRules(ctx context.Context, c Caller, region Region, q PortQuery) ([]PortRule, int64, error) {
+func (s *RuleService) PortRules(ctx context.Context, c Caller, region Region, q PortQuery) (PortPage, error) {
 	offset, limit, err := rulePage(q.PageNumber, q.PageSize)
 	if err != nil {
-		return nil, 0, err
+		return PortPage{}, err
 	}
 	f := PortRuleFilter{InstanceID: q.InstanceID, FrontendPort: q.FrontendPort, Offset: offset, Limit: limit}
 	if q.Protocol != "" {
 		if f.Protocol, err = CheckProtocol("Protocol", q.Protocol); err != nil {
-			return nil, 0, err
+			return PortPage{}, err
 		}
 	}
 	if q.FrontendPort != 0 {
 		if err := CheckPort("FrontendPort", q.FrontendPort); err != nil {
-			return nil, 0, err
+			return PortPage{}, err
 		}
 	}
 	if q.InstanceID == "" {
-		return nil, 0, MissingParam("InstanceId")
+		return PortPage{}, MissingParam("InstanceId")
 	}
-	if _, err := s.ownedRead(ctx, c, region, q.InstanceID); err != nil {
-		return nil, 0, err
+	in, err := s.ownedRead(ctx, c, region, q.InstanceID)
+	if err != nil {
+		return PortPage{}, err
 	}
-	return s.store.PortRulePage(ctx, f)
+	rules, total, err := s.store.PortRulePage(ctx, f)
+	if err != nil {
+		return PortPage{}, err
+	}
+	return PortPage{Rules: rules, Total: total, Forwarding: in.Forwarding(s.clock.Now())}, nil
 }
 
 // MaxRuleLookups is how many rules one lookup (NetworkRules JSON) names.

@@ -25,11 +25,11 @@ func portRule(id, proto string, port int, origins ...string) moat.PortRule {
 
 func (e *env) portCount(t *testing.T, id string) int64 {
 	t.Helper()
-	_, n, err := e.svc.PortRules(e.ctx, e.caller(e.acct), moat.RegionMainland, moat.PortQuery{InstanceID: id})
+	p, err := e.svc.PortRules(e.ctx, e.caller(e.acct), moat.RegionMainland, moat.PortQuery{InstanceID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return n
+	return p.Total
 }
 
 // TestPortRuleLimitsAndBatches pins PortCount, uniqueness of (protocol,
@@ -202,7 +202,7 @@ func TestRulesTenancy(t *testing.T) {
 			return e.svc.DeletePortRules(e.ctx, c, r, []moat.PortKey{k}, "R")
 		},
 		"describe": func(c moat.Caller, r moat.Region) error {
-			_, _, err := e.svc.PortRules(e.ctx, c, r, moat.PortQuery{InstanceID: in.ID})
+			_, err := e.svc.PortRules(e.ctx, c, r, moat.PortQuery{InstanceID: in.ID})
 			return err
 		},
 		"config": func(c moat.Caller, r moat.Region) error {
@@ -293,8 +293,8 @@ func TestRulesLifecycle(t *testing.T) {
 	e.advance(t, moat.ForwardingGrace) // forwarding stopped
 	wantCode(t, "create on a stopped instance", e.svc.CreatePortRules(e.ctx, me, moat.RegionMainland, []moat.PortRule{portRule(a.ID, "tcp", 24)}, "R"), moat.CodeInstanceExpired)
 	wantCode(t, "modify a website on a stopped instance", e.svc.ModifyWebRule(e.ctx, me, moat.RegionMainland, website("only-a.example.com", a.ID), false, "R"), moat.CodeInstanceExpired)
-	if n := e.portCount(t, a.ID); n != 2 {
-		t.Fatalf("rules of a stopped instance: %d, want 2", n)
+	if p, err := e.svc.PortRules(e.ctx, me, moat.RegionMainland, moat.PortQuery{InstanceID: a.ID}); err != nil || p.Total != 2 || p.Forwarding {
+		t.Fatalf("rules of a stopped instance: %+v, %v; want 2, not forwarding", p, err)
 	}
 	if err := e.svc.DeletePortRules(e.ctx, me, moat.RegionMainland, []moat.PortKey{{InstanceID: a.ID, Protocol: "tcp", FrontendPort: 23}}, "R6"); err != nil {
 		t.Fatalf("delete on a stopped instance: %v", err)
@@ -307,7 +307,7 @@ func TestRulesLifecycle(t *testing.T) {
 	if err != nil || n != 1 || webs[0].Domain != "both.example.com" || fmt.Sprint(webs[0].InstanceIDs) != fmt.Sprint([]string{b.ID}) {
 		t.Fatalf("websites after release = %+v (%d), %v", webs, n, err)
 	}
-	if _, _, err := e.svc.PortRules(e.ctx, me, moat.RegionMainland, moat.PortQuery{InstanceID: a.ID}); moat.ErrorCode(err) != moat.CodeInstanceNotFound {
+	if _, err := e.svc.PortRules(e.ctx, me, moat.RegionMainland, moat.PortQuery{InstanceID: a.ID}); moat.ErrorCode(err) != moat.CodeInstanceNotFound {
 		t.Fatalf("rules of a released instance: %v", err)
 	}
 	if got, err := e.svc.LookupPortRules(e.ctx, me, moat.RegionMainland, []moat.PortKey{{InstanceID: a.ID, Protocol: "tcp", FrontendPort: 22}}); err != nil || len(got) != 0 {

@@ -45,12 +45,12 @@ func (h *handlers) DescribePort(ctx context.Context, call *acs.Call, req *Descri
 	if err != nil {
 		return nil, err
 	}
-	rules, total, err := h.svc.PortRules(ctx, call.Caller, region, q)
+	page, err := h.svc.PortRules(ctx, call.Caller, region, q)
 	if err != nil {
 		return nil, moat.Rename(err, frontendParams)
 	}
-	resp := &DescribePortResponse{TotalCount: total, NetworkRules: make([]PortRule, 0, len(rules))}
-	for _, r := range rules {
+	resp := &DescribePortResponse{TotalCount: page.Total, NetworkRules: make([]PortRule, 0, len(page.Rules))}
+	for _, r := range page.Rules {
 		resp.NetworkRules = append(resp.NetworkRules, PortRule{
 			InstanceId: r.InstanceID, FrontendProtocol: r.Protocol, FrontendPort: r.FrontendPort,
 			BackendPort: r.BackendPort, RealServers: nonNil(r.RealServers),

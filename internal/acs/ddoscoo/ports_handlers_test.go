@@ -29,6 +29,7 @@ type portFake struct {
 	changed []moat.PortChange
 	deleted []moat.PortKey
 	query   moat.PortQuery
+	stopped bool // PortRules reports the instance not forwarding
 	keys    []moat.PortKey
 	key     moat.PortKey
 	patch   moat.RuleConfigPatch
@@ -63,9 +64,9 @@ func (f *portFake) DeletePortRules(_ context.Context, c moat.Caller, region moat
 	return f.note(c, region, requestID)
 }
 
-func (f *portFake) PortRules(_ context.Context, c moat.Caller, region moat.Region, q moat.PortQuery) ([]moat.PortRule, int64, error) {
+func (f *portFake) PortRules(_ context.Context, c moat.Caller, region moat.Region, q moat.PortQuery) (moat.PortPage, error) {
 	f.query = q
-	return f.rules, f.total, f.note(c, region, "")
+	return moat.PortPage{Rules: f.rules, Total: f.total, Forwarding: !f.stopped}, f.note(c, region, "")
 }
 
 func (f *portFake) LookupPortRules(_ context.Context, c moat.Caller, region moat.Region, keys []moat.PortKey) ([]moat.PortRule, error) {
@@ -260,12 +261,19 @@ func TestDescribePortHandlers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DescribeNetworkRules: %v", err)
 	}
-	if want := `{"RequestId":"","TotalCount":7,"NetworkRules":[{"InstanceId":"ddoscoo-cn-a","Protocol":"tcp","FrontendPort":80,"BackendPort":8080,"RealServers":["192.0.2.1","192.0.2.2"],"IsAutoCreate":false}]}`; body != want {
+	if want := `{"RequestId":"","TotalCount":7,"NetworkRules":[{"InstanceId":"ddoscoo-cn-a","Protocol":"tcp","FrontendPort":80,"BackendPort":8080,"RealServers":["192.0.2.1","192.0.2.2"],"IsAutoCreate":false,"Remark":"","ProxyEnable":0,"ProxyStatus":"on","PayloadRuleEnable":0}]}`; body != want {
 		t.Errorf("DescribeNetworkRules body\n%s\nwant\n%s", body, want)
 	}
 	if want := (moat.PortQuery{InstanceID: "ddoscoo-cn-a", PageNumber: 1, PageSize: 10}); f.query != want {
 		t.Errorf("query %+v", f.query)
 	}
+	// An instance whose forwarding stopped: its rules show ProxyStatus off.
+	f.stopped = true
+	body, _, err = invoke(t, acs.Handle(h.DescribeNetworkRules), map[string]string{"InstanceId": "ddoscoo-cn-a", "PageNumber": "1", "PageSize": "10"})
+	if err != nil || !strings.Contains(body, `"ProxyStatus":"off"`) {
+		t.Errorf("DescribeNetworkRules of a stopped instance: %s, %v", body, err)
+	}
+	f.stopped = false
 
 	f.rules, f.total, f.calls = nil, 0, 0
 	body, _, err = invoke(t, acs.Handle(h.DescribeNetworkRules), map[string]string{"InstanceId": "ddoscoo-cn-a", "PageNumber": "1", "PageSize": "10"})

@@ -36,7 +36,7 @@ type Rules interface {
 	CreatePortRules(ctx context.Context, c moat.Caller, region moat.Region, rules []moat.PortRule, requestID string) error
 	ModifyPortRules(ctx context.Context, c moat.Caller, region moat.Region, changes []moat.PortChange, requestID string) error
 	DeletePortRules(ctx context.Context, c moat.Caller, region moat.Region, keys []moat.PortKey, requestID string) error
-	PortRules(ctx context.Context, c moat.Caller, region moat.Region, q moat.PortQuery) ([]moat.PortRule, int64, error)
+	PortRules(ctx context.Context, c moat.Caller, region moat.Region, q moat.PortQuery) (moat.PortPage, error)
 	LookupPortRules(ctx context.Context, c moat.Caller, region moat.Region, keys []moat.PortKey) ([]moat.PortRule, error)
 	ModifyRuleConfig(ctx context.Context, c moat.Caller, region moat.Region, k moat.PortKey, p moat.RuleConfigPatch, requestID string) error
 	ModifyHealthCheck(ctx context.Context, c moat.Caller, region moat.Region, k moat.PortKey, h moat.HealthCheck, requestID string) error
