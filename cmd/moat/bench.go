@@ -90,7 +90,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Int64Var(&cfg.Count, "count", 0, "the mixed scenario measures this many requests instead of --duration")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "the mixed scenario's fixed arrival rate in requests/s (open loop, latency from the scheduled time, at most --connections in flight); 0 is flat out")
 	fs.IntVar(&cfg.Replicas, "replicas", 1, "moat serve processes sharing the store (PostgreSQL only); the signed loads are spread over them")
-	fs.StringVar(&scenarios, "scenarios", "all", "comma-separated subset of describe,baseline,release,create,tags,ram,mixed,lifecycle,memory")
+	fs.StringVar(&scenarios, "scenarios", "all", "comma-separated subset of describe,baseline,release,create,tags,ram,rules,mixed,lifecycle,memory")
 	fs.StringVar(&cfg.DB, "db", "", "SQLite store path, reused if it exists (default: a fresh temporary file, removed at the end); or postgres://user@host:port/db: a fresh moat_bench_<random> database on that server, dropped at the end (a URL naming a moat_bench_* database uses and keeps it)")
 	fs.BoolVar(&cfg.KeepDB, "keep-db", false, "keep the temporary store or database (reuse it later with --db)")
 	fs.StringVar(&cfg.ServerLogLevel, "server-log-level", "info", "moat serve --log-level; info logs a line per request, as deployed")

@@ -319,8 +319,12 @@ type SourceFilter struct {
 	Limit      int
 }
 
-// RuleCount is how many port and website rules an instance holds.
+// RuleCount is how many port and website rules an instance holds. Sites
+// counts its websites by primary domain (www.example.com and
+// shop.example.com are one site); the store leaves it 0 and RuleUsage
+// fills it in.
 type RuleCount struct {
 	Ports   int
 	Domains int
+	Sites   int
 }

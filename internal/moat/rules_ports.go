@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 // RuleService holds the forwarding configuration of instances: port rules
@@ -526,9 +529,9 @@ func (s *RuleService) HealthStatuses(ctx context.Context, c Caller, region Regio
 	return out, nil
 }
 
-// RuleUsage counts the port rules and websites of the caller's instances
-// among ids in region (DescribeInstanceStatistics' PortUsage and
-// DomainUsage); others are absent.
+// RuleUsage counts the port rules, websites and sites of the caller's
+// instances among ids in region (DescribeInstanceStatistics' PortUsage,
+// DomainUsage and SiteUsage); others are absent.
 func (s *RuleService) RuleUsage(ctx context.Context, c Caller, region Region, ids []string) (map[string]RuleCount, error) {
 	if len(ids) == 0 {
 		return map[string]RuleCount{}, nil
@@ -545,5 +548,35 @@ func (s *RuleService) RuleUsage(ctx context.Context, c Caller, region Region, id
 	if len(own) == 0 {
 		return map[string]RuleCount{}, nil
 	}
-	return s.store.RuleCounts(ctx, own)
+	counts, err := s.store.RuleCounts(ctx, own)
+	if err != nil {
+		return nil, err
+	}
+	for id, n := range counts {
+		if n.Domains == 0 {
+			continue
+		}
+		domains, err := s.Domains(ctx, c, region, []string{id})
+		if err != nil {
+			return nil, err
+		}
+		sites := map[string]bool{}
+		for _, d := range domains {
+			sites[PrimaryDomain(d)] = true
+		}
+		n.Sites = len(sites)
+		counts[id] = n
+	}
+	return counts, nil
+}
+
+// PrimaryDomain is the registrable domain a website belongs to: its
+// public suffix and one label more (www.example.co.uk: example.co.uk),
+// from the Public Suffix List.
+func PrimaryDomain(domain string) string {
+	d := strings.TrimPrefix(domain, "*.")
+	if p, err := publicsuffix.EffectiveTLDPlusOne(d); err == nil {
+		return p
+	}
+	return d
 }

@@ -255,7 +255,14 @@ func TestRulesTenancy(t *testing.T) {
 	}
 	wantCode(t, "bind their instance", e.svc.ModifyWebRule(e.ctx, me, moat.RegionMainland, website("shop.example.com", theirs[0].ID), false, "R"), moat.CodeInstanceNotFound)
 	wantCode(t, "delete in the other region", e.svc.DeleteWebRule(e.ctx, me, moat.RegionOverseas, "shop.example.com", "R"), moat.CodeDomainNotExist)
-	if u, err := e.svc.RuleUsage(e.ctx, me, moat.RegionMainland, []string{in.ID}); err != nil || u[in.ID] != (moat.RuleCount{Ports: 1, Domains: 1}) {
+	if err := e.svc.CreateWebRule(e.ctx, me, moat.RegionMainland, website("www.example.com", in.ID), "R4"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.CreateWebRule(e.ctx, me, moat.RegionMainland, website("*.shop.example.co.uk", in.ID), "R5"); err != nil {
+		t.Fatal(err)
+	}
+	// Three websites, two sites: example.com and example.co.uk.
+	if u, err := e.svc.RuleUsage(e.ctx, me, moat.RegionMainland, []string{in.ID}); err != nil || u[in.ID] != (moat.RuleCount{Ports: 1, Domains: 3, Sites: 2}) {
 		t.Fatalf("usage = %+v, %v", u, err)
 	}
 }

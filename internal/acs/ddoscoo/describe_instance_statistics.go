@@ -32,8 +32,8 @@ type DescribeInstanceStatisticsResponse struct {
 
 // DescribeInstanceStatistics reports how much of each instance's limits is
 // used: PortUsage counts its port rules, DomainUsage its websites, and
-// SiteUsage, the websites counted by their primary domain, equals
-// DomainUsage (every moat website is its own site). No advanced
+// SiteUsage its websites' primary domains (www.example.com and
+// shop.example.com are one site). No advanced
 // mitigation is ever counted. An ID that is not the caller's in the
 // region is InstanceNotFound.
 func (h *handlers) DescribeInstanceStatistics(ctx context.Context, call *acs.Call, req *DescribeInstanceStatisticsRequest) (*DescribeInstanceStatisticsResponse, error) {
@@ -56,7 +56,7 @@ func (h *handlers) DescribeInstanceStatistics(ctx context.Context, call *acs.Cal
 	resp := &DescribeInstanceStatisticsResponse{InstanceStatistics: make([]InstanceStatistic, 0, len(list))}
 	for _, v := range list {
 		n := usage[v.ID]
-		st := InstanceStatistic{InstanceId: v.ID, PortUsage: n.Ports, DomainUsage: n.Domains, SiteUsage: n.Domains}
+		st := InstanceStatistic{InstanceId: v.ID, PortUsage: n.Ports, DomainUsage: n.Domains, SiteUsage: n.Sites}
 		if v.Region == moat.RegionOverseas {
 			st.DefenseCountUsage = new(int)
 		}

@@ -541,14 +541,14 @@ func TestHealthCheckHandlers(t *testing.T) {
 func TestInstanceStatisticsCountsRules(t *testing.T) {
 	f := &portFake{
 		views: []moat.InstanceView{{Instance: moat.Instance{ID: "ddoscoo-cn-a", Region: moat.RegionMainland}}, {Instance: moat.Instance{ID: "ddoscoo-cn-b", Region: moat.RegionMainland}}},
-		usage: map[string]moat.RuleCount{"ddoscoo-cn-a": {Ports: 3, Domains: 2}},
+		usage: map[string]moat.RuleCount{"ddoscoo-cn-a": {Ports: 3, Domains: 2, Sites: 1}},
 	}
 	h := &handlers{svc: f}
 	body, _, err := invoke(t, acs.Handle(h.DescribeInstanceStatistics), map[string]string{"InstanceIds.1": "ddoscoo-cn-a", "InstanceIds.2": "ddoscoo-cn-b"})
 	if err != nil {
 		t.Fatalf("DescribeInstanceStatistics: %v", err)
 	}
-	want := `{"RequestId":"","InstanceStatistics":[{"InstanceId":"ddoscoo-cn-a","PortUsage":3,"DomainUsage":2,"SiteUsage":2},{"InstanceId":"ddoscoo-cn-b","PortUsage":0,"DomainUsage":0,"SiteUsage":0}]}`
+	want := `{"RequestId":"","InstanceStatistics":[{"InstanceId":"ddoscoo-cn-a","PortUsage":3,"DomainUsage":2,"SiteUsage":1},{"InstanceId":"ddoscoo-cn-b","PortUsage":0,"DomainUsage":0,"SiteUsage":0}]}`
 	if body != want {
 		t.Errorf("body\n%s\nwant\n%s", body, want)
 	}
