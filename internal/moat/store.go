@@ -91,7 +91,9 @@ type Reader interface {
 type RuleReader interface {
 	// PortRulePage lists an instance's port rules that match f, by
 	// protocol then frontend port, honouring Offset/Limit, and counts
-	// every match.
+	// every match. A listing shows no protection settings or health
+	// check: Config and HealthCheck are left zero (PortRulesByKey and
+	// Tx.PortRule read them).
 	PortRulePage(ctx context.Context, f PortRuleFilter) ([]PortRule, int64, error)
 	// PortRulesByKey returns the rules that exist among keys, in the
 	// order of keys (missing ones are left out).

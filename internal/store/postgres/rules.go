@@ -146,7 +146,7 @@ func (s *Store) PortRulePage(ctx context.Context, f moat.PortRuleFilter) ([]moat
 		where += ` AND frontend_port = ` + p.add(int64(f.FrontendPort))
 	}
 	lp := append(params{}, p...)
-	list := `SELECT ` + sqlbuild.PortRuleCols + where + ` ORDER BY protocol, frontend_port LIMIT ` + lp.add(limitArg(f.Limit)) +
+	list := `SELECT ` + sqlbuild.PortRuleListCols + where + ` ORDER BY protocol, frontend_port LIMIT ` + lp.add(limitArg(f.Limit)) +
 		` OFFSET ` + lp.add(int64(max(f.Offset, 0)))
 	var out []moat.PortRule
 	n, err := s.page(ctx, "port rule page", `SELECT COUNT(*)`+where, p, list, lp, func(rows pgx.Rows) error {

@@ -109,6 +109,12 @@ func Where(f *moat.InstanceFilter, d Dialect) []string {
 // scan and insert them.
 const PortRuleCols = `instance_id, protocol, frontend_port, backend_port, real_servers, config, health_check, created_ms, updated_ms`
 
+// PortRuleListCols are PortRuleCols for listings, which leave Config and
+// HealthCheck out: empty strings stand for them, which DecodeJSON reads as
+// the zero value (decoding them cost a listing of ten rules a quarter of
+// its time).
+const PortRuleListCols = `instance_id, protocol, frontend_port, backend_port, real_servers, '', '', created_ms, updated_ms`
+
 // WebRuleCols are the columns of web_rules, in the order both stores scan
 // and insert them (the instance bindings are in web_rule_instances).
 const WebRuleCols = `account_id, domain, region, cname, real_servers, rs_type, proxy_types, https_ext, cert_id, created_ms, updated_ms`
@@ -134,6 +140,9 @@ func EncodeJSON(v any) string {
 
 // DecodeJSON reads a value stored by EncodeJSON into v.
 func DecodeJSON(s string, v any) error {
+	if s == "" {
+		return nil
+	}
 	if err := json.Unmarshal([]byte(s), v); err != nil {
 		return fmt.Errorf("stored %T %q: %w", v, s, err)
 	}

@@ -141,7 +141,7 @@ func (s *Store) PortRulePage(ctx context.Context, f moat.PortRuleFilter) ([]moat
 	if n == 0 || int64(f.Offset) >= n {
 		return nil, n, nil
 	}
-	rows, err := s.rquery(ctx, `SELECT `+sqlbuild.PortRuleCols+where+` ORDER BY protocol, frontend_port`+limit(f.Limit)+` OFFSET ?`,
+	rows, err := s.rquery(ctx, `SELECT `+sqlbuild.PortRuleListCols+where+` ORDER BY protocol, frontend_port`+limit(f.Limit)+` OFFSET ?`,
 		append(args, max(f.Offset, 0))...)
 	if err != nil {
 		return nil, 0, err
