@@ -80,6 +80,31 @@ var secFixtures = map[string]func(r secRegion) map[string]string{
 	"ddoscoo:DeleteAutoCcWhitelist":   func(r secRegion) map[string]string { return map[string]string{"Whitelist": `[{"src":"198.51.100.7"}]`} },
 	"ddoscoo:DescribeAutoCcWhitelist": func(r secRegion) map[string]string { return map[string]string{"PageNumber": "1", "PageSize": "10"} },
 	"ddoscoo:ConfigUdpReflect":        func(r secRegion) map[string]string { return map[string]string{"Config": `{"UdpSports":[17]}`} },
+	"ddoscoo:DescribeNetworkRules":    func(r secRegion) map[string]string { return map[string]string{"PageNumber": "1", "PageSize": "10"} },
+	"ddoscoo:CreatePort": func(r secRegion) map[string]string {
+		return map[string]string{"FrontendProtocol": "tcp", "FrontendPort": "9090", "RealServers.1": secPortOrigin}
+	},
+	"ddoscoo:ModifyPort": func(r secRegion) map[string]string {
+		return map[string]string{"FrontendProtocol": "tcp", "FrontendPort": "8080", "RealServers.1": secPortOrigin}
+	},
+	"ddoscoo:DeletePort": func(r secRegion) map[string]string {
+		return map[string]string{"FrontendProtocol": "tcp", "FrontendPort": "9090", "RealServers.1": secPortOrigin}
+	},
+	"ddoscoo:ModifyNetworkRuleAttribute": func(r secRegion) map[string]string {
+		return map[string]string{"ForwardProtocol": "tcp", "FrontendPort": "8080", "Config": `{}`}
+	},
+	"ddoscoo:ModifyHealthCheckConfig": func(r secRegion) map[string]string {
+		return map[string]string{"ForwardProtocol": "tcp", "FrontendPort": "8080", "HealthCheck": `{"Type":"tcp","Port":8080}`}
+	},
+	// A website: a new domain for Create, the domain both accounts have
+	// for Modify (so that the call gets as far as the instances).
+	"ddoscoo:CreateDomainResource": func(r secRegion) map[string]string { return secWebsite(secNewDomain(r)) },
+	"ddoscoo:ModifyDomainResource": func(r secRegion) map[string]string { return secWebsite(secBothDomain(r)) },
+	"ddoscoo:AssociateWebCert":     func(r secRegion) map[string]string { return map[string]string{"CertId": "999999"} },
+	"ddoscoo:DescribeDomainResource": func(r secRegion) map[string]string {
+		return map[string]string{"PageNumber": "1", "PageSize": "10"}
+	},
+	"ddoscoo:DescribeWebRules": func(r secRegion) map[string]string { return map[string]string{"PageNumber": "1", "PageSize": "10"} },
 	"BssOpenApi:RenewInstance": func(r secRegion) map[string]string {
 		return map[string]string{"ProductType": r.productType, "RenewPeriod": "1"}
 	},
@@ -111,7 +136,7 @@ func (a secAction) params(r secRegion, ids []string) map[string]string {
 	if f := secFixtures[a.String()]; f != nil {
 		maps.Copy(p, f(r))
 	}
-	for _, name := range a.ids {
+	for _, name := range a.instanceParams() {
 		if len(ids) == 0 {
 			break
 		}
@@ -131,7 +156,7 @@ func (a secAction) params(r secRegion, ids []string) map[string]string {
 
 // listShaped reports whether the action takes several instance IDs.
 func (a secAction) listShaped() bool {
-	for _, name := range a.ids {
+	for _, name := range a.instanceParams() {
 		if name == "InstanceIDs" || strings.HasSuffix(name, "s") {
 			return true
 		}
@@ -160,18 +185,19 @@ func secNormal(r rawResponse, id string) string {
 func secCrossTenant(t *testing.T, e *secEnv) {
 	s := e.s
 	bPremium := s.CreateInstances(t, admin.InstancesRequest{AccessKeyId: secKeyB, RegionId: "ap-southeast-1", ExpireIn: "720h"})[0]
-	type target struct {
-		region  secRegion
-		a, bOwn admin.Instance
-		ghost   string
+	targets := []secTarget{
+		{region: secMainland, a: e.aPro, bOwn: e.bPro, ghost: ghostID(e.aPro.InstanceId), aDomain: secADomain(secMainland)},
+		{region: secOverseas, a: e.aPremium, bOwn: bPremium, ghost: ghostID(e.aPremium.InstanceId), aDomain: secADomain(secOverseas)},
 	}
-	targets := []target{
-		{region: secMainland, a: e.aPro, bOwn: e.bPro, ghost: ghostID(e.aPro.InstanceId)},
-		{region: secOverseas, a: e.aPremium, bOwn: bPremium, ghost: ghostID(e.aPremium.InstanceId)},
+	// B's own rules beside A's: a port rule on each of its instances and
+	// the website both accounts have.
+	for _, tg := range targets {
+		secRulesOf(t, s, keyB, tg.region, tg.bOwn.InstanceId, secBothDomain(tg.region), secBOrigin)
 	}
 	// What of A's must never appear in an answer to B (beyond the ID B
 	// itself named, which an InstanceNotFound message repeats).
 	secrets := []string{secRemark, secTagKey, secTagValue, secAcctA, e.aPro.Ip, e.aPremium.Ip, e.aExpired.Ip, e.aExpired.InstanceId, e.aPro.ResourceGroupId}
+	secrets = append(secrets, e.aRuleSecrets...)
 	leaks := func(t *testing.T, label string, r rawResponse, named ...string) {
 		t.Helper()
 		body := string(r.Body)
@@ -195,7 +221,7 @@ func secCrossTenant(t *testing.T, e *secEnv) {
 	}
 	probed := 0
 	for _, a := range actions {
-		if len(a.ids) == 0 {
+		if len(a.instanceParams()) == 0 {
 			continue
 		}
 		for _, tg := range targets {
@@ -224,6 +250,9 @@ func secCrossTenant(t *testing.T, e *secEnv) {
 			}
 		}
 	}
+	// Instances named inside JSON parameters, and websites named by domain.
+	secJSONProbes(t, e, actions, targets, leaks)
+	secDomainProbes(t, e, actions, targets, leaks)
 	// Listings with no instance filter, and filters naming A's data.
 	for _, a := range actions {
 		if !a.list {
@@ -268,9 +297,10 @@ func secCrossTenant(t *testing.T, e *secEnv) {
 		}
 	})
 	// Control: A's own calls reach the lookup (they may change A's
-	// instances: this runs last).
+	// instances and rules: this runs last, deletions after the rest).
+	actions = secDeletesLast(actions)
 	for _, a := range actions {
-		if len(a.ids) == 0 {
+		if len(a.instanceParams()) == 0 {
 			continue
 		}
 		for _, tg := range targets {
@@ -283,6 +313,8 @@ func secCrossTenant(t *testing.T, e *secEnv) {
 			})
 		}
 	}
+	secJSONControls(t, e, actions, targets)
+	secDomainControls(t, e, actions, targets)
 }
 
 // secSnapshot is what A can read about its instances, RequestIds removed.
@@ -298,6 +330,16 @@ func secSnapshot(t *testing.T, e *secEnv) string {
 			{"DescribeTagResources", map[string]string{"ResourceType": "INSTANCE", "RegionId": r.id, "ResourceIds.1": own}},
 			{"DescribeInstanceSpecs", map[string]string{"InstanceIds.1": own, "RegionId": r.id}},
 			{"QueryAvailableInstances", bssParamsOf(map[string]string{"ProductType": r.productType})},
+			// A's rules: port rules with their settings, websites,
+			// certificates and source lists.
+			{"DescribeNetworkRules", map[string]string{"InstanceId": own, "PageNumber": "1", "PageSize": "50", "RegionId": r.id}},
+			{"DescribeNetworkRuleAttributes", map[string]string{"NetworkRules": secRuleKeys(8080, own), "RegionId": r.id}},
+			{"DescribeHealthCheckList", map[string]string{"NetworkRules": secRuleKeys(8080, own), "RegionId": r.id}},
+			{"DescribeDomainResource", map[string]string{"PageNumber": "1", "PageSize": "50", "RegionId": r.id}},
+			{"DescribeCerts", map[string]string{"Domain": secADomain(r), "RegionId": r.id}},
+			{"DescribeAutoCcBlacklist", map[string]string{"InstanceId": own, "PageNumber": "1", "PageSize": "50", "RegionId": r.id}},
+			{"DescribeAutoCcWhitelist", map[string]string{"InstanceId": own, "PageNumber": "1", "PageSize": "50", "RegionId": r.id}},
+			{"DescribeUdpReflect", map[string]string{"InstanceId": own, "RegionId": r.id}},
 		} {
 			res := secSend(t, e.s, keyA.v1(c.action, c.params))
 			secWant(t, res, 200, "")

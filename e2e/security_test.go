@@ -95,8 +95,10 @@ func TestSecuritySuite(t *testing.T) {
 	t.Run("bad bytes", func(t *testing.T) { secBadBytes(t, env) })
 	t.Run("sizes", func(t *testing.T) { secSizes(t, env) })
 	t.Run("connections", func(t *testing.T) { secConnections(t) })
+	t.Run("hostile JSON", func(t *testing.T) { secHostileJSON(t, env) })
 	t.Run("cross-tenant", func(t *testing.T) { secCrossTenant(t, env) })
 	t.Run("ram", func(t *testing.T) { secRAM(t, env) })
+	t.Run("ram per instance and domain", func(t *testing.T) { secRulesRAM(t, env) })
 	t.Run("replay after kill -9", secReplayAfterKill)
 	// The server answered every attack and still serves; its log shows no
 	// 5xx and no secret.
@@ -133,6 +135,11 @@ type secEnv struct {
 	// A's instances: a Pro one (tagged, with a remark) and a Premium one,
 	// plus an expired Pro one; B's own Pro instance.
 	aPro, aPremium, aExpired, bPro admin.Instance
+	// aRuleSecrets are what B must never see of A's rules (domains,
+	// CNAMEs, origins, certificate name, source lists); aCertID is A's
+	// certificate.
+	aRuleSecrets []string
+	aCertID      string
 	// secrets are every secret and token the suite used on s.
 	secrets []string
 }
@@ -152,6 +159,11 @@ func (e *secEnv) checkLog(t *testing.T) {
 		requests++
 		if strings.HasPrefix(f["Status"], "5") {
 			t.Errorf("a request got a 5xx: %s", line)
+		}
+	}
+	for _, x := range []string{"panic", "goroutine ", "runtime error"} {
+		if strings.Contains(logs, x) {
+			t.Errorf("the log shows %q: a handler failed", x)
 		}
 	}
 	if requests < 200 {
@@ -180,6 +192,7 @@ func newSecEnv(t *testing.T) *secEnv {
 		Tags: []admin.TagItem{{Key: secTagKey, Value: secTagValue}}})[0]
 	e.aExpired = s.CreateInstances(t, admin.InstancesRequest{AccessKeyId: secKeyA, ExpireIn: "-1h", Remark: secRemark})[0]
 	e.bPro = s.CreateInstances(t, admin.InstancesRequest{AccessKeyId: secKeyB, ExpireIn: "720h", Remark: "b-own"})[0]
+	e.rules(t)
 	return e
 }
 
