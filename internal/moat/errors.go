@@ -3,6 +3,7 @@ package moat
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -284,12 +285,20 @@ func InvalidParam(name, why string) *Error {
 // InvalidParamValue is InvalidParam quoting the value that was given, for
 // a parameter whose name alone does not show which item was wrong.
 func InvalidParamValue(name, value, why string) *Error {
-	msg := fmt.Sprintf("The specified parameter %s value %q is not valid", name, value)
+	shown := fmt.Sprintf("%q", value)
+	if len(value) > maxEchoedValue {
+		// A long value is cut: an answer never grows with the input.
+		shown = fmt.Sprintf("%q… (%d bytes)", strings.ToValidUTF8(value[:maxEchoedValue], ""), len(value))
+	}
+	msg := fmt.Sprintf("The specified parameter %s value %s is not valid", name, shown)
 	if why != "" {
 		msg += ": " + why
 	}
 	return &Error{Kind: KindInvalid, Code: CodeInvalidParameter, Message: msg + ".", Param: name, why: why, value: value, hasValue: true}
 }
+
+// maxEchoedValue is how much of an invalid value a message repeats.
+const maxEchoedValue = 64
 
 // Rename returns err with the parameter it is about renamed as names maps
 // it, and any other error as it is. The domain names the inputs of an

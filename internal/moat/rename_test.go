@@ -2,6 +2,7 @@ package moat_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"moat/internal/moat"
@@ -38,5 +39,20 @@ func TestRename(t *testing.T) {
 		if got := moat.Rename(err, names); got != err {
 			t.Errorf("Rename(%v) = %v, want it unchanged", err, got)
 		}
+	}
+}
+
+// TestInvalidParamValueCutsLongValues: a message repeats at most 64 bytes
+// of the value it refuses, and says how long the value was.
+func TestInvalidParamValueCutsLongValues(t *testing.T) {
+	long := strings.Repeat("9", 60000)
+	e := moat.InvalidParamValue("FrontendPort", long, "a port is an integer from 1 to 65535")
+	want := `The specified parameter FrontendPort value "` + strings.Repeat("9", 64) + `"… (60000 bytes) is not valid: a port is an integer from 1 to 65535.`
+	if e.Message != want {
+		t.Fatalf("message %q", e.Message)
+	}
+	short := moat.InvalidParamValue("FrontendPort", "x", "")
+	if short.Message != `The specified parameter FrontendPort value "x" is not valid.` {
+		t.Fatalf("short message %q", short.Message)
 	}
 }
