@@ -425,46 +425,34 @@ func (s *RuleService) LookupPortRules(ctx context.Context, c Caller, region Regi
 // (ModifyNetworkRuleAttribute): fields the patch leaves out keep their
 // value.
 func (s *RuleService) ModifyRuleConfig(ctx context.Context, c Caller, region Region, k PortKey, p RuleConfigPatch, requestID string) error {
-	var err error
-	if k.Protocol, err = CheckProtocol("Protocol", k.Protocol); err != nil {
-		return err
-	}
-	if err := CheckPort("FrontendPort", k.FrontendPort); err != nil {
-		return err
-	}
 	// Check the patch once before the transaction, so that bad input
 	// costs no write.
 	probe := DefaultRuleConfig()
 	if err := probe.Apply(p); err != nil {
 		return err
 	}
-	return s.store.Update(ctx, func(tx Tx) error {
-		now := s.clock.Now()
-		in, err := s.changeable(tx, c, region, k.InstanceID, now)
-		if err != nil {
-			return err
-		}
-		r, err := tx.PortRule(k)
-		if errors.Is(err, ErrNotFound) {
-			return ruleNotExist(k)
-		}
-		if err != nil {
-			return err
-		}
-		if err := r.Config.Apply(p); err != nil {
-			return err
-		}
-		r.Updated = now
-		if err := tx.UpdatePortRule(&r); err != nil {
-			return err
-		}
-		return s.event(tx, in, now, EventRuleModified, PortSubject(k), requestID, "protection settings")
-	})
+	return s.changeRule(ctx, c, region, k, requestID, "protection settings", func(r *PortRule) error { return r.Config.Apply(p) })
 }
 
 // ModifyHealthCheck replaces a rule's health check
 // (ModifyHealthCheckConfig); Type "" turns it off.
 func (s *RuleService) ModifyHealthCheck(ctx context.Context, c Caller, region Region, k PortKey, h HealthCheck, requestID string) error {
+	p, err := CheckProtocol("Protocol", k.Protocol)
+	if err != nil {
+		return err
+	}
+	if _, err := CheckHealthCheck(p, h); err != nil {
+		return err
+	}
+	return s.changeRule(ctx, c, region, k, requestID, "health check", func(r *PortRule) (err error) {
+		r.HealthCheck, err = CheckHealthCheck(r.Protocol, h)
+		return err
+	})
+}
+
+// changeRule applies change to an existing rule of a changeable instance
+// and records a rule_modified event saying what changed.
+func (s *RuleService) changeRule(ctx context.Context, c Caller, region Region, k PortKey, requestID, what string, change func(r *PortRule) error) error {
 	var err error
 	if k.Protocol, err = CheckProtocol("Protocol", k.Protocol); err != nil {
 		return err
@@ -472,9 +460,6 @@ func (s *RuleService) ModifyHealthCheck(ctx context.Context, c Caller, region Re
 	if err := CheckPort("FrontendPort", k.FrontendPort); err != nil {
 		return err
 	}
-	if _, err := CheckHealthCheck(k.Protocol, h); err != nil {
-		return err
-	}
 	return s.store.Update(ctx, func(tx Tx) error {
 		now := s.clock.Now()
 		in, err := s.changeable(tx, c, region, k.InstanceID, now)
@@ -488,14 +473,14 @@ func (s *RuleService) ModifyHealthCheck(ctx context.Context, c Caller, region Re
 		if err != nil {
 			return err
 		}
-		if r.HealthCheck, err = CheckHealthCheck(r.Protocol, h); err != nil {
+		if err := change(&r); err != nil {
 			return err
 		}
 		r.Updated = now
 		if err := tx.UpdatePortRule(&r); err != nil {
 			return err
 		}
-		return s.event(tx, in, now, EventRuleModified, PortSubject(k), requestID, "health check")
+		return s.event(tx, in, now, EventRuleModified, PortSubject(k), requestID, what)
 	})
 }
 
