@@ -38,6 +38,7 @@ type Service struct {
 	*LifecycleService
 	*AuditService
 	*RuleService
+	*TrafficService
 }
 
 // IdentityService holds accounts, AccessKeys, signature nonces, STS
@@ -116,6 +117,7 @@ func NewService(c Config) (*Service, error) {
 		LifecycleService: &LifecycleService{core: co},
 		AuditService:     &AuditService{core: co},
 		RuleService:      &RuleService{core: co, sealer: c.Sealer},
+		TrafficService:   &TrafficService{core: co},
 	}, nil
 }
 

@@ -32,6 +32,19 @@ type Store interface {
 	AppendAudit(ctx context.Context, recs []AuditRecord) error
 	// PurgeAudit forgets at most max records older than before.
 	PurgeAudit(ctx context.Context, before time.Time, max int) (int, error)
+	// AddTraffic records data-plane samples, durably when it returns:
+	// for each (rule, bucket, node) the counters (bytes, packets,
+	// NewConns, Dropped) add to what is stored, ActiveConns and
+	// InactiveConns replace it and MaxConns keeps the larger.
+	AddTraffic(ctx context.Context, samples []TrafficSample) error
+	// PutMitigationEvents records mitigation events, keyed by (Node,
+	// rule, Source, Limit, Start): a new key is inserted, a known one gets
+	// the given End, Peak and Dropped.
+	PutMitigationEvents(ctx context.Context, evs []MitigationEvent) error
+	// PurgeTraffic forgets at most max samples and ended mitigation
+	// events older than before.
+	PurgeTraffic(ctx context.Context, before time.Time, max int) (int, error)
+
 	// TrimAudit forgets at most max of the oldest records, so that once
 	// it returns fewer than max at most keep records remain (fewer when
 	// Seqs have gaps: it keeps the records within keep of the newest Seq).
@@ -116,6 +129,21 @@ type RuleReader interface {
 	// UDPReflect returns an instance's blocked UDP source ports (nil:
 	// none).
 	UDPReflect(ctx context.Context, instanceID string) ([]int, error)
+
+	// LastEventSeq is the Seq of the last recorded event (0: none).
+	LastEventSeq(ctx context.Context) (int64, error)
+	// ForwardingConfig reads every live instance that has port rules,
+	// with its rules (Config and HealthCheck included), source list
+	// entries (expired ones may be included) and UDP reflection filter.
+	// Seq is LastEventSeq read before the rest, so a change recorded
+	// after Seq may or may not be in it, and one recorded before is.
+	ForwardingConfig(ctx context.Context) (ForwardingConfig, error)
+	// Traffic lists the samples that match f (one per rule, bucket and
+	// node), by bucket.
+	Traffic(ctx context.Context, f TrafficFilter) ([]TrafficSample, error)
+	// MitigationEvents lists the events that match f, the latest Start
+	// first, honouring Offset/Limit, and counts every match.
+	MitigationEvents(ctx context.Context, f MitigationFilter) ([]MitigationEvent, int64, error)
 }
 
 // Tx is the write side, valid only inside Update's function.
@@ -195,8 +223,8 @@ type Tx interface {
 }
 
 // RuleTx writes forwarding configuration (rules.go). DeleteInstance also
-// deletes an instance's port rules, source lists, UDP reflection filter
-// and website bindings.
+// deletes an instance's port rules, source lists, UDP reflection filter,
+// website bindings, traffic samples and mitigation events.
 type RuleTx interface {
 	// PortRules returns an instance's port rules by protocol then port.
 	PortRules(instanceID string) ([]PortRule, error)

@@ -1,0 +1,221 @@
+package moat
+
+import (
+	"context"
+	"sort"
+	"time"
+)
+
+// The data plane's side of the domain: what it forwards by (a snapshot of
+// every instance that has port rules, with the state the lifecycle gives it
+// now), and what it reports back (traffic counters in time buckets and
+// mitigation events). TrafficService holds the rules; internal/dataplane
+// moves the packets.
+
+// Traffic states of an instance, from its lifecycle (see Instance).
+type TrafficState int
+
+const (
+	// TrafficMitigated: in service (Status 1): forwarded and mitigated.
+	TrafficMitigated TrafficState = iota + 1
+	// TrafficUnmitigated: expired, still forwarding (Status 2, Enabled 1):
+	// forwarded with no mitigation at all.
+	TrafficUnmitigated
+	// TrafficStopped: forwarding stopped (Enabled 0): new TCP connections
+	// refused, open ones closed, UDP dropped.
+	TrafficStopped
+)
+
+func (s TrafficState) String() string {
+	switch s {
+	case TrafficMitigated:
+		return "mitigated"
+	case TrafficUnmitigated:
+		return "unmitigated"
+	case TrafficStopped:
+		return "stopped"
+	}
+	return "unknown"
+}
+
+// StateAt is the instance's traffic state at now.
+func (in *Instance) StateAt(now time.Time) TrafficState {
+	switch {
+	case in.Mitigating(now):
+		return TrafficMitigated
+	case in.Forwarding(now):
+		return TrafficUnmitigated
+	}
+	return TrafficStopped
+}
+
+// ForwardingConfig is the store's raw view of what the data plane forwards
+// by: every live instance with at least one port rule, its rules (with
+// protection settings and health checks), the live entries of its source
+// lists and its UDP reflection filter. Seq is the last event recorded when
+// it was read: every change to any of it records an event after it.
+type ForwardingConfig struct {
+	Seq        int64
+	Instances  []Instance
+	Rules      []PortRule
+	Entries    []SourceEntry
+	UDPReflect map[string][]int
+}
+
+// Edge is one instance as the data plane serves it.
+type Edge struct {
+	Instance
+	Rules      []PortRule
+	Blacklist  []SourceEntry
+	Whitelist  []SourceEntry
+	UDPReflect []int
+}
+
+// Snapshot is what the data plane forwards by at one moment.
+type Snapshot struct {
+	// Seq is the event sequence number the snapshot reflects: a later
+	// event means something may have changed.
+	Seq int64
+	// Edges are the instances with port rules, by IP.
+	Edges []Edge
+}
+
+// ---- Counters and events the data plane records ----
+
+// StatsBucket is the width of the traffic buckets (the statistics APIs'
+// times are minute-aligned UNIX seconds).
+const StatsBucket = time.Minute
+
+// TrafficSample is what one data-plane process counted for one port rule
+// in one bucket. Counters (bytes, packets, new connections) add up across
+// samples of the same bucket and across processes; the connection gauges
+// are the process's latest values and MaxConns its peak in the bucket;
+// processes add up.
+type TrafficSample struct {
+	PortKey
+	Bucket        time.Time // the bucket's start (UTC, a multiple of StatsBucket)
+	Node          string    // the data-plane process that counted
+	InBytes       int64     // client to origin
+	OutBytes      int64     // origin to client
+	InPackets     int64
+	OutPackets    int64
+	NewConns      int64 // connections (TCP) or sessions (UDP) accepted
+	ActiveConns   int64 // open connections that moved data in the last interval
+	InactiveConns int64 // open connections that did not
+	MaxConns      int64 // peak concurrent connections
+	Dropped       int64 // connections or datagrams refused or dropped by mitigation or state
+}
+
+// TrafficFilter selects samples: rules of the given instances (a protocol
+// and port when set), buckets in [From, To).
+type TrafficFilter struct {
+	InstanceIDs  []string
+	Protocol     string
+	FrontendPort int
+	From, To     time.Time
+}
+
+// MitigationEvent is one source crossing one limit of one rule on one
+// data-plane process: from its first refusal to its last (End zero while
+// it lasts).
+type MitigationEvent struct {
+	PortKey
+	Node    string
+	Source  string // the client's address
+	Limit   string // what was crossed: blacklist, slimit_cps, slimit_maxconn, slimit_bps, slimit_pps, sla_cps, sla_maxconn, nodata, payload_len, udp_reflect
+	Start   time.Time
+	End     time.Time
+	Peak    int64 // the highest rate or count seen, in the limit's unit
+	Dropped int64 // connections or datagrams refused
+}
+
+// Mitigation limits, as MitigationEvent.Limit names them.
+const (
+	LimitBlacklist     = "blacklist"
+	LimitSlimitCps     = "slimit_cps"
+	LimitSlimitMaxconn = "slimit_maxconn"
+	LimitSlimitBps     = "slimit_bps"
+	LimitSlimitPps     = "slimit_pps"
+	LimitSlaCps        = "sla_cps"
+	LimitSlaMaxconn    = "sla_maxconn"
+	LimitNodata        = "nodata"
+	LimitPayloadLen    = "payload_len"
+	LimitUDPReflect    = "udp_reflect"
+)
+
+// MitigationFilter selects events of the given instances that overlap
+// [From, To).
+type MitigationFilter struct {
+	InstanceIDs []string
+	From, To    time.Time
+	Offset      int
+	Limit       int
+}
+
+// ---- The service ----
+
+// TrafficService holds the data plane's rules: what it forwards by, and
+// the traffic and mitigation figures it reports.
+type TrafficService struct{ *core }
+
+// TrafficNow is server time (the clock the lifecycle states follow).
+func (s *TrafficService) TrafficNow() time.Time { return s.clock.Now() }
+
+// LastSeq is the last event sequence number: when it has not moved since
+// a snapshot, nothing the snapshot holds has changed (time aside: states
+// follow the clock, see Instance.StateAt).
+func (s *TrafficService) LastSeq(ctx context.Context) (int64, error) {
+	return s.store.LastEventSeq(ctx)
+}
+
+// Snapshot reads what the data plane forwards by. Blacklist entries that
+// expired by now are left out.
+func (s *TrafficService) Snapshot(ctx context.Context) (Snapshot, error) {
+	cfg, err := s.store.ForwardingConfig(ctx)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	now := s.clock.Now()
+	byID := make(map[string]*Edge, len(cfg.Instances))
+	edges := make([]Edge, len(cfg.Instances))
+	for i, in := range cfg.Instances {
+		edges[i] = Edge{Instance: in, UDPReflect: cfg.UDPReflect[in.ID]}
+		byID[in.ID] = &edges[i]
+	}
+	for _, r := range cfg.Rules {
+		if e := byID[r.InstanceID]; e != nil {
+			e.Rules = append(e.Rules, r)
+		}
+	}
+	for _, en := range cfg.Entries {
+		e := byID[en.InstanceID]
+		if e == nil || !en.Expires.IsZero() && !en.Expires.After(now) {
+			continue
+		}
+		if en.List == Whitelist {
+			e.Whitelist = append(e.Whitelist, en)
+		} else {
+			e.Blacklist = append(e.Blacklist, en)
+		}
+	}
+	sort.Slice(edges, func(i, j int) bool { return edges[i].IP < edges[j].IP })
+	return Snapshot{Seq: cfg.Seq, Edges: edges}, nil
+}
+
+// RecordTraffic stores what a data-plane process counted.
+func (s *TrafficService) RecordTraffic(ctx context.Context, samples []TrafficSample) error {
+	if len(samples) == 0 {
+		return nil
+	}
+	return s.store.AddTraffic(ctx, samples)
+}
+
+// RecordMitigation stores mitigation events (new ones, and the progress or
+// end of open ones: an event is keyed by node, rule, source, limit and
+// start).
+func (s *TrafficService) RecordMitigation(ctx context.Context, evs []MitigationEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	return s.store.PutMitigationEvents(ctx, evs)
+}
