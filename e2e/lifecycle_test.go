@@ -13,6 +13,9 @@ import (
 
 const forwardingGraceMs = int64(7 * 24 * time.Hour / time.Millisecond)
 
+// renewalGraceMs is how long after expiry an instance can be renewed.
+const renewalGraceMs = int64(30 * 24 * time.Hour / time.Millisecond)
+
 // v1Instance returns one instance as DescribeInstances shows it, failing
 // unless it is listed exactly once.
 func v1Instance(t testing.TB, c *ddoscoo.Client, id string) ddoscoo.Instance {

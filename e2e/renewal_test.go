@@ -30,22 +30,21 @@ func bssRenewedAt(t testing.TB, s *Server, id string) int64 {
 }
 
 // TestRenewalWindowEdges pins RenewInstance's window: before expiry, just
-// after it, and up to (not including) seven days after it a renewal
-// succeeds and the new ExpireTime is the old one plus the months (not the
-// renewal time plus the months); a renewed expired instance is Status 1,
-// Enabled 1 again with the history [expired renewed]; at exactly seven
-// days after expiry (forwarding stopped) it is refused with 400
-// InstanceNotRenewable, and nothing changes: same ExpireTime, Status 2,
-// Enabled 0, no renewed event. The two "minus 1 ms" edges are approached
-// from renewalEdgeSlack before them (see there); the "plus" edges are
-// exact lower bounds.
+// after it, up to seven days after it and once forwarding has stopped at
+// seven days, a renewal succeeds and the new ExpireTime is the old one
+// plus the months (not the renewal time plus the months); a renewed
+// expired instance is Status 1, Enabled 1 again; at exactly thirty days
+// after expiry it is refused with 400 InstanceNotRenewable, and nothing
+// changes: same ExpireTime, Status 2, Enabled 0, no renewed event. The
+// "minus 1 ms" edges are approached from renewalEdgeSlack before them (see
+// there); the "plus" edges are exact lower bounds.
 func TestRenewalWindowEdges(t *testing.T) {
 	s := StartServer(t)
 	c := BSSv1(t, s, testKeyID, testKeySecret)
 	dd := SDKv1(t, s, "cn-hangzhou", testKeyID, testKeySecret)
 	// Terms a month apart, so each case has its own expiry to move to.
-	var ids [4]string
-	var exp [4]int64
+	var ids [5]string
+	var exp [5]int64
 	for i := range ids {
 		ids[i] = bssBuy(t, c, i+1, nil).Data.InstanceId
 		exp[i] = v1Instance(t, dd, ids[i]).ExpireTime
@@ -99,16 +98,25 @@ func TestRenewalWindowEdges(t *testing.T) {
 		t.Fatalf("7 days minus 1 ms: events %v, want [expired renewed]", got)
 	}
 
-	// Exactly 7 days after expiry: refused, nothing changes.
+	// Exactly 7 days after expiry: forwarding stopped, and renewal
+	// restores it.
 	bssSetClock(t, s, exp[3]+forwardingGraceMs)
 	wantState(t, dd, ids[3], 2, 0)
-	_, err := bssRenew(c, ids[3], 1, "")
-	v1Error(t, err, 400, "InstanceNotRenewable")
-	in := v1Instance(t, dd, ids[3])
-	if in.ExpireTime != exp[3] || in.Status != 2 || in.Enabled != 0 {
-		t.Fatalf("after a refused renewal: ExpireTime %d Status %d Enabled %d, want %d, 2, 0", in.ExpireTime, in.Status, in.Enabled, exp[3])
+	renew("7 days after expiry (stopped)", 3, 1)
+	if got := lifecycleTypes(t, s, ids[3]); !slices.Equal(got, []string{"expired", "forwarding_stopped", "renewed"}) {
+		t.Fatalf("7 days after expiry: events %v, want [expired forwarding_stopped renewed]", got)
 	}
-	if got := lifecycleTypes(t, s, ids[3]); !slices.Equal(got, []string{"expired", "forwarding_stopped"}) {
+
+	// Exactly 30 days after expiry: refused, nothing changes.
+	bssSetClock(t, s, exp[4]+renewalGraceMs)
+	wantState(t, dd, ids[4], 2, 0)
+	_, err := bssRenew(c, ids[4], 1, "")
+	v1Error(t, err, 400, "InstanceNotRenewable")
+	in := v1Instance(t, dd, ids[4])
+	if in.ExpireTime != exp[4] || in.Status != 2 || in.Enabled != 0 {
+		t.Fatalf("after a refused renewal: ExpireTime %d Status %d Enabled %d, want %d, 2, 0", in.ExpireTime, in.Status, in.Enabled, exp[4])
+	}
+	if got := lifecycleTypes(t, s, ids[4]); !slices.Equal(got, []string{"expired", "forwarding_stopped"}) {
 		t.Fatalf("after a refused renewal: events %v, want [expired forwarding_stopped]", got)
 	}
 }

@@ -181,10 +181,11 @@ type RenewRequest struct {
 }
 
 // RenewInstance extends an instance by RenewPeriod months from its current
-// expiry. It is allowed before expiry and up to seven days after it (the
-// renewal window of the documentation); a renewed expired instance is
-// normal again at once: it forwards and mitigates, and its next expiry
-// will be announced anew.
+// expiry. It is allowed before expiry and up to RenewalGrace (30 days)
+// after it: seven days after expiry forwarding stops, and renewal restores
+// it until the thirtieth day; a renewed expired instance is normal again
+// at once: it forwards and mitigates, and its next expiry will be
+// announced anew.
 func (s *BillingService) RenewInstance(ctx context.Context, c Caller, r RenewRequest) (Order, error) {
 	if err := ValidPeriod("RenewPeriod", r.RenewPeriod); err != nil {
 		return Order{}, err
@@ -202,8 +203,8 @@ func (s *BillingService) RenewInstance(ctx context.Context, c Caller, r RenewReq
 			if in, err = ownProduct(in, err, c, r.ProductType, r.InstanceID); err != nil {
 				return Order{}, err
 			}
-			if !in.Forwarding(now) {
-				return Order{}, Errorf(CodeInstanceNotRenewable, "The instance %q expired at %s, more than 7 days ago; it can no longer be renewed.", in.ID, in.ExpireTime.UTC().Format(time.RFC3339))
+			if !now.Before(in.ExpireTime.Add(RenewalGrace)) {
+				return Order{}, Errorf(CodeInstanceNotRenewable, "The instance %q expired at %s, 30 days or more ago; it can no longer be renewed.", in.ID, in.ExpireTime.UTC().Format(time.RFC3339))
 			}
 			// Announce what fell due before the renewal, so the history
 			// reads expired, renewed.

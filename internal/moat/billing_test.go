@@ -363,9 +363,10 @@ func TestClientTokenConcurrent(t *testing.T) {
 // ---- RenewInstance ----
 
 // TestRenewWindow pins the renewal window on the fake clock: renewal is
-// allowed up to the last millisecond before expiry + 7 days, extends from
-// the old expiry, and makes the instance normal, forwarding and active
-// again, so its next expiry is announced anew; from expiry + 7 days it is
+// allowed up to the last millisecond before expiry + 30 days (forwarding
+// stops at 7 days; renewal restores it), extends from the old expiry, and
+// makes the instance normal, forwarding and active again, so its next
+// expiry is announced anew; from expiry + 30 days it is
 // InstanceNotRenewable and nothing changes.
 func TestRenewWindow(t *testing.T) {
 	cases := []struct {
@@ -378,8 +379,9 @@ func TestRenewWindow(t *testing.T) {
 		{"at expiry", 0, true, "[created expired]"},
 		{"1 ms after expiry", time.Millisecond, true, "[created expired]"},
 		{"7 days minus 1 ms after expiry", moat.ForwardingGrace - time.Millisecond, true, "[created expired]"},
-		{"exactly 7 days after expiry", moat.ForwardingGrace, false, "[created expired forwarding_stopped]"},
-		{"30 days after expiry", 30 * 24 * time.Hour, false, "[created expired forwarding_stopped]"},
+		{"exactly 7 days after expiry (forwarding stopped)", moat.ForwardingGrace, true, "[created expired forwarding_stopped]"},
+		{"30 days minus 1 ms after expiry", moat.RenewalGrace - time.Millisecond, true, "[created expired forwarding_stopped]"},
+		{"exactly 30 days after expiry", moat.RenewalGrace, false, "[created expired forwarding_stopped]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

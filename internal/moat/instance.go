@@ -69,6 +69,11 @@ func DefaultEdition(r Region) int {
 // ForwardingGrace is how long an expired instance keeps forwarding traffic
 // (ReleaseInstance doc: "The instance stops forwarding traffic seven days
 // after it expires").
+// RenewalGrace is how long after expiry an instance can still be renewed:
+// the documentation's "from day 7 to day 30 forwarding stops; renewal
+// restores it; from day 30 the instance is released".
+const RenewalGrace = 30 * 24 * time.Hour
+
 const ForwardingGrace = 7 * 24 * time.Hour
 
 // Phase is the last lifecycle transition the engine has applied to an
