@@ -255,7 +255,11 @@ func (t *tx) DeleteInstance(id string) error {
 		udp AS (
 			DELETE FROM udp_reflect WHERE instance_id = $1),
 		web AS (
-			DELETE FROM web_rule_instances WHERE instance_id = $1)
+			DELETE FROM web_rule_instances WHERE instance_id = $1),
+		samples AS (
+			DELETE FROM traffic_samples WHERE instance_id = $1),
+		mitigations AS (
+			DELETE FROM mitigation_events WHERE instance_id = $1)
 		SELECT account_id, region, seq FROM d`, []any{id}, &account, &region, &seq)
 	if err != nil {
 		return err

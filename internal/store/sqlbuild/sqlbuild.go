@@ -127,6 +127,14 @@ const CertCols = `account_id, region, name, cert_pem, key_pem, common, issuer, n
 // scan and insert them.
 const SourceCols = `instance_id, list, ip, type, expire_ms, created_ms`
 
+// TrafficCols are the columns of traffic_samples, in the order both
+// stores scan and insert them.
+const TrafficCols = `instance_id, protocol, frontend_port, bucket_ms, node, in_bytes, out_bytes, in_packets, out_packets, new_conns, active_conns, inactive_conns, max_conns, dropped`
+
+// MitigationCols are the columns of mitigation_events, in the order both
+// stores scan and insert them.
+const MitigationCols = `instance_id, protocol, frontend_port, node, source, limit_name, start_ms, end_ms, peak, dropped`
+
 // EncodeJSON is the stored form of a structured value of a rule (origins,
 // settings, health check, proxy types, ports): its JSON.
 func EncodeJSON(v any) string {

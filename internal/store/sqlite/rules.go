@@ -504,13 +504,16 @@ func (t *tx) SetUDPReflect(instanceID string, ports []int) error {
 	return err
 }
 
-// deleteRulesOf deletes what is attached to an instance besides its tags.
+// deleteRulesOf deletes what is attached to an instance besides its tags:
+// its forwarding configuration and what the data plane measured of it.
 func (t *tx) deleteRulesOf(id string) error {
 	for _, q := range []string{
 		`DELETE FROM port_rules WHERE instance_id = ?`,
 		`DELETE FROM source_entries WHERE instance_id = ?`,
 		`DELETE FROM udp_reflect WHERE instance_id = ?`,
 		`DELETE FROM web_rule_instances WHERE instance_id = ?`,
+		`DELETE FROM traffic_samples WHERE instance_id = ?`,
+		`DELETE FROM mitigation_events WHERE instance_id = ?`,
 	} {
 		if _, err := t.exec(q, id); err != nil {
 			return err
