@@ -218,12 +218,13 @@ func (s *Store) ForwardingConfig(ctx context.Context) (moat.ForwardingConfig, er
 			return err
 		}
 		defer ptx.Rollback(ctx)
+		memo := sqlbuild.NewMemo()
 		b = &pgx.Batch{}
 		b.Queue(`SELECT ` + sqlbuild.InstanceCols + ` FROM instances
 			WHERE instance_id IN (SELECT instance_id FROM port_rules) ORDER BY instance_id`).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var in moat.Instance
-				dest, done := instanceDest(&in)
+				dest, done := instanceDestMemo(&in, memo)
 				if err := rows.Scan(dest...); err != nil {
 					return err
 				}
@@ -236,9 +237,18 @@ func (s *Store) ForwardingConfig(ctx context.Context) (moat.ForwardingConfig, er
 		})
 		b.Queue(`SELECT ` + sqlbuild.PortRuleCols + ` FROM port_rules
 			WHERE instance_id IN (SELECT instance_id FROM instances) ORDER BY instance_id, protocol, frontend_port`).Query(func(rows pgx.Rows) error {
-			var err error
-			cfg.Rules, err = collectPortRules(rows)
-			return err
+			for rows.Next() {
+				var r moat.PortRule
+				dest, done := portRuleDestMemo(&r, memo)
+				if err := rows.Scan(dest...); err != nil {
+					return err
+				}
+				if err := done(); err != nil {
+					return err
+				}
+				cfg.Rules = append(cfg.Rules, r)
+			}
+			return rows.Err()
 		})
 		b.Queue(`SELECT ` + sqlbuild.SourceCols + ` FROM source_entries
 			WHERE instance_id IN (SELECT r.instance_id FROM port_rules r JOIN instances i ON i.instance_id = r.instance_id)

@@ -19,6 +19,10 @@ import (
 type scanner interface{ Scan(...any) error }
 
 func scanPortRule(sc scanner) (moat.PortRule, error) {
+	return scanPortRuleMemo(sc, nil)
+}
+
+func scanPortRuleMemo(sc scanner, m *sqlbuild.Memo) (moat.PortRule, error) {
 	var r moat.PortRule
 	var servers, config, health string
 	var created, updated int64
@@ -27,8 +31,7 @@ func scanPortRule(sc scanner) (moat.PortRule, error) {
 		return r, notFound(err)
 	}
 	r.Created, r.Updated = fromMS(created), fromMS(updated)
-	return r, errors.Join(sqlbuild.DecodeJSON(servers, &r.RealServers), sqlbuild.DecodeJSON(config, &r.Config),
-		sqlbuild.DecodeJSON(health, &r.HealthCheck))
+	return r, m.Rule(servers, config, health, &r)
 }
 
 func collectPortRules(rows *sql.Rows) ([]moat.PortRule, error) {

@@ -144,7 +144,8 @@ func (s *Store) ForwardingConfig(ctx context.Context) (moat.ForwardingConfig, er
 	if err != nil {
 		return cfg, err
 	}
-	if cfg.Instances, err = collectInstances(rows); err != nil {
+	memo := sqlbuild.NewMemo()
+	if cfg.Instances, err = collect(rows, func(sc scanner) (moat.Instance, error) { return scanInstanceMemo(sc, memo) }); err != nil {
 		return cfg, err
 	}
 	rows, err = tx.QueryContext(ctx, `SELECT `+sqlbuild.PortRuleCols+` FROM port_rules
@@ -152,7 +153,7 @@ func (s *Store) ForwardingConfig(ctx context.Context) (moat.ForwardingConfig, er
 	if err != nil {
 		return cfg, err
 	}
-	if cfg.Rules, err = collectPortRules(rows); err != nil {
+	if cfg.Rules, err = collect(rows, func(sc scanner) (moat.PortRule, error) { return scanPortRuleMemo(sc, memo) }); err != nil {
 		return cfg, err
 	}
 	rows, err = tx.QueryContext(ctx, `SELECT `+sqlbuild.SourceCols+` FROM source_entries
@@ -161,7 +162,7 @@ func (s *Store) ForwardingConfig(ctx context.Context) (moat.ForwardingConfig, er
 	if err != nil {
 		return cfg, err
 	}
-	if cfg.Entries, err = collectSources(rows); err != nil {
+	if cfg.Entries, err = collect(rows, scanSource); err != nil {
 		return cfg, err
 	}
 	rows, err = tx.QueryContext(ctx, `SELECT instance_id, ports FROM udp_reflect
@@ -189,11 +190,12 @@ func (s *Store) ForwardingConfig(ctx context.Context) (moat.ForwardingConfig, er
 	return cfg, tx.Commit()
 }
 
-func collectSources(rows *sql.Rows) ([]moat.SourceEntry, error) {
+// collect scans every row with scan.
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
 	defer rows.Close()
-	var out []moat.SourceEntry
+	var out []T
 	for rows.Next() {
-		e, err := scanSource(rows)
+		e, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}

@@ -20,7 +20,10 @@ CREATE TABLE traffic_samples (
     max_conns      BIGINT NOT NULL,
     dropped        BIGINT NOT NULL,
     PRIMARY KEY (instance_id, protocol, frontend_port, bucket_ms, node)
-);
+) WITH (fillfactor = 70);
+-- A row is rewritten every second while its bucket is current: the room
+-- left in each page lets those updates stay on the page, leaving the
+-- indexes alone (HOT updates).
 -- An instance's buckets in a time range, whatever the rule; and the
 -- oldest buckets, for purging.
 CREATE INDEX traffic_samples_instance ON traffic_samples (instance_id, bucket_ms);
