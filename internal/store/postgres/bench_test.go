@@ -9,6 +9,7 @@ import (
 
 	"moat/internal/moat"
 	"moat/internal/store/postgres"
+	"moat/internal/store/storetest"
 )
 
 // The benchmarks mirror internal/store/sqlite/bench_test.go, so the two
@@ -117,4 +118,10 @@ func BenchmarkTagFilterPage(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkTraffic measures the data plane's reads and writes (see
+// storetest.BenchTraffic).
+func BenchmarkTraffic(b *testing.B) {
+	storetest.BenchTraffic(b, open(b, freshDB(b, false), postgres.Options{}))
 }

@@ -22,13 +22,15 @@ type scanner interface{ Scan(...any) error }
 
 // portRuleDest returns scan destinations for sqlbuild.PortRuleCols and a
 // function that completes the rule once scanned.
-func portRuleDest(r *moat.PortRule) ([]any, func() error) {
+func portRuleDest(r *moat.PortRule) ([]any, func() error) { return portRuleDestMemo(r, nil) }
+
+// portRuleDestMemo is portRuleDest decoding through m (see sqlbuild.Memo).
+func portRuleDestMemo(r *moat.PortRule, m *sqlbuild.Memo) ([]any, func() error) {
 	var servers, config, health string
 	var created, updated int64
 	return []any{&r.InstanceID, &r.Protocol, &r.FrontendPort, &r.BackendPort, &servers, &config, &health, &created, &updated}, func() error {
 		r.Created, r.Updated = fromMS(created), fromMS(updated)
-		return errors.Join(sqlbuild.DecodeJSON(servers, &r.RealServers), sqlbuild.DecodeJSON(config, &r.Config),
-			sqlbuild.DecodeJSON(health, &r.HealthCheck))
+		return m.Rule(servers, config, health, r)
 	}
 }
 

@@ -166,7 +166,10 @@ func (t *tx) DeleteExpiredSTSKeys(before time.Time, max int) (int, error) {
 
 // instanceDest returns scan destinations for sqlbuild.InstanceCols and a function
 // that completes the instance once scanned.
-func instanceDest(in *moat.Instance) ([]any, func() error) {
+func instanceDest(in *moat.Instance) ([]any, func() error) { return instanceDestMemo(in, nil) }
+
+// instanceDestMemo is instanceDest decoding through m (see sqlbuild.Memo).
+func instanceDestMemo(in *moat.Instance, m *sqlbuild.Memo) ([]any, func() error) {
 	var region, product, spec, renewal string
 	var created, expire int64
 	var phase int16
@@ -176,7 +179,7 @@ func instanceDest(in *moat.Instance) ([]any, func() error) {
 		in.Region, in.ProductType, in.RenewalStatus = moat.Region(region), moat.ProductType(product), moat.RenewalStatus(renewal)
 		in.CreateTime, in.ExpireTime = fromMS(created), fromMS(expire)
 		in.Phase = moat.Phase(phase)
-		return sqlbuild.DecodeSpec(spec, &in.Spec)
+		return m.Spec(spec, &in.Spec)
 	}
 }
 
@@ -255,7 +258,11 @@ func (t *tx) DeleteInstance(id string) error {
 		udp AS (
 			DELETE FROM udp_reflect WHERE instance_id = $1),
 		web AS (
-			DELETE FROM web_rule_instances WHERE instance_id = $1)
+			DELETE FROM web_rule_instances WHERE instance_id = $1),
+		samples AS (
+			DELETE FROM traffic_samples WHERE instance_id = $1),
+		mitigations AS (
+			DELETE FROM mitigation_events WHERE instance_id = $1)
 		SELECT account_id, region, seq FROM d`, []any{id}, &account, &region, &seq)
 	if err != nil {
 		return err

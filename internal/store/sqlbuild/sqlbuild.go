@@ -127,6 +127,14 @@ const CertCols = `account_id, region, name, cert_pem, key_pem, common, issuer, n
 // scan and insert them.
 const SourceCols = `instance_id, list, ip, type, expire_ms, created_ms`
 
+// TrafficCols are the columns of traffic_samples, in the order both
+// stores scan and insert them.
+const TrafficCols = `instance_id, protocol, frontend_port, bucket_ms, node, in_bytes, out_bytes, in_packets, out_packets, new_conns, active_conns, inactive_conns, max_conns, dropped`
+
+// MitigationCols are the columns of mitigation_events, in the order both
+// stores scan and insert them.
+const MitigationCols = `instance_id, protocol, frontend_port, node, source, limit_name, start_ms, end_ms, peak, dropped`
+
 // EncodeJSON is the stored form of a structured value of a rule (origins,
 // settings, health check, proxy types, ports): its JSON.
 func EncodeJSON(v any) string {
@@ -160,3 +168,56 @@ func LikeContains(s string) string { return "%" + likeEscaper.Replace(s) + "%" }
 // LikePrefix is a LIKE pattern (ESCAPE '\') matching values that start
 // with s literally.
 func LikePrefix(s string) string { return likeEscaper.Replace(s) + "%" }
+
+// Memo decodes the structured values of many rules and instances, each
+// distinct text once: a forwarding configuration of thousands of rules
+// holds few distinct settings, health checks and specs, and decoding them
+// all was most of its reading time. The types it keeps hold no
+// references, so a copy shares nothing. A nil Memo decodes every text.
+type Memo struct {
+	config map[string]moat.RuleConfig
+	health map[string]moat.HealthCheck
+	spec   map[string]moat.Spec
+}
+
+// NewMemo returns an empty Memo.
+func NewMemo() *Memo {
+	return &Memo{config: map[string]moat.RuleConfig{}, health: map[string]moat.HealthCheck{}, spec: map[string]moat.Spec{}}
+}
+
+func memoized[T any](m map[string]T, s string, v *T, decode func(string, *T) error) error {
+	if m == nil {
+		return decode(s, v)
+	}
+	if d, ok := m[s]; ok {
+		*v = d
+		return nil
+	}
+	if err := decode(s, v); err != nil {
+		return err
+	}
+	m[s] = *v
+	return nil
+}
+
+// Rule decodes a port rule's stored origins, settings and health check.
+func (m *Memo) Rule(servers, config, health string, r *moat.PortRule) error {
+	if err := DecodeJSON(servers, &r.RealServers); err != nil {
+		return err
+	}
+	if m == nil {
+		m = &Memo{}
+	}
+	if err := memoized(m.config, config, &r.Config, func(s string, v *moat.RuleConfig) error { return DecodeJSON(s, v) }); err != nil {
+		return err
+	}
+	return memoized(m.health, health, &r.HealthCheck, func(s string, v *moat.HealthCheck) error { return DecodeJSON(s, v) })
+}
+
+// Spec decodes a stored Spec.
+func (m *Memo) Spec(s string, sp *moat.Spec) error {
+	if m == nil {
+		return DecodeSpec(s, sp)
+	}
+	return memoized(m.spec, s, sp, DecodeSpec)
+}

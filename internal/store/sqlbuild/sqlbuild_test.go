@@ -80,3 +80,41 @@ func TestJSONRoundTrip(t *testing.T) {
 		t.Fatal("DecodeJSON of broken JSON succeeded")
 	}
 }
+
+// TestMemo: a Memo decodes as DecodeJSON does, the second time from what
+// it kept, and the rules it fills share no origins; a nil Memo decodes
+// too; broken text is an error every time.
+func TestMemo(t *testing.T) {
+	cfg := moat.RuleConfig{PersistenceTimeout: 60, Synproxy: "on", Slimit: moat.SlimitConfig{Cps: 10, Bps: 1 << 40}}
+	hc := moat.HealthCheck{Type: "http", Port: 8080, URI: "/"}
+	spec := moat.Spec{PortCount: 50, ServicePartner: "coop-line-001"}
+	for _, m := range []*Memo{NewMemo(), nil} {
+		var rules [2]moat.PortRule
+		for i := range rules {
+			if err := m.Rule(`["192.0.2.1"]`, EncodeJSON(cfg), EncodeJSON(hc), &rules[i]); err != nil {
+				t.Fatal(err)
+			}
+			if rules[i].Config != cfg || rules[i].HealthCheck != hc || !slices.Equal(rules[i].RealServers, []string{"192.0.2.1"}) {
+				t.Fatalf("Rule decoded %+v", rules[i])
+			}
+			var sp moat.Spec
+			if err := m.Spec(EncodeSpec(spec), &sp); err != nil || sp != spec {
+				t.Fatalf("Spec decoded %+v, %v", sp, err)
+			}
+		}
+		rules[0].RealServers[0] = "changed"
+		if rules[1].RealServers[0] != "192.0.2.1" {
+			t.Error("two decoded rules share their origins")
+		}
+		for range 2 {
+			var r moat.PortRule
+			if err := m.Rule(`[]`, `{`, `{}`, &r); err == nil {
+				t.Error("broken settings decoded")
+			}
+			var sp moat.Spec
+			if err := m.Spec(`{`, &sp); err == nil {
+				t.Error("a broken spec decoded")
+			}
+		}
+	}
+}

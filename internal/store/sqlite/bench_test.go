@@ -10,6 +10,7 @@ import (
 
 	"moat/internal/moat"
 	"moat/internal/store/sqlite"
+	"moat/internal/store/storetest"
 )
 
 // BenchmarkUseNonce measures durable nonce recording under 64 concurrent
@@ -134,4 +135,15 @@ func BenchmarkTagFilterPage(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkTraffic measures the data plane's reads and writes (see
+// storetest.BenchTraffic).
+func BenchmarkTraffic(b *testing.B) {
+	s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "m.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchTraffic(b, s)
 }

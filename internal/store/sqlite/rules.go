@@ -19,6 +19,10 @@ import (
 type scanner interface{ Scan(...any) error }
 
 func scanPortRule(sc scanner) (moat.PortRule, error) {
+	return scanPortRuleMemo(sc, nil)
+}
+
+func scanPortRuleMemo(sc scanner, m *sqlbuild.Memo) (moat.PortRule, error) {
 	var r moat.PortRule
 	var servers, config, health string
 	var created, updated int64
@@ -27,8 +31,7 @@ func scanPortRule(sc scanner) (moat.PortRule, error) {
 		return r, notFound(err)
 	}
 	r.Created, r.Updated = fromMS(created), fromMS(updated)
-	return r, errors.Join(sqlbuild.DecodeJSON(servers, &r.RealServers), sqlbuild.DecodeJSON(config, &r.Config),
-		sqlbuild.DecodeJSON(health, &r.HealthCheck))
+	return r, m.Rule(servers, config, health, &r)
 }
 
 func collectPortRules(rows *sql.Rows) ([]moat.PortRule, error) {
@@ -504,13 +507,16 @@ func (t *tx) SetUDPReflect(instanceID string, ports []int) error {
 	return err
 }
 
-// deleteRulesOf deletes what is attached to an instance besides its tags.
+// deleteRulesOf deletes what is attached to an instance besides its tags:
+// its forwarding configuration and what the data plane measured of it.
 func (t *tx) deleteRulesOf(id string) error {
 	for _, q := range []string{
 		`DELETE FROM port_rules WHERE instance_id = ?`,
 		`DELETE FROM source_entries WHERE instance_id = ?`,
 		`DELETE FROM udp_reflect WHERE instance_id = ?`,
 		`DELETE FROM web_rule_instances WHERE instance_id = ?`,
+		`DELETE FROM traffic_samples WHERE instance_id = ?`,
+		`DELETE FROM mitigation_events WHERE instance_id = ?`,
 	} {
 		if _, err := t.exec(q, id); err != nil {
 			return err

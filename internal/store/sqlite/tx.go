@@ -148,6 +148,10 @@ func affected(res sql.Result, err error) error {
 }
 
 func scanInstance(sc interface{ Scan(...any) error }) (moat.Instance, error) {
+	return scanInstanceMemo(sc, nil)
+}
+
+func scanInstanceMemo(sc interface{ Scan(...any) error }, m *sqlbuild.Memo) (moat.Instance, error) {
 	var in moat.Instance
 	var region, product, spec, renewal string
 	var created, expire int64
@@ -158,7 +162,7 @@ func scanInstance(sc interface{ Scan(...any) error }) (moat.Instance, error) {
 	}
 	in.Region, in.ProductType, in.RenewalStatus = moat.Region(region), moat.ProductType(product), moat.RenewalStatus(renewal)
 	in.CreateTime, in.ExpireTime = fromMS(created), fromMS(expire)
-	return in, sqlbuild.DecodeSpec(spec, &in.Spec)
+	return in, m.Spec(spec, &in.Spec)
 }
 
 func (t *tx) Instance(id string) (moat.Instance, error) {

@@ -145,6 +145,16 @@ var cases = []testCase{
 	{"Rules/DeleteInstance removes the instance's rules, lists, filter and bindings, and no other instance's", testDeleteInstanceRules},
 	{"Rules/rule writes leave the listing version", testRulesLeaveListingVersion},
 	{"Events/Subject round-trips", testEventSubject},
+
+	{"Traffic/AddTraffic: counters add, gauges replace, MaxConns keeps the larger; nodes and buckets are rows of their own", testTrafficAccumulates},
+	{"Traffic/Traffic filters instances, protocol, port and buckets in [From, To), by bucket", testTrafficFilters},
+	{"Traffic/PutMitigationEvents inserts a new key and updates End, Peak and Dropped of a known one", testMitigationPut},
+	{"Traffic/MitigationEvents: latest Start first, paging, count, overlap with [From, To)", testMitigationList},
+	{"Traffic/PurgeTraffic forgets old samples and ended events, at most max a call", testPurgeTraffic},
+	{"Traffic/LastEventSeq is 0, then the last committed event's Seq", testLastEventSeq},
+	{"Traffic/ForwardingConfig: instances with port rules, their rules with settings, lists and UDP filter; Seq", testForwardingConfig},
+	{"Traffic/ForwardingConfig holds every change recorded up to its Seq, under concurrent writes", testForwardingConfigSeq},
+	{"Traffic/DeleteInstance removes the instance's samples and mitigation events, and no other's", testDeleteInstanceTraffic},
 }
 
 // ---- fixtures and helpers ----
