@@ -1,7 +1,7 @@
 // Package metrics is moat's Prometheus instrumentation: request counts and
 // latencies by action, code and status, store operation latencies, the
-// lifecycle engine's lag and throughput, the store's connection pool and
-// the nonce store's size. GET /metrics serves them in the Prometheus text
+// lifecycle engine's lag and throughput, the store's connection pool, the
+// nonce store's size and the data plane's traffic counters. GET /metrics serves them in the Prometheus text
 // format through the official client library.
 package metrics
 
@@ -9,6 +9,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,9 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 	store    *prometheus.HistogramVec
 	storeErr *prometheus.CounterVec
+
+	dataplaneOnce sync.Once
+	dataplane     *DataplaneMetrics
 }
 
 // latencyBuckets span 0.5 ms to 10 s: a cached listing answers in well

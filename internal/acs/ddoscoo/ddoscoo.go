@@ -78,6 +78,13 @@ func Product(svc Service) *acs.Product {
 			"DescribeCerts":          acs.Handle(h.DescribeCerts),
 
 			"DescribeDomainCcProtectSwitch": acs.Handle(h.DescribeDomainCcProtectSwitch),
+
+			"DescribePortFlowList":     acs.Handle(h.DescribePortFlowList),
+			"DescribePortConnsList":    acs.Handle(h.DescribePortConnsList),
+			"DescribePortConnsCount":   acs.Handle(h.DescribePortConnsCount),
+			"DescribePortMaxConns":     acs.Handle(h.DescribePortMaxConns),
+			"DescribeDDoSEvents":       acs.Handle(h.DescribeDDoSEvents),
+			"DescribeDDosAllEventList": acs.Handle(h.DescribeDDosAllEventList),
 		},
 	}
 }

@@ -27,6 +27,17 @@ type Service interface {
 	ModifyInstanceSpec(ctx context.Context, c moat.Caller, r moat.ModifyRequest) (moat.Order, error)
 
 	Rules
+	Traffic
+}
+
+// Traffic is what the layer-4 statistics handlers need of moat: the
+// figures the data plane recorded for the caller's instances.
+type Traffic interface {
+	PortFlow(ctx context.Context, c moat.Caller, region moat.Region, q moat.StatsQuery) ([]moat.FlowPoint, error)
+	PortConns(ctx context.Context, c moat.Caller, region moat.Region, q moat.StatsQuery) ([]moat.ConnsPoint, error)
+	PortConnsCount(ctx context.Context, c moat.Caller, region moat.Region, q moat.StatsQuery) (moat.ConnsSummary, error)
+	PortMaxConns(ctx context.Context, c moat.Caller, region moat.Region, q moat.StatsQuery) ([]moat.PortPeak, error)
+	AttackEvents(ctx context.Context, c moat.Caller, region moat.Region, q moat.EventQuery) ([]moat.EventView, int64, error)
 }
 
 // Rules is what the forwarding-rule handlers need of moat: port rules with
