@@ -30,10 +30,6 @@ type event struct {
 // connections or datagrams; peak is the rate or count seen, or -1 for the
 // crossings per second. r.mu is held.
 func (r *Rule) cross(addr netip.Addr, limit string, t, peak, dropped int64) {
-	c := r.cfg.Load()
-	if !c.mitigate {
-		return
-	}
 	k := evKey{addr, limit}
 	e := r.events[k]
 	if e == nil && len(r.events) >= r.maxSources {

@@ -214,7 +214,7 @@ func (r *Rule) admit(src netip.Addr, t int64) (dataplane.GuardedConn, bool) {
 	}
 	s.conns++
 	r.conns++
-	return &conn{r: r, s: s}, true
+	return &conn{r: r, s: s, addr: src}, true
 }
 
 // Datagram decides on one UDP datagram of n payload bytes.
@@ -267,7 +267,8 @@ func (r *Rule) Datagram(src netip.AddrPort, n int, now time.Time) bool {
 // conn is an admitted connection or UDP session.
 type conn struct {
 	r    *Rule
-	s    *source
+	s    *source    // the overflow bucket for an untracked source
+	addr netip.Addr // the source itself, for the lists
 	done atomic.Bool
 }
 
@@ -276,7 +277,7 @@ type conn struct {
 // connections, at its Bps and Pps.
 func (c *conn) Pace(n int, now time.Time) time.Duration {
 	cfg := c.r.cfg.Load()
-	if !cfg.mitigate || cfg.srcBps == 0 && cfg.srcPps == 0 || cfg.white[c.s.addr] {
+	if !cfg.mitigate || cfg.srcBps == 0 && cfg.srcPps == 0 || cfg.white[c.addr] {
 		return 0
 	}
 	t := now.UnixNano()

@@ -581,6 +581,36 @@ func TestSourceCapSharesAnOverflowBucket(t *testing.T) {
 	}
 }
 
+func TestOpenEventsAreCapped(t *testing.T) {
+	r := New(udpSettings(func(s *dataplane.GuardSettings) { s.UDPReflect = []int{19} }))
+	r.maxSources = 2
+	for i := range 5 {
+		r.Datagram(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), 19), 10, at(0))
+	}
+	got := map[string]int64{}
+	for _, e := range r.Events(at(0)) {
+		got[e.Source] = e.Dropped
+	}
+	if want := map[string]int64{"10.0.0.0": 1, "10.0.0.1": 1, "0.0.0.0": 3}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("events %v, want %v", got, want)
+	}
+}
+
+func TestWhitelistedOverflowSourceIsNotPaced(t *testing.T) {
+	r := New(settings(func(s *dataplane.GuardSettings) {
+		s.Config.Slimit.Bps = 1024
+		s.Whitelist = map[netip.Addr]bool{srcC: true}
+	}))
+	r.maxSources = 1
+	wantConns(t, r, srcA, 1, at(0), 1)
+	c := wantConns(t, r, srcC, 1, at(0), 1)[0]
+	for i := range 3 {
+		if d := c.Pace(1<<20, at(0)); d != 0 {
+			t.Fatalf("read %d of a whitelisted source waits %v", i, d)
+		}
+	}
+}
+
 func TestUpdateKeepsState(t *testing.T) {
 	r := New(settings(func(s *dataplane.GuardSettings) {
 		slimitCps(100)(s)
