@@ -35,7 +35,11 @@
 //
 // Every refusal (and every wait Pace imposes) is a crossing of one limit
 // by one source, and opens or extends a MitigationEvent for that pair; it
-// ends EventQuiet after the last crossing. Sla events, and those of the
+// ends EventQuiet after the last crossing (End is that crossing). Peak is
+// the highest count a second seen at a crossing (new connections asked
+// for, bytes, packets, or refusals for the lists and UDP filters), or the
+// concurrent connections asked for (held + 1) for Maxconn. A paced TCP
+// source drops nothing, so its Bps/Pps events have Dropped 0. Sla events, and those of the
 // overflow bucket below, carry the source 0.0.0.0 (not one source).
 //
 // Memory is bounded: a source with no open connection and no activity for
