@@ -22,10 +22,15 @@ type Guard interface {
 	// connection is counted (and may open or extend an event); an
 	// admitted one must be given back with Done exactly once.
 	Conn(src netip.Addr, now time.Time) (c GuardedConn, ok bool)
-	// Datagram decides on one UDP datagram of n payload bytes from src.
-	// newSession says it would open a UDP session (counted as a new
-	// connection for the connection limits).
-	Datagram(src netip.AddrPort, n int, newSession bool, now time.Time) bool
+	// Datagram decides on one UDP datagram of n payload bytes from src
+	// (every datagram, the first of a session included).
+	Datagram(src netip.AddrPort, n int, now time.Time) bool
+	// Session decides on a new UDP session from src, asked after its
+	// first datagram was admitted: it counts as a new connection for the
+	// connection limits, and an admitted one holds a concurrent slot
+	// until its Done (when the session ends). Its Pace is not needed:
+	// Datagram already applies the byte and packet rates.
+	Session(src netip.AddrPort, now time.Time) (c GuardedConn, ok bool)
 	// Events returns the events that started, grew or ended since the
 	// last call (each with its current End, Peak and Dropped; End zero
 	// while it lasts).
