@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"moat/internal/bench/loadgen"
@@ -200,6 +201,10 @@ const (
 // shortConn makes one short connection.
 func shortConn(ctx context.Context, dl *net.Dialer, addr string) (outcome, error) {
 	c, err := dl.DialContext(ctx, "tcp", addr)
+	if errors.Is(err, syscall.ECONNRESET) {
+		// Accepted and reset at once: a refusal.
+		return refused, nil
+	}
 	if err != nil {
 		return failed, err
 	}
