@@ -5,11 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
 
 	"moat/internal/bench"
+	"moat/internal/bench/l4"
 )
 
 const benchUsage = `Usage: moat bench [flags]
@@ -44,6 +46,13 @@ Scenarios (--scenarios, comma-separated, default all):
               --connections or at a fixed --rate (open loop)
   lifecycle   --lifecycle-count instances fall due at once (clock advance)
               while a describe load runs
+  dataplane   TCP through moat serve --dataplane (its own process and store)
+              and through HAProxy to the same origins, alternately: bulk
+              MiB/s on 1 and 32 connections, short connections/s, echo
+              p50/p99, memory per idle connection (--dp-idle-conns), and
+              one source flooding a Slimit Cps 100 rule while four others
+              keep 20 connections/s; each load --dp-duration after
+              --warmup. Without haproxy in PATH, moat alone (no ratios)
   memory      moat's VmRSS/VmHWM after seeding and at the end
 
 Flags:
@@ -54,7 +63,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	// --baseline-serve and --addr are the runner's own way of starting the
 	// bare handler; they stay out of the help.
-	hidden := map[string]bool{"baseline-serve": true, "addr": true}
+	hidden := map[string]bool{"baseline-serve": true, "origin-serve": true, "addr": true}
 	fs.Usage = func() {
 		fmt.Fprint(stderr, benchUsage)
 		visible := flag.NewFlagSet("moat bench", flag.ContinueOnError)
@@ -72,6 +81,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		mix       string
 		summarize bool
 		baseline  bool
+		origins   bool
 		addr      string
 	)
 	fs.IntVar(&cfg.Instances, "instances", 1000000, "instances in the store (seeded through the admin API, 10000 per call; 2000 on PostgreSQL)")
@@ -90,13 +100,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Int64Var(&cfg.Count, "count", 0, "the mixed scenario measures this many requests instead of --duration")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "the mixed scenario's fixed arrival rate in requests/s (open loop, latency from the scheduled time, at most --connections in flight); 0 is flat out")
 	fs.IntVar(&cfg.Replicas, "replicas", 1, "moat serve processes sharing the store (PostgreSQL only); the signed loads are spread over them")
-	fs.StringVar(&scenarios, "scenarios", "all", "comma-separated subset of describe,baseline,release,create,tags,ram,rules,mixed,lifecycle,memory")
+	fs.DurationVar(&cfg.DPDuration, "dp-duration", 5*time.Second, "measured time of each load of the dataplane scenario (after --warmup)")
+	fs.IntVar(&cfg.DPIdleConns, "dp-idle-conns", 10000, "idle connections the dataplane scenario holds through each proxy")
+	fs.StringVar(&cfg.HAProxy, "haproxy", "haproxy", "the HAProxy executable the dataplane scenario compares with (looked up in PATH)")
+	fs.StringVar(&scenarios, "scenarios", "all", "comma-separated subset of describe,baseline,release,create,tags,ram,rules,mixed,lifecycle,dataplane,memory")
 	fs.StringVar(&cfg.DB, "db", "", "SQLite store path, reused if it exists (default: a fresh temporary file, removed at the end); or postgres://user@host:port/db: a fresh moat_bench_<random> database on that server, dropped at the end (a URL naming a moat_bench_* database uses and keeps it)")
 	fs.BoolVar(&cfg.KeepDB, "keep-db", false, "keep the temporary store or database (reuse it later with --db)")
 	fs.StringVar(&cfg.ServerLogLevel, "server-log-level", "info", "moat serve --log-level; info logs a line per request, as deployed")
 	fs.StringVar(&cfg.Out, "out", "", "JSON result file (default bench-results/bench-<timestamp>.json)")
 	fs.BoolVar(&summarize, "summarize", false, "print the Markdown tables of docs/BENCHMARKS.md from the result files given as arguments (e.g. bench-results/matrix-*/*.json), and run nothing")
 	fs.BoolVar(&baseline, "baseline-serve", false, "internal: serve the bare baseline handler on --addr")
+	fs.BoolVar(&origins, "origin-serve", false, "internal: serve the dataplane scenario's origins on --addr's host")
 	fs.StringVar(&addr, "addr", "127.0.0.1:0", "internal: listen address of --baseline-serve")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -112,6 +126,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if baseline {
 		return bench.ServeBaseline(ctx, addr, stderr)
+	}
+	if origins {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return fmt.Errorf("%w: --addr: %v", errUsage, err)
+		}
+		return l4.Serve(ctx, host, stderr)
 	}
 	var err error
 	if cfg.Scenarios, err = bench.ParseScenarios(scenarios); err != nil {

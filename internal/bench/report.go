@@ -209,6 +209,9 @@ func Evaluate(res *Results) []Row {
 				float64(d.Errors), "reads answered, 0 errors", d.Errors == 0 && d.OK > 0)
 		}
 	}
+	if dr := res.Dataplane; dr != nil {
+		dataplaneRows(dr, add, check)
+	}
 	if m := res.Memory; m != nil {
 		scn := "memory"
 		if pg {

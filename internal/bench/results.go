@@ -31,6 +31,7 @@ type Results struct {
 	Rules       *RulesResult        `json:",omitempty"`
 	Mixed       *MixedResult        `json:",omitempty"`
 	Lifecycle   *LifecycleResult    `json:",omitempty"`
+	Dataplane   *DataplaneResult    `json:",omitempty"`
 	Memory      *MemoryResult       `json:",omitempty"`
 	Checks      []Check
 	Errors      []string `json:",omitempty"`
@@ -57,6 +58,8 @@ type Settings struct {
 	Mix                  string  `json:",omitempty"`
 	Count                int64   `json:",omitempty"` // the mixed scenario's; 0: Duration
 	Rate                 float64 `json:",omitempty"` // the mixed scenario's; 0: flat out
+	DPDuration           string  `json:",omitempty"` // the dataplane scenario's
+	DPIdleConns          int     `json:",omitempty"`
 }
 
 // ServerInfo describes the moat process(es) measured.
@@ -169,6 +172,9 @@ func memFigures(m proc.ProcMem) *MemFigures {
 // computeRatios expresses every moat throughput as a multiple of the bare
 // handler's successful requests/s measured in the same run.
 func computeRatios(res *Results) {
+	if res.Dataplane != nil {
+		computeDataplaneRatios(res.Dataplane)
+	}
 	if res.Baseline == nil || res.Baseline.OKPerSec <= 0 {
 		return
 	}

@@ -47,7 +47,7 @@ const (
 )
 
 // AllScenarios is the default selection, in run order.
-var AllScenarios = []string{ScenarioDescribe, ScenarioBaseline, ScenarioRelease, ScenarioCreate, ScenarioTags, ScenarioRAM, ScenarioRules, ScenarioMixed, ScenarioLifecycle, ScenarioMemory}
+var AllScenarios = []string{ScenarioDescribe, ScenarioBaseline, ScenarioRelease, ScenarioCreate, ScenarioTags, ScenarioRAM, ScenarioRules, ScenarioMixed, ScenarioLifecycle, ScenarioDataplane, ScenarioMemory}
 
 // Fixed credentials. The bootstrap account owns the seeded instances (so
 // its TotalCount is exactly --instances and a seeded store can be reused);
@@ -112,6 +112,12 @@ type Config struct {
 	Rate         float64
 	TagInstances int // instances of the tags scenario's account
 	RuleCreates  int // CreatePort calls of the rules scenario
+	// DPDuration is the measured time of each data-plane load,
+	// DPIdleConns the idle connections held through each proxy, and
+	// HAProxy the haproxy executable (a name looked up in PATH).
+	DPDuration  time.Duration
+	DPIdleConns int
+	HAProxy     string
 	// EventsPage is the Limit of each GET /_moat/v1/events page of the
 	// lifecycle cross-check. The server materializes a whole page (and
 	// its JSON) in memory, so a large page inflates the RSS measured
@@ -221,6 +227,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			Replicas: cfg.Replicas, Count: cfg.Count, Rate: cfg.Rate,
 		},
 	}}
+	if cfg.has(ScenarioDataplane) {
+		r.res.Settings.DPDuration, r.res.Settings.DPIdleConns = cfg.DPDuration.String(), cfg.DPIdleConns
+	}
 	if cfg.has(ScenarioMixed) {
 		r.res.Settings.Mix = cfg.Mix.String()
 	}
@@ -290,6 +299,8 @@ func (c *Config) Validate() error {
 		return errors.New("--rate must be from 0 (flat out) to 1000000 requests/s")
 	case c.has(ScenarioMixed) && c.Mix.IsZero():
 		return errors.New("the mixed scenario needs --mix")
+	case c.has(ScenarioDataplane) && (c.DPDuration <= 0 || c.DPIdleConns < 1):
+		return errors.New("--dp-duration must be positive and --dp-idle-conns at least 1")
 	}
 	switch c.ServerLogLevel {
 	case "debug", "info", "warn", "error":
@@ -386,6 +397,14 @@ func (r *runner) run(ctx context.Context) error {
 	if cfg.has(ScenarioLifecycle) {
 		if err := r.lifecycle(ctx); err != nil {
 			if err := fail(ScenarioLifecycle, err); err != nil {
+				return err
+			}
+		}
+	}
+	if cfg.has(ScenarioDataplane) {
+		// Its own moat serve, origins and HAProxy, apart from the others.
+		if err := r.dataplane(ctx); err != nil {
+			if err := fail(ScenarioDataplane, err); err != nil {
 				return err
 			}
 		}

@@ -51,7 +51,8 @@ type ChildSpec struct {
 	Args []string
 	Env  []string
 	// Ready matches the line that announces the listen address in its
-	// first group.
+	// first group. Without it StartChild returns once the process has
+	// started, and the caller finds out itself when it serves.
 	Ready *regexp.Regexp
 	// Timeout bounds the wait for readiness (default 2 minutes: opening a
 	// large store may replay a WAL).
@@ -80,6 +81,9 @@ func StartChild(ctx context.Context, spec ChildSpec) (*Child, error) {
 		cmd.Wait()
 		close(c.exited)
 	}()
+	if spec.Ready == nil {
+		return c, nil
+	}
 	timeout := spec.Timeout
 	if timeout <= 0 {
 		timeout = 2 * time.Minute

@@ -42,3 +42,27 @@ func FSType(path string) string {
 		return "unknown"
 	}
 }
+
+// RaiseNoFile raises this process's RLIMIT_NOFILE to at least want (the
+// hard limit too, which root may raise up to fs.nr_open), so that the
+// children started after it inherit the limit. When the hard limit
+// cannot be raised, the soft limit goes up to the hard one. It returns
+// the soft limit in force.
+func RaiseNoFile(want uint64) (uint64, error) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, err
+	}
+	if lim.Cur >= want {
+		return lim.Cur, nil
+	}
+	up := syscall.Rlimit{Cur: want, Max: max(lim.Max, want)}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &up); err == nil {
+		return up.Cur, nil
+	}
+	up = syscall.Rlimit{Cur: lim.Max, Max: lim.Max}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &up); err != nil {
+		return lim.Cur, err
+	}
+	return up.Cur, nil
+}
