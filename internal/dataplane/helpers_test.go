@@ -317,6 +317,7 @@ func refused(n, k int) (listening bool, closed bool) {
 	d := net.Dialer{LocalAddr: clientAddr(k), Timeout: time.Second}
 	c, err := d.Dial("tcp4", frontAddr(n))
 	if err != nil {
+		lastDialErr.Store(err.Error())
 		return false, true
 	}
 	defer c.Close()
@@ -330,6 +331,8 @@ func refused(n, k int) (listening bool, closed bool) {
 	}
 	return true, len(b) == 0
 }
+
+var lastDialErr atomic.Value
 
 // waitFor polls cond until it holds or 5 s pass.
 func waitFor(t *testing.T, what string, cond func() bool) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -241,7 +240,7 @@ func TestStoppedRefusesAndClosesThenRenewalRestores(t *testing.T) {
 	// New ones are closed at once while the port still listens.
 	listening, closed := refused(n, 3)
 	if !listening || !closed {
-		t.Fatalf("new connection while stopped: listening %v closed %v, want both", listening, closed)
+		t.Fatalf("new connection while stopped: listening %v closed %v, want both (%v)", listening, closed, lastDialErr.Load())
 	}
 
 	// Renewal restores forwarding.
@@ -277,12 +276,7 @@ func TestStoppedDropsUDP(t *testing.T) {
 	e.ExpireTime = src.TrafficNow().Add(-8 * 24 * time.Hour)
 	src.set(e)
 	p, stop := startPlane(t, src, nil)
-	waitFor(t, "the UDP socket", func() bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		r := p.rules[e.Rules[0].PortKey]
-		return r != nil && r.udp != nil
-	})
+	waitFor(t, "the UDP socket", func() bool { return udpOf(p, e.Rules[0].PortKey) != nil })
 	cl, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)}, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(frontAddr(n))))
 	if err != nil {
 		t.Fatal(err)
@@ -453,7 +447,7 @@ func TestGuardRefusalCounted(t *testing.T) {
 	})
 	forwardedOnce(t, n, 2, []byte("ok"))
 	if listening, closed := refused(n, 3); !listening || !closed {
-		t.Fatalf("refused source: listening %v closed %v", listening, closed)
+		t.Fatalf("refused source: listening %v closed %v (%v)", listening, closed, lastDialErr.Load())
 	}
 	stop()
 	k := e.Rules[0].PortKey
@@ -615,4 +609,121 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-var _ = fmt.Sprint
+// TestUDPSessionIdleTimeout: a session that moves nothing for the idle
+// timeout is closed; the source's next datagram opens a new one.
+func TestUDPSessionIdleTimeout(t *testing.T) {
+	const n = 16
+	src := &fakeSource{}
+	opc, err := net.ListenPacket("udp4", originAddr(n, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer opc.Close()
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			m, a, err := opc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			opc.WriteTo(buf[:m], a)
+		}
+	}()
+	e := edge(src, n, udpRule(n, 1))
+	src.set(e)
+	p, stop := startPlane(t, src, nil, func(p *Plane) { p.udpIdle = 100 * time.Millisecond })
+	cl, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)}, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(frontAddr(n))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	echo := func() {
+		t.Helper()
+		buf := make([]byte, 64)
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			cl.Write([]byte("u"))
+			cl.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			if _, err := cl.Read(buf); err == nil {
+				return
+			}
+		}
+		t.Fatal("no echo")
+	}
+	sessions := func() int {
+		u := udpOf(p, e.Rules[0].PortKey)
+		if u == nil {
+			return -1
+		}
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		return len(u.sessions)
+	}
+	echo()
+	waitFor(t, "the idle session closed", func() bool { return sessions() == 0 })
+	echo()
+	stop()
+	if tot := src.totals(e.Rules[0].PortKey); tot.NewConns != 2 {
+		t.Errorf("sessions opened %d, want 2", tot.NewConns)
+	}
+}
+
+// TestTCPHealthCheckDeadOrigin: an origin that refuses connections fails
+// its TCP check.
+func TestTCPHealthCheckDeadOrigin(t *testing.T) {
+	const n = 17
+	src := &fakeSource{}
+	startOrigin(t, originAddr(n, 1), "o1", false)
+	r := tcpRule(n, 1, 2) // nothing listens on origin 2
+	r.HealthCheck = moat.HealthCheck{Type: "tcp", Interval: 1, Timeout: 1, Up: 2, Down: 1}
+	e := edge(src, n, r)
+	src.set(e)
+	p, _ := startPlane(t, src, nil)
+	waitFor(t, "origin 2 abnormal", func() bool {
+		st := p.OriginHealth(e.Rules[0].PortKey, r.RealServers)
+		return st[0].Status == moat.HealthNormal && st[1].Status == moat.HealthAbnormal
+	})
+}
+
+// TestFreebindListensOnAbsentAddress: with Freebind an address that is
+// on no interface of this host is bound.
+func TestFreebindListensOnAbsentAddress(t *testing.T) {
+	src := &fakeSource{}
+	e := edge(src, 201, tcpRule(201, 1))
+	e.IP = "192.0.2.77"
+	src.set(e)
+	var logs lockedBuffer
+	p, _ := startPlane(t, src, func(c *Config) {
+		c.Freebind = true
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	waitFor(t, "the listener", func() bool {
+		r := ruleOf(p, e.Rules[0].PortKey)
+		if r == nil {
+			return false
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.tcp != nil
+	})
+	if strings.Contains(logs.String(), "dataplane: listen") {
+		t.Fatalf("listen warning with Freebind:\n%s", logs.String())
+	}
+}
+
+func ruleOf(p *Plane, k moat.PortKey) *rule {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rules[k]
+}
+
+// udpOf is a rule's UDP server, nil before it listens.
+func udpOf(p *Plane, k moat.PortKey) *udpServer {
+	r := ruleOf(p, k)
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.udp
+}
