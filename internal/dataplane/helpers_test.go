@@ -22,18 +22,22 @@ import (
 )
 
 // Addresses: every test has its own octet n; its instance listens on
-// 127.91.n.1:8080 and its origins on 127.92.n.k:9000, so tests never
-// share an address and no port is picked and released.
+// 127.91.n.1:8080, its origins on 127.92.n.k:9000 and its clients are
+// 127.93.n.k, so tests never share an address (nor with other packages'
+// tests using 127.0.0.x clients) and no port is picked and released.
 const (
 	frontPort = 8080
 	backPort  = 9000
 )
 
-func frontIP(n int) string          { return fmt.Sprintf("127.91.%d.1", n) }
-func originIP(n, k int) string      { return fmt.Sprintf("127.92.%d.%d", n, k) }
-func frontAddr(n int) string        { return fmt.Sprintf("%s:%d", frontIP(n), frontPort) }
-func originAddr(n, k int) string    { return fmt.Sprintf("%s:%d", originIP(n, k), backPort) }
-func clientAddr(k int) *net.TCPAddr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(k))} }
+func frontIP(n int) string       { return fmt.Sprintf("127.91.%d.1", n) }
+func originIP(n, k int) string   { return fmt.Sprintf("127.92.%d.%d", n, k) }
+func frontAddr(n int) string     { return fmt.Sprintf("%s:%d", frontIP(n), frontPort) }
+func originAddr(n, k int) string { return fmt.Sprintf("%s:%d", originIP(n, k), backPort) }
+func clientIP(n, k int) string   { return fmt.Sprintf("127.93.%d.%d", n, k) }
+func clientAddr(n, k int) *net.TCPAddr {
+	return &net.TCPAddr{IP: net.IPv4(127, 93, byte(n), byte(k))}
+}
 
 // fakeSource is moat as the plane sees it: a snapshot the test replaces,
 // a clock it moves, and the samples and events written.
@@ -255,12 +259,12 @@ func (o *origin) serve(c net.Conn) {
 	c.Write(append([]byte(o.name+":"), data...))
 }
 
-// dialFront connects to the instance from source k (127.0.0.k), retrying
+// dialFront connects to the instance from source k (127.93.n.k), retrying
 // until the plane listens.
 func dialFront(t *testing.T, n, k int) *net.TCPConn {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	d := net.Dialer{LocalAddr: clientAddr(k), Timeout: time.Second}
+	d := net.Dialer{LocalAddr: clientAddr(n, k), Timeout: time.Second}
 	for {
 		c, err := d.Dial("tcp4", frontAddr(n))
 		if err == nil {
@@ -314,7 +318,7 @@ func forwardedOnce(t *testing.T, n, k int, data []byte) []byte {
 // refused reports whether a connection from source k is closed without
 // an answer: refused by the kernel (nothing listens) or closed at once.
 func refused(n, k int) (listening bool, closed bool) {
-	d := net.Dialer{LocalAddr: clientAddr(k), Timeout: time.Second}
+	d := net.Dialer{LocalAddr: clientAddr(n, k), Timeout: time.Second}
 	c, err := d.Dial("tcp4", frontAddr(n))
 	if err != nil {
 		lastDialErr.Store(err.Error())

@@ -148,7 +148,7 @@ func TestUDPEcho(t *testing.T) {
 	src.set(edge(src, n, udpRule(n, 1)))
 	_, stop := startPlane(t, src, nil)
 
-	cl, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	cl, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 93, n, 2)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func TestStoppedDropsUDP(t *testing.T) {
 	src.set(e)
 	p, stop := startPlane(t, src, nil)
 	waitFor(t, "the UDP socket", func() bool { return udpOf(p, e.Rules[0].PortKey) != nil })
-	cl, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)}, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(frontAddr(n))))
+	cl, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 93, n, 2)}, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(frontAddr(n))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,10 +436,10 @@ func TestGuardRefusalCounted(t *testing.T) {
 	const n = 10
 	src := &fakeSource{}
 	startOrigin(t, originAddr(n, 1), "o1", false)
-	g := &fakeGuard{refuse: map[netip.Addr]bool{netip.MustParseAddr("127.0.0.3"): true}}
+	g := &fakeGuard{refuse: map[netip.Addr]bool{netip.MustParseAddr(clientIP(n, 3)): true}}
 	e := edge(src, n, tcpRule(n, 1))
-	e.Blacklist = []moat.SourceEntry{{IP: "127.0.0.3"}}
-	e.Whitelist = []moat.SourceEntry{{IP: "127.0.0.4"}}
+	e.Blacklist = []moat.SourceEntry{{IP: clientIP(n, 3)}}
+	e.Whitelist = []moat.SourceEntry{{IP: clientIP(n, 4)}}
 	e.UDPReflect = []int{19}
 	src.set(e)
 	_, stop := startPlane(t, src, func(c *Config) {
@@ -457,12 +457,12 @@ func TestGuardRefusalCounted(t *testing.T) {
 	if g.done.Load() != g.admitted.Load() {
 		t.Errorf("%d connections given back of %d admitted", g.done.Load(), g.admitted.Load())
 	}
-	if len(src.events) != 1 || src.events[0].Source != "127.0.0.3" {
-		t.Errorf("events %+v, want the refusal of 127.0.0.3", src.events)
+	if len(src.events) != 1 || src.events[0].Source != clientIP(n, 3) {
+		t.Errorf("events %+v, want the refusal of %s", src.events, clientIP(n, 3))
 	}
 	s := g.last()
-	if s.Key != k || !s.Mitigate || s.Node != "test" || !s.Blacklist[netip.MustParseAddr("127.0.0.3")] ||
-		!s.Whitelist[netip.MustParseAddr("127.0.0.4")] || len(s.UDPReflect) != 1 {
+	if s.Key != k || !s.Mitigate || s.Node != "test" || !s.Blacklist[netip.MustParseAddr(clientIP(n, 3))] ||
+		!s.Whitelist[netip.MustParseAddr(clientIP(n, 4))] || len(s.UDPReflect) != 1 {
 		t.Errorf("guard settings %+v", s)
 	}
 }
@@ -632,7 +632,7 @@ func TestUDPSessionIdleTimeout(t *testing.T) {
 	e := edge(src, n, udpRule(n, 1))
 	src.set(e)
 	p, stop := startPlane(t, src, nil, func(p *Plane) { p.udpIdle = 100 * time.Millisecond })
-	cl, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)}, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(frontAddr(n))))
+	cl, err := net.DialUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 93, n, 2)}, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(frontAddr(n))))
 	if err != nil {
 		t.Fatal(err)
 	}
