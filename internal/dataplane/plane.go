@@ -20,7 +20,6 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"moat/internal/moat"
@@ -88,15 +87,12 @@ type Plane struct {
 	mu      sync.Mutex
 	rules   map[moat.PortKey]*rule
 	retired []*rule // removed rules whose last counters are not written yet
-	closing bool
 
 	handlers sync.WaitGroup // every listener and connection goroutine
 
 	// flush state, touched only by the flush loop
 	pending   map[sampleKey]moat.TrafficSample
 	pendingEv map[eventKey]moat.MitigationEvent
-
-	snapSeq atomic.Int64
 }
 
 // New returns a Plane; Run starts it.
@@ -148,14 +144,7 @@ func (p *Plane) Run(ctx context.Context) error {
 	tick.Stop()
 	loops.Wait()
 
-	p.mu.Lock()
-	p.closing = true
-	for k, r := range p.rules {
-		r.remove()
-		p.retired = append(p.retired, r)
-		delete(p.rules, k)
-	}
-	p.mu.Unlock()
+	p.removeUnless(nil)
 	p.handlers.Wait()
 
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -186,7 +175,6 @@ func (p *Plane) reconcile(ctx context.Context, snap *moat.Snapshot) *moat.Snapsh
 			}
 		} else {
 			snap = &s
-			p.snapSeq.Store(s.Seq)
 		}
 	}
 	if snap == nil {
@@ -204,38 +192,69 @@ func (p *Plane) reconcile(ctx context.Context, snap *moat.Snapshot) *moat.Snapsh
 		for j := range e.Rules {
 			pr := e.Rules[j]
 			seen[pr.PortKey] = true
-			v := &ruleView{rule: pr, ip: ip, state: state, edge: e}
-			p.apply(ctx, v)
+			p.apply(ctx, e, j, ip, state)
 		}
 	}
-	p.mu.Lock()
-	for k, r := range p.rules {
-		if !seen[k] {
-			r.remove()
-			delete(p.rules, k)
-			p.retired = append(p.retired, r)
-		}
-	}
-	p.mu.Unlock()
+	p.removeUnless(seen)
 	return snap
 }
 
-// apply makes one rule's listener, guard, health checks and connections
-// match its view.
-func (p *Plane) apply(ctx context.Context, v *ruleView) {
+// removeUnless closes the rules not in keep (all of them when keep is
+// nil); their last counters are written by a later flush.
+func (p *Plane) removeUnless(keep map[moat.PortKey]bool) {
+	var gone []*rule
 	p.mu.Lock()
-	r := p.rules[v.rule.PortKey]
-	if r != nil && r.view.Load().ip != v.ip {
-		r.remove()
-		p.retired = append(p.retired, r)
-		r = nil
-	}
-	if r == nil {
-		r = newRule(p, v)
-		p.rules[v.rule.PortKey] = r
+	for k, r := range p.rules {
+		if !keep[k] {
+			gone = append(gone, r)
+			delete(p.rules, k)
+		}
 	}
 	p.mu.Unlock()
+	for _, r := range gone {
+		r.remove()
+	}
+	p.mu.Lock()
+	p.retired = append(p.retired, gone...)
+	p.mu.Unlock()
+}
+
+// apply makes the listener, guard, health checks and connections of the
+// j-th rule of e match it and the instance's state.
+func (p *Plane) apply(ctx context.Context, e *moat.Edge, j int, ip netip.Addr, state moat.TrafficState) {
+	k := e.Rules[j].PortKey
+	p.mu.Lock()
+	r := p.rules[k]
+	p.mu.Unlock()
+	if r != nil {
+		if old := r.view.Load(); old.ip != ip {
+			p.removeRule(r)
+			r = nil
+		} else if old.edge == e && old.state == state && r.listening() {
+			return // nothing changed since the last tick
+		}
+	}
+	v := &ruleView{rule: e.Rules[j], ip: ip, state: state, edge: e}
+	if r == nil {
+		r = newRule(p, v)
+		p.mu.Lock()
+		p.rules[k] = r
+		p.mu.Unlock()
+	}
 	r.set(ctx, v)
+}
+
+// removeRule closes one rule (its address changed).
+func (p *Plane) removeRule(r *rule) {
+	p.mu.Lock()
+	if p.rules[r.key] == r {
+		delete(p.rules, r.key)
+	}
+	p.mu.Unlock()
+	r.remove()
+	p.mu.Lock()
+	p.retired = append(p.retired, r)
+	p.mu.Unlock()
 }
 
 // OriginHealth reports what the health checks observed of a rule's

@@ -112,7 +112,6 @@ func (r *rule) set(ctx context.Context, v *ruleView) {
 	}
 
 	r.bal.setOrigins(v.rule.RealServers)
-	r.bal.expire(time.Now())
 	if old == v || old.rule.HealthCheck != v.rule.HealthCheck ||
 		old.rule.BackendPort != v.rule.BackendPort ||
 		!slices.Equal(old.rule.RealServers, v.rule.RealServers) {
@@ -136,6 +135,13 @@ func (r *rule) set(ctx context.Context, v *ruleView) {
 	if r.tcp == nil && r.udp == nil {
 		r.listenLocked(ctx, v)
 	}
+}
+
+// listening reports whether the rule's socket is open.
+func (r *rule) listening() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tcp != nil || r.udp != nil
 }
 
 // listenLocked opens the rule's listener; a failure is logged once (until

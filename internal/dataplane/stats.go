@@ -79,6 +79,7 @@ func (p *Plane) flush(ctx context.Context) {
 	p.mu.Unlock()
 
 	for _, r := range rules {
+		r.bal.expire(time.Now())
 		if s, ok := r.sample(bucket); ok {
 			p.addPending(s)
 		}

@@ -117,6 +117,12 @@ func (u *udpServer) open(v *ruleView, src netip.AddrPort) *usession {
 	r.stats.newConns.Add(1)
 	r.stats.open(1)
 	r.p.goHandler(s.answerLoop)
+	// A change to stopped closes the sessions it finds; one added after
+	// that sees the new state here.
+	if r.view.Load().state == moat.TrafficStopped {
+		s.close()
+		return nil
+	}
 	return s
 }
 
