@@ -1,0 +1,289 @@
+// Package dataplane forwards traffic by the port rules: it listens on each
+// instance's IP at each rule's frontend port (TCP or UDP), relays clients
+// to the rule's origin servers, applies the instance's traffic state
+// (mitigated, unmitigated, stopped) and the rule's Guard, runs the rule's
+// health checks, and reports what it counted to moat.
+//
+// A Plane follows moat through a Source: every Poll it re-reads the
+// snapshot when the event sequence moved, re-evaluates every instance's
+// state on the server clock, and makes its listeners match. Every Flush
+// it writes the counters of each rule as a moat.TrafficSample and the
+// guards' mitigation events.
+package dataplane
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"moat/internal/moat"
+)
+
+// Source is what the plane needs of moat; moat.TrafficService satisfies it.
+type Source interface {
+	Snapshot(ctx context.Context) (moat.Snapshot, error)
+	LastSeq(ctx context.Context) (int64, error)
+	TrafficNow() time.Time
+	RecordTraffic(ctx context.Context, s []moat.TrafficSample) error
+	RecordMitigation(ctx context.Context, e []moat.MitigationEvent) error
+}
+
+var _ Source = (*moat.TrafficService)(nil)
+
+// Timeouts of the forwarder.
+const (
+	// NodataTimeout: with NodataConn on and the instance mitigated, a TCP
+	// connection whose client sends nothing for this long is closed.
+	NodataTimeout = 10 * time.Second
+	// UDPIdleTimeout: a UDP session that moved no datagram either way for
+	// this long is closed.
+	UDPIdleTimeout = 60 * time.Second
+	// DialTimeout bounds a connection attempt to an origin.
+	DialTimeout = 5 * time.Second
+	// dialAttempts is how many distinct origins a new connection tries.
+	dialAttempts = 3
+)
+
+// Config configures a Plane.
+type Config struct {
+	Source Source
+	// SyncClock reloads a shared clock offset before each tick; nil when
+	// there is none.
+	SyncClock func(context.Context)
+	// NewGuard builds a rule's mitigation; nil admits everything.
+	NewGuard func(GuardSettings) Guard
+	// Node names this process in samples and events (host:pid by default).
+	Node string
+	// Poll is how often the event sequence is polled and states
+	// re-evaluated (250 ms by default).
+	Poll time.Duration
+	// Flush is how often counters and events are written (1 s by default).
+	Flush time.Duration
+	// Freebind binds with IP_FREEBIND: addresses routed to the host but
+	// configured on no interface.
+	Freebind bool
+	// ProxyProtocol sends a PROXY protocol v2 header to the origin at the
+	// start of every TCP connection, carrying the client's address.
+	ProxyProtocol bool
+	Logger        *slog.Logger
+}
+
+// Plane is the forwarder. Its methods are safe for concurrent use.
+type Plane struct {
+	cfg  Config
+	src  Source
+	log  *slog.Logger
+	node string
+
+	nodataTimeout time.Duration
+	udpIdle       time.Duration
+
+	mu      sync.Mutex
+	rules   map[moat.PortKey]*rule
+	retired []*rule // removed rules whose last counters are not written yet
+
+	handlers sync.WaitGroup // every listener and connection goroutine
+
+	// flush state, touched only by the flush loop
+	pending   map[sampleKey]moat.TrafficSample
+	pendingEv map[eventKey]moat.MitigationEvent
+}
+
+// New returns a Plane; Run starts it.
+func New(cfg Config) *Plane {
+	if cfg.Poll <= 0 {
+		cfg.Poll = 250 * time.Millisecond
+	}
+	if cfg.Flush <= 0 {
+		cfg.Flush = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Node == "" {
+		h, _ := os.Hostname()
+		cfg.Node = h + ":" + strconv.Itoa(os.Getpid())
+	}
+	return &Plane{
+		cfg: cfg, src: cfg.Source, log: cfg.Logger, node: cfg.Node,
+		nodataTimeout: NodataTimeout,
+		udpIdle:       UDPIdleTimeout,
+		rules:         map[moat.PortKey]*rule{},
+		pending:       map[sampleKey]moat.TrafficSample{},
+		pendingEv:     map[eventKey]moat.MitigationEvent{},
+	}
+}
+
+// Run forwards until ctx ends; on return every listener and connection is
+// closed and the last counters have been written (or logged as lost).
+func (p *Plane) Run(ctx context.Context) error {
+	if p.src == nil {
+		return fmt.Errorf("dataplane: no source")
+	}
+	var loops sync.WaitGroup
+	loops.Add(1)
+	go func() { defer loops.Done(); p.flushLoop(ctx) }()
+
+	var snap *moat.Snapshot
+	tick := time.NewTicker(p.cfg.Poll)
+	for {
+		snap = p.reconcile(ctx, snap)
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+			continue
+		}
+		break
+	}
+	tick.Stop()
+	loops.Wait()
+
+	p.removeUnless(nil)
+	p.handlers.Wait()
+
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	p.flush(fctx)
+	return nil
+}
+
+// reconcile is one tick: the snapshot (re-read when the sequence moved),
+// every rule's state at server time, and the listeners to match.
+func (p *Plane) reconcile(ctx context.Context, snap *moat.Snapshot) *moat.Snapshot {
+	if ctx.Err() != nil {
+		return snap
+	}
+	if p.cfg.SyncClock != nil {
+		p.cfg.SyncClock(ctx)
+	}
+	seq, err := p.src.LastSeq(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.log.Warn("dataplane: read event sequence", "err", err)
+		}
+	} else if snap == nil || seq != snap.Seq {
+		s, err := p.src.Snapshot(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				p.log.Warn("dataplane: read snapshot", "err", err)
+			}
+		} else {
+			snap = &s
+		}
+	}
+	if snap == nil {
+		return nil
+	}
+	now := p.src.TrafficNow()
+	seen := make(map[moat.PortKey]bool)
+	for i := range snap.Edges {
+		e := &snap.Edges[i]
+		ip, err := netip.ParseAddr(e.IP)
+		if err != nil {
+			continue
+		}
+		state := e.StateAt(now)
+		for j := range e.Rules {
+			pr := e.Rules[j]
+			seen[pr.PortKey] = true
+			p.apply(ctx, e, j, ip, state)
+		}
+	}
+	p.removeUnless(seen)
+	return snap
+}
+
+// removeUnless closes the rules not in keep (all of them when keep is
+// nil); their last counters are written by a later flush.
+func (p *Plane) removeUnless(keep map[moat.PortKey]bool) {
+	var gone []*rule
+	p.mu.Lock()
+	for k, r := range p.rules {
+		if !keep[k] {
+			gone = append(gone, r)
+			delete(p.rules, k)
+		}
+	}
+	p.mu.Unlock()
+	for _, r := range gone {
+		r.remove()
+	}
+	p.mu.Lock()
+	p.retired = append(p.retired, gone...)
+	p.mu.Unlock()
+}
+
+// apply makes the listener, guard, health checks and connections of the
+// j-th rule of e match it and the instance's state.
+func (p *Plane) apply(ctx context.Context, e *moat.Edge, j int, ip netip.Addr, state moat.TrafficState) {
+	k := e.Rules[j].PortKey
+	p.mu.Lock()
+	r := p.rules[k]
+	p.mu.Unlock()
+	if r != nil {
+		if old := r.view.Load(); old.ip != ip {
+			p.removeRule(r)
+			r = nil
+		} else if old.edge == e && old.state == state && r.listening() {
+			return // nothing changed since the last tick
+		}
+	}
+	v := &ruleView{rule: e.Rules[j], ip: ip, state: state, edge: e}
+	if r == nil {
+		r = newRule(p, v)
+		p.mu.Lock()
+		p.rules[k] = r
+		p.mu.Unlock()
+	}
+	r.set(ctx, v)
+}
+
+// removeRule closes one rule (its address changed).
+func (p *Plane) removeRule(r *rule) {
+	p.mu.Lock()
+	if p.rules[r.key] == r {
+		delete(p.rules, r.key)
+	}
+	p.mu.Unlock()
+	r.remove()
+	p.mu.Lock()
+	p.retired = append(p.retired, r)
+	p.mu.Unlock()
+}
+
+// OriginHealth reports what the health checks observed of a rule's
+// origins (moat.HealthSource): an origin is abnormal while its checks
+// fail; without a check, or for an origin not checked here, normal.
+func (p *Plane) OriginHealth(k moat.PortKey, origins []string) []moat.OriginStatus {
+	p.mu.Lock()
+	r := p.rules[k]
+	p.mu.Unlock()
+	out := make([]moat.OriginStatus, len(origins))
+	for i, o := range origins {
+		st := moat.HealthNormal
+		if r != nil && !r.healthy(o) {
+			st = moat.HealthAbnormal
+		}
+		out[i] = moat.OriginStatus{Address: o, Status: st}
+	}
+	return out
+}
+
+var _ moat.HealthSource = (*Plane)(nil)
+
+// go runs f as a handler goroutine Run waits for.
+func (p *Plane) goHandler(f func()) {
+	p.handlers.Add(1)
+	go func() { defer p.handlers.Done(); f() }()
+}
+
+// listenAddr is ip:port.
+func listenAddr(ip netip.Addr, port int) string {
+	return net.JoinHostPort(ip.String(), strconv.Itoa(port))
+}
