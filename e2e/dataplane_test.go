@@ -112,7 +112,7 @@ func udpOnce(src, addr string) bool {
 
 // burst makes n echo connections from src one after the other and counts
 // those answered.
-func burst(src, addr string, n int) int {
+func echoBurst(src, addr string, n int) int {
 	ok := 0
 	for range n {
 		if echoOnce(src, addr) {
@@ -179,16 +179,16 @@ func TestDataplaneStory(t *testing.T) {
 		SetForwardProtocol("tcp").SetFrontendPort(8080).SetConfig(`{"Slimit":{"Cps":5,"CpsEnable":1}}`)); err != nil {
 		t.Fatalf("ModifyNetworkRuleAttribute: %v", err)
 	}
-	limited := func() bool { n := burst("127.0.0.4", front, 20); return n >= 1 && n <= 8 }
+	limited := func() bool { n := echoBurst("127.0.0.4", front, 20); return n >= 1 && n <= 8 }
 	eventually(t, 5*time.Second, "a flood from 127.0.0.4 is cut to Slimit Cps", limited)
-	if n := burst("127.0.0.5", front, 3); n != 3 {
+	if n := echoBurst("127.0.0.5", front, 3); n != 3 {
 		t.Fatalf("another source got %d of 3 connections through while 127.0.0.4 was limited", n)
 	}
 
 	// Expiry: mitigation stops. The same flood passes whole, and the
 	// blacklist no longer applies.
 	s.Advance(t, "721h")
-	eventually(t, 5*time.Second, "after expiry the flood passes unlimited", func() bool { return burst("127.0.0.4", front, 20) == 20 })
+	eventually(t, 5*time.Second, "after expiry the flood passes unlimited", func() bool { return echoBurst("127.0.0.4", front, 20) == 20 })
 	if !echoOnce("127.0.0.3", front) {
 		t.Fatal("after expiry the blacklisted source is still refused")
 	}
@@ -229,7 +229,7 @@ func TestDataplaneStory(t *testing.T) {
 	// The traffic shows in DescribePortFlowList, then zero once it stops.
 	now := serverNow(t, s)
 	start := now.Truncate(time.Minute).Add(-5 * time.Minute)
-	flow := func(from, to time.Time) (in int64) {
+	flow := func(from, to time.Time) (bps int64) {
 		t.Helper()
 		r, err := c.DescribePortFlowList((&ddoscoov3.DescribePortFlowListRequest{}).SetInstanceIds(tea.StringSlice([]string{in.InstanceId})).
 			SetStartTime(from.Unix()).SetEndTime(to.Unix()).SetInterval(60))
@@ -237,9 +237,9 @@ func TestDataplaneStory(t *testing.T) {
 			t.Fatalf("DescribePortFlowList: %v", err)
 		}
 		for _, p := range r.Body.PortFlowList {
-			in += tea.Int64Value(p.InBps)
+			bps += tea.Int64Value(p.InBps)
 		}
-		return in
+		return bps
 	}
 	eventually(t, 5*time.Second, "the forwarded bytes show in DescribePortFlowList", func() bool {
 		return flow(start, now.Truncate(time.Minute).Add(2*time.Minute)) > 0

@@ -3,6 +3,7 @@
 // admin client.
 //
 //	moat serve   run the server
+//	moat edge    run only the data plane
 //	moat call    call any action with a signature v1 request
 //	moat admin   create accounts and instances, move the clock, read events
 //	moat bench   reproduce docs/BENCHMARKS.md
@@ -27,6 +28,7 @@ const usage = `moat: a self-hosted Alibaba Cloud Anti-DDoS Pro/Premium (ddoscoo)
 
 Usage:
   moat serve [flags]                       run the server (moat serve -h for flags)
+  moat edge --db DB [flags]                run only the data plane over a shared store
   moat call ACTION [Name=Value ...] [--region R] [--format json|xml]
                                            call an action, signed like the aliyun CLI
   moat admin COMMAND [flags]               admin API client (moat admin -h)
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		err = runServe(ctx, args[1:], stdout, stderr)
+	case "edge":
+		err = runEdge(ctx, args[1:], stdout, stderr)
 	case "call":
 		var code int
 		code, err = runCall(ctx, args[1:], stdout, stderr)

@@ -43,6 +43,8 @@ type Config struct {
 	LogLevel         string // debug, info, warn, error
 	ShutdownTimeout  time.Duration
 	DebugAddr        string // serves net/http/pprof when set
+	Dataplane        bool   // forwards traffic in this process
+	Node             string // the data plane's name in samples and events
 	Pools            map[moat.Region]moat.Pool
 
 	NoMigrate bool
@@ -146,6 +148,8 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "how long a client may take to send its request headers before the connection is closed (tests shorten it)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 60*time.Second, "how long a keep-alive connection may wait for its next request before it is closed (tests shorten it)")
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", 1<<20, "largest request line plus headers read; within it the gateway answers a too-long query or headers with 400 InvalidParameter, past it net/http answers 431")
+	fs.BoolVar(&c.Dataplane, "dataplane", os.Getenv("MOAT_DATAPLANE") == "true", "forward traffic by the port rules in this process: listen on each instance's IP at each rule's frontend port (see docs/DATAPLANE.md; env MOAT_DATAPLANE=true)")
+	fs.StringVar(&c.Node, "node", envOr("MOAT_NODE", ""), "this process's name in the data plane's traffic samples and mitigation events (default host:pid) (env MOAT_NODE)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", envOr("MOAT_DEBUG_ADDR", ""), "serve Go profiling (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty (env MOAT_DEBUG_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -387,12 +391,22 @@ export MOAT_ACCESS_KEY_SECRET=%s
 		defer m.engineWG.Done()
 		m.engine.Run(ectx)
 	}()
+	if c.Dataplane {
+		plane := newPlane(svc, svc.SyncClock, c.Node, met, m.Log)
+		m.engineWG.Add(1)
+		go func() {
+			defer m.engineWG.Done()
+			if err := plane.Run(ectx); err != nil && !errors.Is(err, context.Canceled) {
+				m.Log.Error("data plane stopped", "err", err)
+			}
+		}()
+	}
 	tlsAddr := ""
 	if m.tlsListener != nil {
 		tlsAddr = m.tlsListener.Addr().String()
 	}
 	m.Announce.Info("moat ready", "addr", ln.Addr().String(), "tls_addr", tlsAddr, "db", redactDB(c.DB), "admin", c.AdminToken != "",
-		"account", boot.AccountID, "auto_release_after", c.AutoReleaseAfter.String(), "schema", schema)
+		"account", boot.AccountID, "auto_release_after", c.AutoReleaseAfter.String(), "schema", schema, "dataplane", c.Dataplane)
 	return nil
 }
 

@@ -393,11 +393,16 @@ func (g *fakeGuard) Conn(src netip.Addr, now time.Time) (GuardedConn, bool) {
 	return &fakeConn{g: g}, true
 }
 
-func (g *fakeGuard) Datagram(src netip.AddrPort, n int, newSession bool, now time.Time) bool {
+func (g *fakeGuard) Datagram(src netip.AddrPort, n int, now time.Time) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.dgrams.Add(1)
 	return !g.refuse[src.Addr()]
+}
+
+func (g *fakeGuard) Session(src netip.AddrPort, now time.Time) (GuardedConn, bool) {
+	g.admitted.Add(1)
+	return &fakeConn{g: g}, true
 }
 
 func (g *fakeGuard) Events(time.Time) []moat.MitigationEvent {

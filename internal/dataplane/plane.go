@@ -71,8 +71,37 @@ type Config struct {
 	// ProxyProtocol sends a PROXY protocol v2 header to the origin at the
 	// start of every TCP connection, carrying the client's address.
 	ProxyProtocol bool
-	Logger        *slog.Logger
+	// Meter receives the counters as they are flushed (Prometheus); nil
+	// counts nothing.
+	Meter  Meter
+	Logger *slog.Logger
 }
+
+// Meter is where the plane reports its figures as it flushes them:
+// counters as deltas, gauges as values.
+type Meter interface {
+	AddBytes(in, out int64)
+	AddPackets(in, out int64)
+	AddConns(n int64)
+	SetOpen(n int64)
+	Drop(reason string, n int64)
+	SetListeners(n int)
+}
+
+// Drop reasons a Meter is given.
+const (
+	DropStopped   = "stopped"   // the instance's forwarding has stopped
+	DropMitigated = "mitigated" // the rule's guard refused it
+)
+
+type noMeter struct{}
+
+func (noMeter) AddBytes(int64, int64)   {}
+func (noMeter) AddPackets(int64, int64) {}
+func (noMeter) AddConns(int64)          {}
+func (noMeter) SetOpen(int64)           {}
+func (noMeter) Drop(string, int64)      {}
+func (noMeter) SetListeners(int)        {}
 
 // Plane is the forwarder. Its methods are safe for concurrent use.
 type Plane struct {
@@ -106,6 +135,9 @@ func New(cfg Config) *Plane {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Meter == nil {
+		cfg.Meter = noMeter{}
+	}
 	if cfg.Node == "" {
 		h, _ := os.Hostname()
 		cfg.Node = h + ":" + strconv.Itoa(os.Getpid())
@@ -119,6 +151,9 @@ func New(cfg Config) *Plane {
 		pendingEv:     map[eventKey]moat.MitigationEvent{},
 	}
 }
+
+// Node is this process's name in samples and events.
+func (p *Plane) Node() string { return p.node }
 
 // Run forwards until ctx ends; on return every listener and connection is
 // closed and the last counters have been written (or logged as lost).

@@ -231,10 +231,13 @@ func (r *rule) idle() bool {
 // admitAll is the guard of a plane without mitigation.
 type admitAll struct{}
 
-func (admitAll) Update(GuardSettings)                               {}
-func (admitAll) Conn(netip.Addr, time.Time) (GuardedConn, bool)     { return admitted{}, true }
-func (admitAll) Datagram(netip.AddrPort, int, bool, time.Time) bool { return true }
-func (admitAll) Events(time.Time) []moat.MitigationEvent            { return nil }
+func (admitAll) Update(GuardSettings)                           {}
+func (admitAll) Conn(netip.Addr, time.Time) (GuardedConn, bool) { return admitted{}, true }
+func (admitAll) Datagram(netip.AddrPort, int, time.Time) bool   { return true }
+func (admitAll) Session(netip.AddrPort, time.Time) (GuardedConn, bool) {
+	return admitted{}, true
+}
+func (admitAll) Events(time.Time) []moat.MitigationEvent { return nil }
 
 type admitted struct{}
 

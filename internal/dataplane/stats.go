@@ -78,15 +78,35 @@ func (p *Plane) flush(ctx context.Context) {
 	p.retired = keep
 	p.mu.Unlock()
 
+	m := p.cfg.Meter
+	var open int64
+	listeners := 0
 	for _, r := range rules {
 		r.bal.expire(time.Now())
 		if s, ok := r.sample(bucket); ok {
 			p.addPending(s)
+			m.AddBytes(s.InBytes, s.OutBytes)
+			m.AddPackets(s.InPackets, s.OutPackets)
+			m.AddConns(s.NewConns)
+			reason := DropMitigated
+			if r.view.Load().state == moat.TrafficStopped {
+				reason = DropStopped
+			}
+			m.Drop(reason, s.Dropped)
 		}
+		open += r.stats.conns.Load()
+		r.mu.Lock()
+		if r.tcp != nil || r.udp != nil {
+			listeners++
+		}
+		r.mu.Unlock()
 		for _, e := range r.guard.Events(now) {
 			p.pendingEv[eventKey{e.PortKey, e.Source, e.Limit, e.Start}] = e
 		}
 	}
+
+	m.SetOpen(open)
+	m.SetListeners(listeners)
 
 	if len(p.pending) > 0 {
 		samples := make([]moat.TrafficSample, 0, len(p.pending))

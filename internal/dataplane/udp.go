@@ -35,6 +35,8 @@ type usession struct {
 	closed atomic.Bool
 
 	moved atomic.Bool // moved a datagram since the last flush
+
+	guarded GuardedConn // the session's slot in the guard's connection limits
 }
 
 func newUDPServer(r *rule, pc *net.UDPConn) *udpServer {
@@ -63,12 +65,18 @@ func (u *udpServer) readLoop() {
 		u.mu.Lock()
 		s := u.sessions[src]
 		u.mu.Unlock()
-		if !r.guard.Datagram(src, n, s == nil, r.p.src.TrafficNow()) {
+		now := r.p.src.TrafficNow()
+		if !r.guard.Datagram(src, n, now) {
 			r.stats.dropped.Add(1)
 			continue
 		}
 		if s == nil {
-			if s = u.open(v, src); s == nil {
+			gc, ok := r.guard.Session(src, now)
+			if !ok {
+				r.stats.dropped.Add(1)
+				continue
+			}
+			if s = u.open(v, src, gc); s == nil {
 				r.stats.dropped.Add(1)
 				continue
 			}
@@ -84,31 +92,36 @@ func (u *udpServer) readLoop() {
 	}
 }
 
-// open starts a session for src toward an origin.
-func (u *udpServer) open(v *ruleView, src netip.AddrPort) *usession {
+// open starts a session for src toward an origin; the session holds gc
+// (given back when it ends, or at once when it cannot start).
+func (u *udpServer) open(v *ruleView, src netip.AddrPort, gc GuardedConn) *usession {
 	r := u.r
 	persist := time.Duration(v.rule.Config.PersistenceTimeout) * time.Second
 	o, ok := r.bal.pick(src.Addr(), r.healthy, nil, persist, time.Now())
 	if !ok {
+		gc.Done()
 		return nil
 	}
 	raddr, err := net.ResolveUDPAddr("udp4", net.JoinHostPort(o, strconv.Itoa(v.rule.BackendPort)))
 	if err != nil {
 		r.bal.release(o)
+		gc.Done()
 		return nil
 	}
 	conn, err := net.DialUDP("udp4", nil, raddr)
 	if err != nil {
 		r.bal.release(o)
+		gc.Done()
 		return nil
 	}
-	s := &usession{u: u, client: src, origin: o, conn: conn}
+	s := &usession{u: u, client: src, origin: o, conn: conn, guarded: gc}
 	s.last.Store(time.Now().UnixNano())
 	u.mu.Lock()
 	if u.closed {
 		u.mu.Unlock()
 		conn.Close()
 		r.bal.release(o)
+		gc.Done()
 		return nil
 	}
 	u.sessions[src] = s
@@ -175,6 +188,7 @@ func (s *usession) end() {
 	s.close()
 	r.bal.release(s.origin)
 	r.stats.open(-1)
+	s.guarded.Done()
 }
 
 func (s *usession) close() {

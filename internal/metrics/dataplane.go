@@ -20,19 +20,20 @@ type DataplaneMetrics struct {
 }
 
 // Drop reasons besides the mitigation limits (moat.Limit*): traffic for
-// an instance whose forwarding has stopped, and a connection or datagram
-// no healthy origin could take. Any other reason is counted as "other",
-// so the label set stays bounded.
+// an instance whose forwarding has stopped, traffic a rule's mitigation
+// refused, and a connection or datagram no healthy origin could take. Any
+// other reason is counted as "other", so the label set stays bounded.
 const (
-	DropStopped  = "stopped"
-	DropNoOrigin = "no_origin"
-	dropOther    = "other"
+	DropStopped   = "stopped"
+	DropMitigated = "mitigated"
+	DropNoOrigin  = "no_origin"
+	dropOther     = "other"
 )
 
 var dropReasons = []string{
 	moat.LimitBlacklist, moat.LimitSlimitCps, moat.LimitSlimitMaxconn, moat.LimitSlimitBps,
 	moat.LimitSlimitPps, moat.LimitSlaCps, moat.LimitSlaMaxconn, moat.LimitNodata,
-	moat.LimitPayloadLen, moat.LimitUDPReflect, DropStopped, DropNoOrigin, dropOther,
+	moat.LimitPayloadLen, moat.LimitUDPReflect, DropStopped, DropMitigated, DropNoOrigin, dropOther,
 }
 
 // Dataplane returns the data plane's collectors, registered on first use.
@@ -103,22 +104,20 @@ func (d *DataplaneMetrics) AddPackets(in, out int64) {
 	}
 }
 
-// ConnOpened counts an accepted connection or session, open until
-// ConnClosed.
-func (d *DataplaneMetrics) ConnOpened() {
-	if d == nil {
+// AddConns counts n accepted connections or sessions.
+func (d *DataplaneMetrics) AddConns(n int64) {
+	if d == nil || n <= 0 {
 		return
 	}
-	d.conns.Inc()
-	d.open.Inc()
+	d.conns.Add(float64(n))
 }
 
-// ConnClosed counts the end of a connection or session ConnOpened counted.
-func (d *DataplaneMetrics) ConnClosed() {
+// SetOpen reports how many connections and sessions are open now.
+func (d *DataplaneMetrics) SetOpen(n int64) {
 	if d == nil {
 		return
 	}
-	d.open.Dec()
+	d.open.Set(float64(n))
 }
 
 // Drop counts n connections or datagrams refused for reason (a moat.Limit*

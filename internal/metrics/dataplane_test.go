@@ -22,10 +22,8 @@ func TestDataplane(t *testing.T) {
 	d.AddBytes(1000, 250)
 	d.AddBytes(24, 0)
 	d.AddPackets(3, 2)
-	d.ConnOpened()
-	d.ConnOpened()
-	d.ConnOpened()
-	d.ConnClosed()
+	d.AddConns(3)
+	d.SetOpen(2)
 	d.Drop(moat.LimitSlimitCps, 5)
 	d.Drop(moat.LimitBlacklist, 1)
 	d.Drop(DropStopped, 2)
@@ -50,8 +48,8 @@ func TestDataplane(t *testing.T) {
 	var none *DataplaneMetrics
 	none.AddBytes(1, 1)
 	none.AddPackets(1, 1)
-	none.ConnOpened()
-	none.ConnClosed()
+	none.AddConns(1)
+	none.SetOpen(1)
 	none.Drop(DropStopped, 1)
 	none.SetListeners(1)
 }
