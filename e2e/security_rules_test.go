@@ -217,6 +217,8 @@ var secJSONParams = map[string]func(ids ...string) map[string]string{
 var secAccountWide = map[string]bool{
 	"ddoscoo:DescribeInstanceIds": true,
 	"BssOpenApi:CreateInstance":   true,
+	// The caller's own mitigation events, optionally of one of its IPs.
+	"ddoscoo:DescribeDDosAllEventList": true,
 }
 
 // TestSecActionsAllProbed pins that every action the products serve is

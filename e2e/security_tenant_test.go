@@ -81,6 +81,16 @@ var secFixtures = map[string]func(r secRegion) map[string]string{
 	"ddoscoo:DescribeAutoCcWhitelist": func(r secRegion) map[string]string { return map[string]string{"PageNumber": "1", "PageSize": "10"} },
 	"ddoscoo:ConfigUdpReflect":        func(r secRegion) map[string]string { return map[string]string{"Config": `{"UdpSports":[17]}`} },
 	"ddoscoo:DescribeNetworkRules":    func(r secRegion) map[string]string { return map[string]string{"PageNumber": "1", "PageSize": "10"} },
+	// The statistics read an hour of 2025 (minute-aligned UNIX seconds).
+	"ddoscoo:DescribePortFlowList":   func(r secRegion) map[string]string { return secSpan(true) },
+	"ddoscoo:DescribePortConnsList":  func(r secRegion) map[string]string { return secSpan(true) },
+	"ddoscoo:DescribePortConnsCount": func(r secRegion) map[string]string { return secSpan(false) },
+	"ddoscoo:DescribePortMaxConns":   func(r secRegion) map[string]string { return secSpan(false) },
+	"ddoscoo:DescribeDDoSEvents": func(r secRegion) map[string]string {
+		p := secSpan(false)
+		p["PageNumber"], p["PageSize"] = "1", "10"
+		return p
+	},
 	"ddoscoo:CreatePort": func(r secRegion) map[string]string {
 		return map[string]string{"FrontendProtocol": "tcp", "FrontendPort": "9090", "RealServers.1": secPortOrigin}
 	},
@@ -115,6 +125,15 @@ var secFixtures = map[string]func(r secRegion) map[string]string{
 		return map[string]string{"ProductType": r.productType, "RenewalStatus": "AutoRenewal", "RenewalPeriod": "1", "RenewalPeriodUnit": "M"}
 	},
 	"BssOpenApi:QueryAvailableInstances": func(r secRegion) map[string]string { return map[string]string{"ProductType": r.productType} },
+}
+
+// secSpan is a statistics call's time span, with an Interval if asked.
+func secSpan(interval bool) map[string]string {
+	p := map[string]string{"StartTime": "1735689600", "EndTime": "1735693200"}
+	if interval {
+		p["Interval"] = "60"
+	}
+	return p
 }
 
 // secListFilters are what a listing needs besides secFixtures when it
