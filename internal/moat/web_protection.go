@@ -1,0 +1,69 @@
+package moat
+
+import "time"
+
+// The protection of websites (layer 7): the CC switch and mode, custom
+// frequency rules, the domain's IP lists and precise access rules. The
+// data plane enforces them (internal/dataplane's WebGuard) while the
+// website's instances are in service.
+
+// WebProtection is one website's protection settings.
+type WebProtection struct {
+	// CCEnabled is the global CC switch (ModifyWebCCGlobalSwitch); CCMode
+	// the mode (DescribeWebCCProtectSwitch's CcTemplate: default,
+	// gf_under_attack, gf_sos_verify, gf_sos_enhance).
+	CCEnabled bool
+	CCMode    string
+	// CCRules are the custom frequency rules (ConfigWebCCRuleV2).
+	CCRules []CCRule
+	// Blacklist and Whitelist are the domain's IP sets (ConfigWebIpSet):
+	// addresses or CIDR blocks.
+	Blacklist []string
+	Whitelist []string
+	// Precise are the precise access rules (ModifyWebPreciseAccessRule).
+	Precise []PreciseRule
+}
+
+// CCRule limits how often one source may request matching URIs.
+type CCRule struct {
+	Name     string
+	URI      string // the path matched
+	Match    string // "prefix" or "exact"
+	Interval int    // seconds the requests are counted over
+	Count    int    // requests allowed per source per Interval
+	Action   string // "block" (for TTL seconds) or "watch" (count only)
+	TTL      int    // seconds a blocked source stays blocked
+}
+
+// PreciseRule matches requests and blocks or watches them.
+type PreciseRule struct {
+	Name       string
+	Conditions []PreciseCondition // all must match
+	Action     string             // "block" or "watch"
+	Expires    int64              // UNIX seconds; 0 never
+}
+
+// PreciseCondition is one condition of a precise rule.
+type PreciseCondition struct {
+	Field string // "uri", "header", "ua", "method", "ip", "referer", "cookie"
+	Match string // "contain", "not-contain", "equal", "not-equal", "prefix", "regex"
+	Value string
+	// Header names the header when Field is "header".
+	Header string
+}
+
+// WebAttackEvent is one source's requests matching one protection of one
+// website on one data-plane process: from the first to the last (End zero
+// while it lasts).
+type WebAttackEvent struct {
+	AccountID string
+	Domain    string
+	Node      string
+	Source    string
+	Reason    string // blacklist, cc, cc_rule:<name>, precise:<name>
+	Start     time.Time
+	End       time.Time
+	Peak      int64 // the highest requests per second seen
+	Blocked   int64
+	Watched   int64
+}
