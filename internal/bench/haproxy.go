@@ -15,8 +15,12 @@ type HAProxyConfig struct {
 	Listen  string // the loopback address HAProxy binds
 	Threads int
 	MaxConn int
-	Ports   DataplanePorts
-	Origins DataplaneOrigins
+	// MaxPipes bounds the pipes splice-auto keeps (HAProxy reserves two
+	// descriptors for each, a quarter of MaxConn unless set); 0 leaves
+	// HAProxy's default.
+	MaxPipes int
+	Ports    DataplanePorts
+	Origins  DataplaneOrigins
 	// FloodCps is the flood port's per-source limit of connections let
 	// through per second (moat's Slimit Cps).
 	FloodCps int
@@ -39,7 +43,11 @@ type DataplaneOrigins struct{ Bulk, Echo, Close string }
 // and refuse a steady flood entirely).
 func (h HAProxyConfig) Render() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "global\n    nbthread %d\n    maxconn %d\n\n", max(1, h.Threads), h.MaxConn)
+	fmt.Fprintf(&b, "global\n    nbthread %d\n    maxconn %d\n", max(1, h.Threads), h.MaxConn)
+	if h.MaxPipes > 0 {
+		fmt.Fprintf(&b, "    maxpipes %d\n", h.MaxPipes)
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "defaults\n    mode tcp\n    maxconn %d\n    timeout connect 5s\n    timeout client 1h\n    timeout server 1h\n    option splice-auto\n", h.MaxConn)
 	listen := func(name string, port int, origin string, extra ...string) {
 		fmt.Fprintf(&b, "\nlisten %s\n    bind %s\n", name, net.JoinHostPort(h.Listen, strconv.Itoa(port)))

@@ -9,7 +9,7 @@ import (
 )
 
 func testHAProxyConfig() HAProxyConfig {
-	return HAProxyConfig{Listen: "127.67.0.1", Threads: 2, MaxConn: 25000, FloodCps: 100,
+	return HAProxyConfig{Listen: "127.67.0.1", Threads: 2, MaxConn: 25000, MaxPipes: 128, FloodCps: 100,
 		Ports:   DataplanePorts{Bulk: 10001, Echo: 10002, Close: 10003, Flood: 10004},
 		Origins: DataplaneOrigins{Bulk: "127.0.0.1:4001", Echo: "127.0.0.1:4002", Close: "127.0.0.1:4003"}}
 }
@@ -17,7 +17,7 @@ func testHAProxyConfig() HAProxyConfig {
 func TestHAProxyConfigForwardsEachPortToItsOrigin(t *testing.T) {
 	cfg := testHAProxyConfig().Render()
 	for _, want := range []string{
-		"nbthread 2", "maxconn 25000", "mode tcp", "timeout client 1h",
+		"nbthread 2", "maxconn 25000", "maxpipes 128", "mode tcp", "timeout client 1h",
 		"listen bulk\n    bind 127.67.0.1:10001\n    server origin 127.0.0.1:4001\n",
 		"listen echo\n    bind 127.67.0.1:10002\n    server origin 127.0.0.1:4002\n",
 		"listen close\n    bind 127.67.0.1:10003\n    server origin 127.0.0.1:4003\n",

@@ -57,6 +57,8 @@ const (
 	// dpNoFile is the descriptor limit the scenario asks for: a proxy
 	// holds two descriptors per idle connection.
 	dpNoFile = 65536
+	// dpMaxPipes is HAProxy's maxpipes.
+	dpMaxPipes = 128
 )
 
 var dpOthers = []string{"127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"}
@@ -269,7 +271,14 @@ func (r *runner) startHAProxy(ctx context.Context, dir string, dr *DataplaneResu
 	if out, err := exec.CommandContext(ctx, bin, "-v").Output(); err == nil {
 		dr.HAProxy, _, _ = strings.Cut(strings.TrimSpace(string(out)), "\n")
 	}
-	hc := HAProxyConfig{Listen: dpHAProxyIP, Threads: runtime.NumCPU(), MaxConn: dr.IdleConns + 2000,
+	// HAProxy refuses to start when maxconn's descriptors (two per
+	// connection, two per pipe) exceed its limit: the pipes are bounded
+	// (the bulk load splices 32 connections) and maxconn fits the rest.
+	maxConn := dr.IdleConns + 2000
+	if lim := int(dr.NoFileLimit); lim > 0 {
+		maxConn = min(maxConn, (lim-2*dpMaxPipes-200)/2)
+	}
+	hc := HAProxyConfig{Listen: dpHAProxyIP, Threads: runtime.NumCPU(), MaxConn: maxConn, MaxPipes: dpMaxPipes,
 		Ports: dpPorts, Origins: dr.Origins, FloodCps: DPFloodCps}
 	path := filepath.Join(dir, "haproxy.cfg")
 	if err := os.WriteFile(path, []byte(hc.Render()), 0o644); err != nil {

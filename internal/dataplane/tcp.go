@@ -2,9 +2,9 @@ package dataplane
 
 import (
 	"errors"
-	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -135,7 +135,7 @@ func (c *tconn) serve(v *ruleView) {
 
 	outc := make(chan int64, 1)
 	go func() {
-		n, err := io.Copy(c.client, origin)
+		n, err := relay(c.client, origin, nil, time.Time{})
 		if err != nil {
 			c.abort()
 		} else {
@@ -187,62 +187,27 @@ func (c *tconn) isClosed() bool {
 	return c.closed
 }
 
-// upstream copies client to origin: spliced when nothing paces it, else
-// through a buffer with the guard's pace before each write; with
-// NodataConn the client's first bytes must come within the timeout.
+// upstream copies client to origin (see relay): spliced once bulk when
+// nothing paces it, else read by read with the guard's pace before each
+// write; with NodataConn the client's first bytes must come within the
+// timeout.
 func (c *tconn) upstream(v *ruleView, origin *net.TCPConn) (int64, error) {
-	var total int64
+	var firstBy time.Time
 	if v.nodata() {
-		c.client.SetReadDeadline(time.Now().Add(c.r.p.nodataTimeout))
-		buf := make([]byte, 2048)
-		n, err := c.client.Read(buf)
-		if n == 0 && err != nil {
-			if errors.Is(err, io.EOF) {
-				return 0, nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				c.r.stats.dropped.Add(1)
-				if nr, ok := c.gc.(NodataReporter); ok {
-					nr.Nodata(c.r.p.src.TrafficNow())
-				}
-			}
-			return 0, err
-		}
-		c.client.SetReadDeadline(time.Time{})
-		if err := c.pace(v, n); err != nil {
-			return 0, err
-		}
-		w, err := origin.Write(buf[:n])
-		total += int64(w)
-		if err != nil {
-			return total, err
+		firstBy = time.Now().Add(c.r.p.nodataTimeout)
+	}
+	var pace func(int) error
+	if v.paced() {
+		pace = func(n int) error { return c.pace(v, n) }
+	}
+	n, err := relay(origin, c.client, pace, firstBy)
+	if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+		c.r.stats.dropped.Add(1)
+		if nr, ok := c.gc.(NodataReporter); ok {
+			nr.Nodata(c.r.p.src.TrafficNow())
 		}
 	}
-	if !v.paced() {
-		n, err := io.Copy(origin, c.client)
-		return total + n, err
-	}
-	buf := make([]byte, 16<<10)
-	for {
-		n, err := c.client.Read(buf)
-		if n > 0 {
-			if perr := c.pace(v, n); perr != nil {
-				return total, perr
-			}
-			w, werr := origin.Write(buf[:n])
-			total += int64(w)
-			if werr != nil {
-				return total, werr
-			}
-		}
-		if err == io.EOF {
-			return total, nil
-		}
-		if err != nil {
-			return total, err
-		}
-	}
+	return n, err
 }
 
 // pace waits as long as the guard asks before n bytes go on.
