@@ -226,6 +226,8 @@ type WebRuleFilter struct {
 type WebRuleView struct {
 	WebRule
 	Cert *CertView
+	// Protection is the website's protection, without ended rules.
+	Protection WebProtection
 }
 
 // ---- Certificates ----

@@ -327,9 +327,23 @@ func (s *RuleService) WebRules(ctx context.Context, c Caller, region Region, q W
 	if err != nil {
 		return nil, 0, err
 	}
+	domains := make([]string, len(rules))
+	for i, w := range rules {
+		domains[i] = w.Domain
+	}
+	prot, err := s.store.WebProtectionsOf(ctx, c.AccountID, domains)
+	if err != nil {
+		return nil, 0, err
+	}
+	now := s.clock.Now()
 	out := make([]WebRuleView, len(rules))
 	for i, w := range rules {
 		out[i].WebRule = w
+		if p, ok := prot[w.Domain]; ok {
+			out[i].Protection = p.Live(now)
+		} else {
+			out[i].Protection = DefaultWebProtection()
+		}
 		if cv, ok := certs[w.CertID]; ok && w.CertID != 0 {
 			cv.DomainRelated = true
 			out[i].Cert = &cv

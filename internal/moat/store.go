@@ -120,6 +120,13 @@ type RuleReader interface {
 	WebRulePage(ctx context.Context, f WebRuleFilter) ([]WebRule, int64, error)
 	// Certs lists an account's certificates by ID.
 	Certs(ctx context.Context, accountID string) ([]Cert, error)
+	// WebProtections reads every stored website protection, keyed by
+	// WebProtectionKey (websites never changed are absent: they have
+	// DefaultWebProtection).
+	WebProtections(ctx context.Context) (map[string]WebProtection, error)
+	// WebProtectionsOf reads the stored protections of an account's
+	// websites among domains, keyed by domain (absent: none stored).
+	WebProtectionsOf(ctx context.Context, accountID string, domains []string) (map[string]WebProtection, error)
 	// SourceEntryPage lists the entries of an instance's list that match
 	// f, by address, and counts every match.
 	SourceEntryPage(ctx context.Context, f SourceFilter) ([]SourceEntry, int64, error)
@@ -247,7 +254,13 @@ type RuleTx interface {
 	// UpdateWebRule rewrites everything but AccountID, Domain, Cname and
 	// Created, the instance bindings included; ErrNotFound.
 	UpdateWebRule(w *WebRule) error
-	DeleteWebRule(accountID, domain string) error // ErrNotFound
+	// DeleteWebRule deletes a website, its bindings and its protection;
+	// ErrNotFound.
+	DeleteWebRule(accountID, domain string) error
+	// WebProtection reads a website's stored protection (ErrNotFound:
+	// none stored); PutWebProtection stores it, replacing what was.
+	WebProtection(accountID, domain string) (WebProtection, error)
+	PutWebProtection(accountID, domain string, p WebProtection, updated time.Time) error
 
 	// InsertCert adds a certificate and assigns its ID; ErrConflict when
 	// the account has one of that name.

@@ -27,26 +27,43 @@ type WebProtection struct {
 // CCRule limits how often one source may request matching URIs.
 type CCRule struct {
 	Name     string
-	URI      string // the path matched
+	URI      string // the path matched; "" any
 	Match    string // "prefix" or "exact"
 	Interval int    // seconds the requests are counted over
 	Count    int    // requests allowed per source per Interval
-	Action   string // "block" (for TTL seconds) or "watch" (count only)
+	Action   string // "block" or "challenge" (refused for TTL seconds), "watch" (count only)
 	TTL      int    // seconds a blocked source stays blocked
+	// Conditions must all match too (ConfigWebCCRuleV2's condition).
+	Conditions []PreciseCondition
+	// Target is what a source is: "ip" (the client address) or "header"
+	// (the value of the header SubKey).
+	Target string
+	SubKey string
+	// Period is the rule's lifetime in seconds as given (0 forever) and
+	// Expires when it ends (UNIX seconds; 0 never).
+	Period  int64
+	Expires int64
 }
 
 // PreciseRule matches requests and blocks or watches them.
 type PreciseRule struct {
 	Name       string
 	Conditions []PreciseCondition // all must match
-	Action     string             // "block" or "watch"
+	Action     string             // "block", "challenge" (refused), "watch" or "accept"
 	Expires    int64              // UNIX seconds; 0 never
+	// Period is the lifetime in seconds as given (0 forever).
+	Period int64
 }
 
-// PreciseCondition is one condition of a precise rule.
+// PreciseCondition is one condition of a precise rule, in the API's
+// words (field and match_method).
 type PreciseCondition struct {
-	Field string // "uri", "header", "ua", "method", "ip", "referer", "cookie"
-	Match string // "contain", "not-contain", "equal", "not-equal", "prefix", "regex"
+	// Field: ip, uri, url, referer, user-agent, params, cookie, header,
+	// http-method, content-type, x-forwarded-for, content-length.
+	Field string
+	// Match: belong, nbelong (ip); contain, ncontain, equal, nequal,
+	// prefix, lless, lequal, lgreat, regular, nexist (the others).
+	Match string
 	Value string
 	// Header names the header when Field is "header".
 	Header string

@@ -75,7 +75,20 @@ func Product(svc Service) *acs.Product {
 			"DescribeDomains":        acs.Handle(h.DescribeDomains),
 			"DescribeWebRules":       acs.Handle(h.DescribeWebRules),
 			"AssociateWebCert":       acs.Handle(h.AssociateWebCert),
-			"DescribeCerts":          acs.Handle(h.DescribeCerts),
+
+			"ModifyWebCCGlobalSwitch":      acs.Handle(h.ModifyWebCCGlobalSwitch),
+			"EnableWebCC":                  acs.Handle(h.EnableWebCC),
+			"DisableWebCC":                 acs.Handle(h.DisableWebCC),
+			"ConfigWebCCTemplate":          acs.Handle(h.ConfigWebCCTemplate),
+			"DescribeWebCcProtectSwitch":   acs.Handle(h.DescribeWebCcProtectSwitch),
+			"ConfigWebCCRuleV2":            acs.Handle(h.ConfigWebCCRuleV2),
+			"DescribeWebCCRulesV2":         acs.Handle(h.DescribeWebCCRulesV2),
+			"DeleteWebCCRuleV2":            acs.Handle(h.DeleteWebCCRuleV2),
+			"ConfigWebIpSet":               acs.Handle(h.ConfigWebIpSet),
+			"ModifyWebPreciseAccessRule":   acs.Handle(h.ModifyWebPreciseAccessRule),
+			"DescribeWebPreciseAccessRule": acs.Handle(h.DescribeWebPreciseAccessRule),
+			"DeleteWebPreciseAccessRule":   acs.Handle(h.DeleteWebPreciseAccessRule),
+			"DescribeCerts":                acs.Handle(h.DescribeCerts),
 
 			"DescribeDomainCcProtectSwitch": acs.Handle(h.DescribeDomainCcProtectSwitch),
 

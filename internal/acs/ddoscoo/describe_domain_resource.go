@@ -26,9 +26,10 @@ func (r *DescribeDomainResourceRequest) ResourceIDs() []string {
 
 // DomainResourceWebRule is a website as DescribeDomainResource shows it:
 // RealServers are plain strings (addresses or host names, as RsType says)
-// and HttpsExt a JSON string. The frequency-control, TLS and list fields
-// are those of a fresh website (see webCcEnabled and the constants after
-// it): moat does not model them.
+// and HttpsExt a JSON string. The frequency-control fields and lists are
+// the website's protection; the TLS fields are those of a fresh website
+// (see webPolicyMode and the constants after it): moat does not model
+// them.
 type DomainResourceWebRule struct {
 	Domain           string
 	Cname            string
@@ -96,8 +97,8 @@ func domainResourceOf(r moat.WebRuleView) DomainResourceWebRule {
 		Http2Enable: r.HTTPSExt.Http2 == 1, Http2HttpsEnable: r.HTTPSExt.Http2https == 1, Https2HttpEnable: r.HTTPSExt.Https2http == 1,
 		CertName: certNameOf(r.Cert), ProxyEnabled: webProxyEnabled, PolicyMode: webPolicyMode,
 		PunishStatus: webPunishStatus, PunishReason: webPunishReason,
-		CcEnabled: webCcEnabled, CcRuleEnabled: webCcRuleEnabled, CcTemplate: webCcTemplate,
+		CcEnabled: r.Protection.CCEnabled, CcRuleEnabled: r.Protection.CCEnabled && len(r.Protection.CCRules) > 0, CcTemplate: ccTemplateOf(r.Protection),
 		Ssl13Enabled: webSsl13Enabled, SslProtocols: webSslProtocols, SslCiphers: webSslCiphers, OcspEnabled: webOcspEnabled,
-		CustomCiphers: []string{}, BlackList: []string{}, WhiteList: []string{},
+		CustomCiphers: []string{}, BlackList: nonNil(r.Protection.Blacklist), WhiteList: nonNil(r.Protection.Whitelist),
 	}
 }

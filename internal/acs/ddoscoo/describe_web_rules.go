@@ -43,9 +43,9 @@ type WebGmCert struct {
 }
 
 // WebRule is a website as DescribeWebRules shows it: RealServers are
-// objects, the HTTPS options booleans. The frequency-control, TLS and list
-// fields are those of a fresh website (see webCcEnabled and the constants
-// after it).
+// objects, the HTTPS options booleans. The frequency-control fields and
+// lists are the website's protection; the TLS fields are those of a fresh
+// website (see webPolicyMode and the constants after it).
 type WebRule struct {
 	Domain           string
 	Cname            string
@@ -123,9 +123,9 @@ func webRuleOfView(r moat.WebRuleView) WebRule {
 		Http2Enable: r.HTTPSExt.Http2 == 1, Http2HttpsEnable: r.HTTPSExt.Http2https == 1, Https2HttpEnable: r.HTTPSExt.Https2http == 1,
 		CertName: certNameOf(r.Cert), UserCertName: certNameOf(r.Cert), ProxyEnabled: webProxyEnabled, PolicyMode: webPolicyMode,
 		PunishStatus: webPunishStatus, PunishReason: webPunishReason,
-		CcEnabled: webCcEnabled, CcRuleEnabled: webCcRuleEnabled, CcTemplate: webCcTemplate,
+		CcEnabled: r.Protection.CCEnabled, CcRuleEnabled: r.Protection.CCEnabled && len(r.Protection.CCRules) > 0, CcTemplate: ccTemplateOf(r.Protection),
 		Ssl13Enabled: webSsl13Enabled, SslProtocols: webSslProtocols, SslCiphers: webSslCiphers, OcspEnabled: webOcspEnabled,
-		CustomCiphers: []string{}, Tls13CustomCiphers: []string{}, BlackList: []string{}, WhiteList: []string{},
+		CustomCiphers: []string{}, Tls13CustomCiphers: []string{}, BlackList: nonNil(r.Protection.Blacklist), WhiteList: nonNil(r.Protection.Whitelist),
 	}
 	if r.Cert != nil {
 		w.CertRegion = string(r.Cert.Region)

@@ -212,7 +212,8 @@ func testView() moat.WebRuleView {
 			ProxyTypes: []moat.ProxyType{{Type: "http", Ports: []int{80, 8080}}, {Type: "https", Ports: []int{443}}},
 			HTTPSExt:   moat.HTTPSExt{Http2https: 1},
 		},
-		Cert: &moat.CertView{ID: 7, Name: "site", Region: moat.RegionMainland, DomainRelated: true},
+		Cert:       &moat.CertView{ID: 7, Name: "site", Region: moat.RegionMainland, DomainRelated: true},
+		Protection: moat.DefaultWebProtection(),
 	}
 }
 

@@ -62,6 +62,16 @@ type Rules interface {
 	AssociateWebCert(ctx context.Context, c moat.Caller, region moat.Region, domain string, nc moat.NewCert, requestID string) error
 	Certs(ctx context.Context, c moat.Caller, region moat.Region, domain string) ([]moat.CertView, error)
 
+	SetWebCC(ctx context.Context, c moat.Caller, region moat.Region, domain string, on bool, requestID string) error
+	SetWebCCMode(ctx context.Context, c moat.Caller, region moat.Region, domain, mode, requestID string) error
+	PutWebCCRules(ctx context.Context, c moat.Caller, region moat.Region, domain string, rules []moat.CCRule, period int64, requestID string) error
+	DeleteWebCCRules(ctx context.Context, c moat.Caller, region moat.Region, domain string, names []string, requestID string) error
+	SetWebIPSets(ctx context.Context, c moat.Caller, region moat.Region, domain string, black, white []string, requestID string) error
+	PutPreciseRules(ctx context.Context, c moat.Caller, region moat.Region, domain string, rules []moat.PreciseRule, period int64, requestID string) error
+	DeletePreciseRules(ctx context.Context, c moat.Caller, region moat.Region, domain string, names []string, requestID string) error
+	WebProtection(ctx context.Context, c moat.Caller, region moat.Region, domain string) (moat.WebProtection, error)
+	WebProtections(ctx context.Context, c moat.Caller, region moat.Region, domains []string) (map[string]moat.WebProtection, error)
+
 	AddSourceEntries(ctx context.Context, c moat.Caller, region moat.Region, id string, list moat.SourceListKind, ips []string, ttl time.Duration, requestID string) error
 	DeleteSourceEntries(ctx context.Context, c moat.Caller, region moat.Region, id string, list moat.SourceListKind, ips []string, requestID string) error
 	EmptySourceList(ctx context.Context, c moat.Caller, region moat.Region, id string, list moat.SourceListKind, requestID string) error

@@ -129,23 +129,18 @@ func exactDomainResource(domain, pattern string) []string {
 
 // Website settings the real service gives a new website and moat does not
 // model; the Describe calls show them as a fresh website has them (the
-// DescribeDomainResource and DescribeWebRules API references): frequency
-// control (CC) on in its normal mode ("default") without custom rules, IP
-// hash load balancing, forwarding on, not punished, TLS 1.0 and later with
-// the default cipher suites and no TLS 1.3 or OCSP stapling, and empty
-// website blacklists and whitelists.
+// DescribeDomainResource and DescribeWebRules API references): IP hash
+// load balancing, forwarding on, not punished, TLS 1.0 and later with the
+// default cipher suites and no TLS 1.3 or OCSP stapling.
 const (
-	webCcEnabled     = true
-	webCcRuleEnabled = false
-	webCcTemplate    = "default"
-	webPolicyMode    = "ip_hash"
-	webProxyEnabled  = true
-	webPunishStatus  = false
-	webPunishReason  = 0
-	webSsl13Enabled  = false
-	webSslProtocols  = "tls1.0"
-	webSslCiphers    = "default"
-	webOcspEnabled   = false
+	webPolicyMode   = "ip_hash"
+	webProxyEnabled = true
+	webPunishStatus = false
+	webPunishReason = 0
+	webSsl13Enabled = false
+	webSslProtocols = "tls1.0"
+	webSslCiphers   = "default"
+	webOcspEnabled  = false
 )
 
 // certNameOf is the name of a website's certificate, "" without one.
@@ -154,4 +149,12 @@ func certNameOf(c *moat.CertView) string {
 		return ""
 	}
 	return c.Name
+}
+
+// ccTemplateOf is a website's CC mode as the Describe calls show it.
+func ccTemplateOf(p moat.WebProtection) string {
+	if p.CCMode == "" {
+		return moat.CCModeDefault
+	}
+	return p.CCMode
 }

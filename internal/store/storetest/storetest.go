@@ -144,6 +144,7 @@ var cases = []testCase{
 	{"Rules/RuleCount and RuleCounts count port rules and website bindings per instance", testRuleCounts},
 	{"Rules/DeleteInstance removes the instance's rules, lists, filter and bindings, and no other instance's", testDeleteInstanceRules},
 	{"Rules/rule writes leave the listing version", testRulesLeaveListingVersion},
+	{"Rules/a website's protection round-trips, is replaced, read per account or all, and goes with its website", testWebProtection},
 	{"Events/Subject round-trips", testEventSubject},
 
 	{"Traffic/AddTraffic: counters add, gauges replace, MaxConns keeps the larger; nodes and buckets are rows of their own", testTrafficAccumulates},
