@@ -42,13 +42,15 @@ func clientAddr(n, k int) *net.TCPAddr {
 // fakeSource is moat as the plane sees it: a snapshot the test replaces,
 // a clock it moves, and the samples and events written.
 type fakeSource struct {
-	mu      sync.Mutex
-	snap    moat.Snapshot
-	offset  time.Duration
-	samples []moat.TrafficSample
-	events  []moat.MitigationEvent
-	failN   int // the next failN RecordTraffic calls fail
-	polls   atomic.Int64
+	mu         sync.Mutex
+	snap       moat.Snapshot
+	offset     time.Duration
+	samples    []moat.TrafficSample
+	events     []moat.MitigationEvent
+	webSamples []moat.WebTrafficSample
+	webEvents  []moat.WebAttackEvent
+	failN      int // the next failN RecordTraffic calls fail
+	polls      atomic.Int64
 }
 
 func (f *fakeSource) Snapshot(context.Context) (moat.Snapshot, error) {
@@ -97,7 +99,7 @@ func (f *fakeSource) set(edges ...moat.Edge) {
 	for i := range edges {
 		edges[i].Rules = slices.Clone(edges[i].Rules)
 	}
-	f.snap = moat.Snapshot{Seq: f.snap.Seq + 1, Edges: edges}
+	f.snap = moat.Snapshot{Seq: f.snap.Seq + 1, Edges: edges, Webs: f.snap.Webs}
 }
 
 // move moves the server clock by d.
@@ -438,4 +440,18 @@ func (c *fakeConn) Done() {
 		panic("Done called twice")
 	}
 	c.g.done.Add(1)
+}
+
+func (f *fakeSource) RecordWebTraffic(_ context.Context, s []moat.WebTrafficSample) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.webSamples = append(f.webSamples, s...)
+	return nil
+}
+
+func (f *fakeSource) RecordWebAttacks(_ context.Context, e []moat.WebAttackEvent) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.webEvents = append(f.webEvents, e...)
+	return nil
 }

@@ -1,8 +1,11 @@
-// Package dataplane forwards traffic by the port rules: it listens on each
-// instance's IP at each rule's frontend port (TCP or UDP), relays clients
-// to the rule's origin servers, applies the instance's traffic state
-// (mitigated, unmitigated, stopped) and the rule's Guard, runs the rule's
-// health checks, and reports what it counted to moat.
+// Package dataplane forwards traffic by the port rules and the websites:
+// it listens on each instance's IP at each rule's frontend port (TCP or
+// UDP) and relays clients to the rule's origin servers, and at each
+// website's ports, where it proxies HTTP and HTTPS by Host and SNI to the
+// website's origins (web*.go). It applies the instance's traffic state
+// (mitigated, unmitigated, stopped), the rule's Guard and the website's
+// WebGuard, runs the rules' health checks, and reports what it counted to
+// moat.
 //
 // A Plane follows moat through a Source: every Poll it re-reads the
 // snapshot when the event sequence moved, re-evaluates every instance's
@@ -32,6 +35,8 @@ type Source interface {
 	TrafficNow() time.Time
 	RecordTraffic(ctx context.Context, s []moat.TrafficSample) error
 	RecordMitigation(ctx context.Context, e []moat.MitigationEvent) error
+	RecordWebTraffic(ctx context.Context, s []moat.WebTrafficSample) error
+	RecordWebAttacks(ctx context.Context, e []moat.WebAttackEvent) error
 }
 
 var _ Source = (*moat.TrafficService)(nil)
@@ -58,6 +63,9 @@ type Config struct {
 	SyncClock func(context.Context)
 	// NewGuard builds a rule's mitigation; nil admits everything.
 	NewGuard func(GuardSettings) Guard
+	// NewWebGuard builds a website's protection; nil allows every
+	// request.
+	NewWebGuard func(WebGuardSettings) WebGuard
 	// Node names this process in samples and events (host:pid by default).
 	Node string
 	// Poll is how often the event sequence is polled and states
@@ -119,9 +127,13 @@ type Plane struct {
 
 	handlers sync.WaitGroup // every listener and connection goroutine
 
+	web webState
+
 	// flush state, touched only by the flush loop
-	pending   map[sampleKey]moat.TrafficSample
-	pendingEv map[eventKey]moat.MitigationEvent
+	pending      map[sampleKey]moat.TrafficSample
+	pendingEv    map[eventKey]moat.MitigationEvent
+	pendingWeb   map[webSampleKey]moat.WebTrafficSample
+	pendingWebEv map[webEventKey]moat.WebAttackEvent
 }
 
 // New returns a Plane; Run starts it.
@@ -149,6 +161,9 @@ func New(cfg Config) *Plane {
 		rules:         map[moat.PortKey]*rule{},
 		pending:       map[sampleKey]moat.TrafficSample{},
 		pendingEv:     map[eventKey]moat.MitigationEvent{},
+		web:           newWebState(),
+		pendingWeb:    map[webSampleKey]moat.WebTrafficSample{},
+		pendingWebEv:  map[webEventKey]moat.WebAttackEvent{},
 	}
 }
 
@@ -180,6 +195,7 @@ func (p *Plane) Run(ctx context.Context) error {
 	loops.Wait()
 
 	p.removeUnless(nil)
+	p.reconcileWeb(ctx, nil, time.Time{})
 	p.handlers.Wait()
 
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -231,6 +247,7 @@ func (p *Plane) reconcile(ctx context.Context, snap *moat.Snapshot) *moat.Snapsh
 		}
 	}
 	p.removeUnless(seen)
+	p.reconcileWeb(ctx, snap, now)
 	return snap
 }
 

@@ -105,8 +105,11 @@ func (p *Plane) flush(ctx context.Context) {
 		}
 	}
 
+	webIn, webOut, webListeners := p.takeWeb(now, bucket)
+	m.AddBytes(webIn, webOut)
+
 	m.SetOpen(open)
-	m.SetListeners(listeners)
+	m.SetListeners(listeners + webListeners)
 
 	if len(p.pending) > 0 {
 		samples := make([]moat.TrafficSample, 0, len(p.pending))
@@ -130,6 +133,7 @@ func (p *Plane) flush(ctx context.Context) {
 			clear(p.pendingEv)
 		}
 	}
+	p.writeWeb(ctx)
 }
 
 // addPending merges a sample into the pending one of its rule and bucket:

@@ -117,7 +117,7 @@ func NewService(c Config) (*Service, error) {
 		LifecycleService: &LifecycleService{core: co},
 		AuditService:     &AuditService{core: co},
 		RuleService:      &RuleService{core: co, sealer: c.Sealer},
-		TrafficService:   &TrafficService{core: co},
+		TrafficService:   &TrafficService{core: co, sealer: c.Sealer},
 	}, nil
 }
 

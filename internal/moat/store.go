@@ -41,6 +41,14 @@ type Store interface {
 	// rule, Source, Limit, Start): a new key is inserted, a known one gets
 	// the given End, Peak and Dropped.
 	PutMitigationEvents(ctx context.Context, evs []MitigationEvent) error
+	// AddWebTraffic records website samples, durably when it returns: for
+	// each (account, domain, bucket, node) every counter adds to what is
+	// stored.
+	AddWebTraffic(ctx context.Context, samples []WebTrafficSample) error
+	// PutWebAttackEvents records website attack events, keyed by (Node,
+	// AccountID, Domain, Source, Reason, Start): a new key is inserted, a
+	// known one gets the given End, Peak, Blocked and Watched.
+	PutWebAttackEvents(ctx context.Context, evs []WebAttackEvent) error
 	// PurgeTraffic forgets at most max samples and ended mitigation
 	// events older than before.
 	PurgeTraffic(ctx context.Context, before time.Time, max int) (int, error)
@@ -139,12 +147,20 @@ type RuleReader interface {
 
 	// LastEventSeq is the Seq of the last recorded event (0: none).
 	LastEventSeq(ctx context.Context) (int64, error)
-	// ForwardingConfig reads every live instance that has port rules,
-	// with its rules (Config and HealthCheck included), source list
-	// entries (expired ones may be included) and UDP reflection filter.
+	// ForwardingConfig reads every live instance that has port rules or
+	// websites, with its rules (Config and HealthCheck included), source
+	// list entries (expired ones may be included) and UDP reflection
+	// filter, the websites bound to any of them (InstanceIDs may name
+	// instances not listed) and the certificates those websites use.
 	// Seq is LastEventSeq read before the rest, so a change recorded
 	// after Seq may or may not be in it, and one recorded before is.
 	ForwardingConfig(ctx context.Context) (ForwardingConfig, error)
+	// WebTraffic lists the website samples that match f (one per domain,
+	// bucket and node), by bucket then domain.
+	WebTraffic(ctx context.Context, f WebTrafficFilter) ([]WebTrafficSample, error)
+	// WebAttackEvents lists the website attack events that match f, the
+	// latest Start first.
+	WebAttackEvents(ctx context.Context, f WebAttackFilter) ([]WebAttackEvent, error)
 	// Traffic lists the samples that match f (one per rule, bucket and
 	// node), by bucket.
 	Traffic(ctx context.Context, f TrafficFilter) ([]TrafficSample, error)

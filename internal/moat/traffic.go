@@ -50,16 +50,20 @@ func (in *Instance) StateAt(now time.Time) TrafficState {
 }
 
 // ForwardingConfig is the store's raw view of what the data plane forwards
-// by: every live instance with at least one port rule, its rules (with
-// protection settings and health checks), the live entries of its source
-// lists and its UDP reflection filter. Seq is the last event recorded when
-// it was read: every change to any of it records an event after it.
+// by: every live instance with at least one port rule or website, its
+// rules (with protection settings and health checks), the live entries of
+// its source lists and its UDP reflection filter, the websites bound to
+// those instances and their certificates (keys sealed). Seq is the last
+// event recorded when it was read: every change to any of it records an
+// event after it.
 type ForwardingConfig struct {
 	Seq        int64
 	Instances  []Instance
 	Rules      []PortRule
 	Entries    []SourceEntry
 	UDPReflect map[string][]int
+	Webs       []WebRule
+	Certs      []Cert
 }
 
 // Edge is one instance as the data plane serves it.
@@ -76,9 +80,26 @@ type Snapshot struct {
 	// Seq is the event sequence number the snapshot reflects: a later
 	// event means something may have changed.
 	Seq int64
-	// Edges are the instances with port rules, by IP.
+	// Edges are the instances with port rules or websites, by IP.
 	Edges []Edge
+	// Webs are the websites bound to those instances, by account and
+	// domain.
+	Webs []WebSite
 }
+
+// WebSite is one website as the data plane serves it: the rule and its
+// certificate with the key opened (both empty without a certificate, or
+// when the key cannot be opened).
+type WebSite struct {
+	WebRule
+	CertPEM string
+	KeyPEM  string
+}
+
+// WebPolicyMode is how a website's requests are spread over its origins.
+// The website model has no setting for it; DescribeDomainResource reports
+// ip_hash, and the data plane hashes the client's address.
+const WebPolicyMode = "ip_hash"
 
 // ---- Counters and events the data plane records ----
 
@@ -152,11 +173,54 @@ type MitigationFilter struct {
 	Limit       int
 }
 
+// WebStatusCodes are the status codes counted one by one for the
+// websites' statistics (DescribeDomainStatusCodeList's fields).
+var WebStatusCodes = [...]int{200, 403, 404, 405, 410, 499, 501, 502, 503, 504}
+
+// WebTrafficSample is what one data-plane process counted for one website
+// in one bucket. Every field after Node is a counter: samples of the same
+// (account, domain, bucket, node) add up, and so do processes.
+type WebTrafficSample struct {
+	AccountID string
+	Domain    string
+	Bucket    time.Time // the bucket's start (UTC, a multiple of StatsBucket)
+	Node      string
+	Requests  int64
+	// AttackRequests are the requests the website's protection refused
+	// or watched.
+	AttackRequests int64
+	InBytes        int64 // request line, headers and body, as received
+	OutBytes       int64 // status line, headers and body, as sent
+	// Status classes of the answers, and the codes of WebStatusCodes one
+	// by one (Codes[i] counts WebStatusCodes[i]).
+	Status2xx, Status3xx, Status4xx, Status5xx int64
+	Codes                                      [len(WebStatusCodes)]int64
+}
+
+// WebTrafficFilter selects website samples of one account (of the given
+// domains when set), buckets in [From, To).
+type WebTrafficFilter struct {
+	AccountID string
+	Domains   []string
+	From, To  time.Time
+}
+
+// WebAttackFilter selects website attack events of one account (of one
+// domain when set) that overlap [From, To).
+type WebAttackFilter struct {
+	AccountID string
+	Domain    string
+	From, To  time.Time
+}
+
 // ---- The service ----
 
 // TrafficService holds the data plane's rules: what it forwards by, and
 // the traffic and mitigation figures it reports.
-type TrafficService struct{ *core }
+type TrafficService struct {
+	*core
+	sealer Sealer // opens the websites' certificate keys
+}
 
 // TrafficNow is server time (the clock the lifecycle states follow).
 func (s *TrafficService) TrafficNow() time.Time { return s.clock.Now() }
@@ -199,7 +263,42 @@ func (s *TrafficService) Snapshot(ctx context.Context) (Snapshot, error) {
 		}
 	}
 	sort.Slice(edges, func(i, j int) bool { return edges[i].IP < edges[j].IP })
-	return Snapshot{Seq: cfg.Seq, Edges: edges}, nil
+	return Snapshot{Seq: cfg.Seq, Edges: edges, Webs: s.webSites(cfg)}, nil
+}
+
+// webSites pairs each website with its certificate, the key opened. A key
+// that cannot be opened leaves the website without a certificate (its
+// HTTPS handshakes fail) rather than failing the whole snapshot.
+func (s *TrafficService) webSites(cfg ForwardingConfig) []WebSite {
+	if len(cfg.Webs) == 0 {
+		return nil
+	}
+	certs := make(map[int64]*Cert, len(cfg.Certs))
+	for i := range cfg.Certs {
+		certs[cfg.Certs[i].ID] = &cfg.Certs[i]
+	}
+	out := make([]WebSite, 0, len(cfg.Webs))
+	for _, w := range cfg.Webs {
+		site := WebSite{WebRule: w}
+		if c := certs[w.CertID]; c != nil && w.CertID != 0 && c.AccountID == w.AccountID {
+			key := c.KeyPEM
+			var err error
+			if s.sealer != nil {
+				key, err = s.sealer.Open(key)
+			}
+			if err == nil {
+				site.CertPEM, site.KeyPEM = c.CertPEM, key
+			}
+		}
+		out = append(out, site)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].AccountID != out[j].AccountID {
+			return out[i].AccountID < out[j].AccountID
+		}
+		return out[i].Domain < out[j].Domain
+	})
+	return out
 }
 
 // RecordTraffic stores what a data-plane process counted.
@@ -218,4 +317,22 @@ func (s *TrafficService) RecordMitigation(ctx context.Context, evs []MitigationE
 		return nil
 	}
 	return s.store.PutMitigationEvents(ctx, evs)
+}
+
+// RecordWebTraffic stores what a data-plane process counted for websites.
+func (s *TrafficService) RecordWebTraffic(ctx context.Context, samples []WebTrafficSample) error {
+	if len(samples) == 0 {
+		return nil
+	}
+	return s.store.AddWebTraffic(ctx, samples)
+}
+
+// RecordWebAttacks stores website attack events (new ones, and the
+// progress or end of open ones: an event is keyed by node, account,
+// domain, source, reason and start).
+func (s *TrafficService) RecordWebAttacks(ctx context.Context, evs []WebAttackEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	return s.store.PutWebAttackEvents(ctx, evs)
 }

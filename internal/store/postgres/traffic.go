@@ -203,7 +203,7 @@ func (s *Store) LastEventSeq(ctx context.Context) (int64, error) {
 
 // ForwardingConfig implements moat.Reader: LastEventSeq, then the rest in
 // one read-only REPEATABLE READ transaction begun after it (its snapshot
-// holds every change recorded up to Seq), its four queries sent together.
+// holds every change recorded up to Seq), its six queries sent together.
 func (s *Store) ForwardingConfig(ctx context.Context) (moat.ForwardingConfig, error) {
 	var cfg moat.ForwardingConfig
 	err := s.read(ctx, "forwarding config", func(ctx context.Context, c *pgxpool.Conn) error {
@@ -221,7 +221,7 @@ func (s *Store) ForwardingConfig(ctx context.Context) (moat.ForwardingConfig, er
 		memo := sqlbuild.NewMemo()
 		b = &pgx.Batch{}
 		b.Queue(`SELECT ` + sqlbuild.InstanceCols + ` FROM instances
-			WHERE instance_id IN (SELECT instance_id FROM port_rules) ORDER BY instance_id`).Query(func(rows pgx.Rows) error {
+			WHERE instance_id IN (SELECT instance_id FROM port_rules UNION SELECT instance_id FROM web_rule_instances) ORDER BY instance_id`).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var in moat.Instance
 				dest, done := instanceDestMemo(&in, memo)
@@ -259,6 +259,24 @@ func (s *Store) ForwardingConfig(ctx context.Context) (moat.ForwardingConfig, er
 					return err
 				}
 				cfg.Entries = append(cfg.Entries, e)
+			}
+			return rows.Err()
+		})
+		b.Queue(webRuleSelect + ` WHERE ` + sqlbuild.LiveWebRule + ` ORDER BY w.account_id, w.domain`).Query(func(rows pgx.Rows) error {
+			var err error
+			cfg.Webs, err = collectWebRules(rows)
+			return err
+		})
+		b.Queue(`SELECT cert_id, ` + sqlbuild.CertCols + ` FROM certs
+			WHERE cert_id IN (SELECT w.cert_id FROM web_rules w WHERE w.cert_id != 0 AND ` + sqlbuild.LiveWebRule + `) ORDER BY cert_id`).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var c moat.Cert
+				dest, done := certDest(&c)
+				if err := rows.Scan(dest...); err != nil {
+					return err
+				}
+				done()
+				cfg.Certs = append(cfg.Certs, c)
 			}
 			return rows.Err()
 		})

@@ -221,3 +221,41 @@ func (m *Memo) Spec(s string, sp *moat.Spec) error {
 	}
 	return memoized(m.spec, s, sp, DecodeSpec)
 }
+
+// WebTrafficCols are the columns of web_traffic_samples, in the order both
+// stores write and scan them: the key, then the counters of
+// moat.WebTrafficSample in field order (the codes of moat.WebStatusCodes
+// last).
+const WebTrafficCols = `account_id, domain, bucket_ms, node, requests, attack_requests, in_bytes, out_bytes, ` +
+	`status_2xx, status_3xx, status_4xx, status_5xx, ` +
+	`status_200, status_403, status_404, status_405, status_410, status_499, status_501, status_502, status_503, status_504`
+
+// WebTrafficCounters are the counter columns of web_traffic_samples.
+var WebTrafficCounters = []string{"requests", "attack_requests", "in_bytes", "out_bytes",
+	"status_2xx", "status_3xx", "status_4xx", "status_5xx",
+	"status_200", "status_403", "status_404", "status_405", "status_410", "status_499", "status_501", "status_502", "status_503", "status_504"}
+
+// WebTrafficValues are a sample's counters in WebTrafficCounters order.
+func WebTrafficValues(x *moat.WebTrafficSample) []int64 {
+	v := []int64{x.Requests, x.AttackRequests, x.InBytes, x.OutBytes, x.Status2xx, x.Status3xx, x.Status4xx, x.Status5xx}
+	return append(v, x.Codes[:]...)
+}
+
+// WebTrafficDest are pointers to a sample's counters in WebTrafficCounters
+// order.
+func WebTrafficDest(x *moat.WebTrafficSample) []any {
+	d := []any{&x.Requests, &x.AttackRequests, &x.InBytes, &x.OutBytes, &x.Status2xx, &x.Status3xx, &x.Status4xx, &x.Status5xx}
+	for i := range x.Codes {
+		d = append(d, &x.Codes[i])
+	}
+	return d
+}
+
+// WebAttackCols are the columns of web_attack_events, in the order both
+// stores write and scan them.
+const WebAttackCols = `node, account_id, domain, source, reason, start_ms, end_ms, peak, blocked, watched`
+
+// LiveWebRule is the condition on web_rules w that the website is bound
+// to at least one live instance.
+const LiveWebRule = `EXISTS (SELECT 1 FROM web_rule_instances b JOIN instances i ON i.instance_id = b.instance_id
+	WHERE b.account_id = w.account_id AND b.domain = w.domain)`

@@ -127,7 +127,7 @@ func (s *Store) LastEventSeq(ctx context.Context) (int64, error) {
 
 const lastEventSeqSQL = `SELECT COALESCE(MAX(seq), 0) FROM events`
 
-// ForwardingConfig implements moat.Reader: five queries in one read
+// ForwardingConfig implements moat.Reader: seven queries in one read
 // transaction (one WAL snapshot, taken by the first of them).
 func (s *Store) ForwardingConfig(ctx context.Context) (moat.ForwardingConfig, error) {
 	cfg := moat.ForwardingConfig{UDPReflect: map[string][]int{}}
@@ -140,7 +140,7 @@ func (s *Store) ForwardingConfig(ctx context.Context) (moat.ForwardingConfig, er
 		return cfg, err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT `+sqlbuild.InstanceCols+` FROM instances
-		WHERE instance_id IN (SELECT instance_id FROM port_rules) ORDER BY instance_id`)
+		WHERE instance_id IN (SELECT instance_id FROM port_rules UNION SELECT instance_id FROM web_rule_instances) ORDER BY instance_id`)
 	if err != nil {
 		return cfg, err
 	}
@@ -163,6 +163,21 @@ func (s *Store) ForwardingConfig(ctx context.Context) (moat.ForwardingConfig, er
 		return cfg, err
 	}
 	if cfg.Entries, err = collect(rows, scanSource); err != nil {
+		return cfg, err
+	}
+	rows, err = tx.QueryContext(ctx, webRuleSelect+` WHERE `+sqlbuild.LiveWebRule+` ORDER BY w.account_id, w.domain`)
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.Webs, err = collectWebRules(rows); err != nil {
+		return cfg, err
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT cert_id, `+sqlbuild.CertCols+` FROM certs
+		WHERE cert_id IN (SELECT w.cert_id FROM web_rules w WHERE w.cert_id != 0 AND `+sqlbuild.LiveWebRule+`) ORDER BY cert_id`)
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.Certs, err = collect(rows, scanCert); err != nil {
 		return cfg, err
 	}
 	rows, err = tx.QueryContext(ctx, `SELECT instance_id, ports FROM udp_reflect

@@ -156,6 +156,9 @@ var cases = []testCase{
 	{"Traffic/ForwardingConfig: instances with port rules, their rules with settings, lists and UDP filter; Seq", testForwardingConfig},
 	{"Traffic/ForwardingConfig holds every change recorded up to its Seq, under concurrent writes", testForwardingConfigSeq},
 	{"Traffic/DeleteInstance removes the instance's samples and mitigation events, and no other's", testDeleteInstanceTraffic},
+	{"Traffic/AddWebTraffic: every counter adds per (account, domain, bucket, node); WebTraffic filters by account, domains and buckets", testWebTrafficAccumulates},
+	{"Traffic/PutWebAttackEvents inserts a new key and replaces End and figures of a known one; WebAttackEvents latest first", testWebAttackEvents},
+	{"Traffic/ForwardingConfig: instances bound to websites, their websites and the certificates those use", testForwardingConfigWebs},
 }
 
 // ---- fixtures and helpers ----
