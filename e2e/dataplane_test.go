@@ -18,8 +18,10 @@ import (
 
 // The data plane, end to end on loopback: `moat serve --dataplane` with an
 // IP pool of loopback addresses, origins on 127.0.0.1, clients bound to
-// distinct loopback sources (127.0.0.2, 127.0.0.3, …) so that per-source
-// limits show. Each test has its own pool, so no two bind one address.
+// distinct loopback sources (127.65.9.2, 127.65.9.3, …) so that per-source
+// limits show. Each test has its own pool, so no two bind one address;
+// the sources are the tests' own too, since a busy source address (a
+// benchmark's flood from 127.0.0.2) can run out of ephemeral ports.
 
 // tcpEcho is an origin that echoes every connection until the client
 // half-closes, then closes.
@@ -139,7 +141,13 @@ func eventually(t testing.TB, within time.Duration, what string, cond func() boo
 
 // dataplaneServer starts moat with the data plane on a pool of its own.
 func dataplaneServer(t testing.TB, pool string) *Server {
-	return StartServer(t, WithArgs("--dataplane", "--ip-pool", "cn-hangzhou="+pool))
+	s := StartServer(t, WithArgs("--dataplane", "--ip-pool", "cn-hangzhou="+pool))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.Logs())
+		}
+	})
+	return s
 }
 
 // TestDataplaneStory is the seed's story on a socket: a port rule
@@ -160,15 +168,15 @@ func TestDataplaneStory(t *testing.T) {
 		SetBackendPort(strconv.Itoa(origin.Port)).SetRealServers(tea.StringSlice([]string{"127.0.0.1"}))); err != nil {
 		t.Fatalf("CreatePort: %v", err)
 	}
-	eventually(t, 3*time.Second, "the rule forwards", func() bool { return echoOnce("127.0.0.2", front) })
+	eventually(t, 3*time.Second, "the rule forwards", func() bool { return echoOnce("127.65.9.2", front) })
 
 	// The blacklist refuses its source, and only it.
 	if _, err := c.AddAutoCcBlacklist((&ddoscoov3.AddAutoCcBlacklistRequest{}).SetInstanceId(in.InstanceId).
-		SetBlacklist(`[{"src":"127.0.0.3"}]`).SetExpireTime(3600)); err != nil {
+		SetBlacklist(`[{"src":"127.65.9.3"}]`).SetExpireTime(3600)); err != nil {
 		t.Fatalf("AddAutoCcBlacklist: %v", err)
 	}
-	eventually(t, 3*time.Second, "the blacklisted source is refused", func() bool { return !echoOnce("127.0.0.3", front) })
-	if !echoOnce("127.0.0.2", front) {
+	eventually(t, 3*time.Second, "the blacklisted source is refused", func() bool { return !echoOnce("127.65.9.3", front) })
+	if !echoOnce("127.65.9.2", front) {
 		t.Fatal("another source is refused with the blacklisted one")
 	}
 
@@ -179,23 +187,23 @@ func TestDataplaneStory(t *testing.T) {
 		SetForwardProtocol("tcp").SetFrontendPort(8080).SetConfig(`{"Slimit":{"Cps":5,"CpsEnable":1}}`)); err != nil {
 		t.Fatalf("ModifyNetworkRuleAttribute: %v", err)
 	}
-	limited := func() bool { n := echoBurst("127.0.0.4", front, 20); return n >= 1 && n <= 8 }
-	eventually(t, 5*time.Second, "a flood from 127.0.0.4 is cut to Slimit Cps", limited)
-	if n := echoBurst("127.0.0.5", front, 3); n != 3 {
-		t.Fatalf("another source got %d of 3 connections through while 127.0.0.4 was limited", n)
+	limited := func() bool { n := echoBurst("127.65.9.4", front, 20); return n >= 1 && n <= 8 }
+	eventually(t, 5*time.Second, "a flood from 127.65.9.4 is cut to Slimit Cps", limited)
+	if n := echoBurst("127.65.9.5", front, 3); n != 3 {
+		t.Fatalf("another source got %d of 3 connections through while 127.65.9.4 was limited", n)
 	}
 
 	// Expiry: mitigation stops. The same flood passes whole, and the
 	// blacklist no longer applies.
 	s.Advance(t, "721h")
-	eventually(t, 5*time.Second, "after expiry the flood passes unlimited", func() bool { return echoBurst("127.0.0.4", front, 20) == 20 })
-	if !echoOnce("127.0.0.3", front) {
+	eventually(t, 5*time.Second, "after expiry the flood passes unlimited", func() bool { return echoBurst("127.65.9.4", front, 20) == 20 })
+	if !echoOnce("127.65.9.3", front) {
 		t.Fatal("after expiry the blacklisted source is still refused")
 	}
 
 	// Seven days later forwarding stops: new connections are refused and
 	// an open one is closed.
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.6")}}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.65.9.6")}}
 	open, err := d.Dial("tcp", front)
 	if err != nil {
 		t.Fatal(err)
@@ -214,8 +222,8 @@ func TestDataplaneStory(t *testing.T) {
 	if _, err := open.Read(one); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("the open connection was not closed when forwarding stopped: %v", err)
 	}
-	eventually(t, 3*time.Second, "new connections are refused once forwarding stopped", func() bool { return !echoOnce("127.0.0.2", front) })
-	if echoOnce("127.0.0.5", front) {
+	eventually(t, 3*time.Second, "new connections are refused once forwarding stopped", func() bool { return !echoOnce("127.65.9.2", front) })
+	if echoOnce("127.65.9.5", front) {
 		t.Fatal("a stopped instance forwarded a new connection")
 	}
 
@@ -223,7 +231,7 @@ func TestDataplaneStory(t *testing.T) {
 	if _, err := bssRenew(bss, in.InstanceId, 1, ""); err != nil {
 		t.Fatalf("RenewInstance: %v", err)
 	}
-	eventually(t, 5*time.Second, "renewal restores forwarding", func() bool { return echoOnce("127.0.0.2", front) })
+	eventually(t, 5*time.Second, "renewal restores forwarding", func() bool { return echoOnce("127.65.9.2", front) })
 	eventually(t, 5*time.Second, "renewal restores the limits", limited)
 
 	// The traffic shows in DescribePortFlowList, then zero once it stops.
@@ -275,20 +283,20 @@ func TestDataplaneUDP(t *testing.T) {
 		SetBackendPort(strconv.Itoa(origin.Port)).SetRealServers(tea.StringSlice([]string{"127.0.0.1"}))); err != nil {
 		t.Fatalf("CreatePort: %v", err)
 	}
-	eventually(t, 3*time.Second, "the UDP rule forwards", func() bool { return udpOnce("127.0.0.2", front) })
+	eventually(t, 3*time.Second, "the UDP rule forwards", func() bool { return udpOnce("127.65.9.2", front) })
 
 	if _, err := c.AddAutoCcBlacklist((&ddoscoov3.AddAutoCcBlacklistRequest{}).SetInstanceId(in.InstanceId).
-		SetBlacklist(`[{"src":"127.0.0.3"}]`).SetExpireTime(3600)); err != nil {
+		SetBlacklist(`[{"src":"127.65.9.3"}]`).SetExpireTime(3600)); err != nil {
 		t.Fatalf("AddAutoCcBlacklist: %v", err)
 	}
-	eventually(t, 3*time.Second, "the blacklisted source gets no answer", func() bool { return !udpOnce("127.0.0.3", front) })
+	eventually(t, 3*time.Second, "the blacklisted source gets no answer", func() bool { return !udpOnce("127.65.9.3", front) })
 
 	s.Advance(t, "721h")
-	eventually(t, 3*time.Second, "after expiry the blacklist no longer applies", func() bool { return udpOnce("127.0.0.3", front) })
+	eventually(t, 3*time.Second, "after expiry the blacklist no longer applies", func() bool { return udpOnce("127.65.9.3", front) })
 	s.Advance(t, "168h")
-	eventually(t, 3*time.Second, "datagrams are dropped once forwarding stopped", func() bool { return !udpOnce("127.0.0.2", front) })
+	eventually(t, 3*time.Second, "datagrams are dropped once forwarding stopped", func() bool { return !udpOnce("127.65.9.2", front) })
 	if _, err := bssRenew(bss, in.InstanceId, 1, ""); err != nil {
 		t.Fatalf("RenewInstance: %v", err)
 	}
-	eventually(t, 3*time.Second, "renewal restores forwarding", func() bool { return udpOnce("127.0.0.2", front) })
+	eventually(t, 3*time.Second, "renewal restores forwarding", func() bool { return udpOnce("127.65.9.2", front) })
 }

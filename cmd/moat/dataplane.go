@@ -15,6 +15,7 @@ import (
 	"moat/internal/coalesce"
 	"moat/internal/dataplane"
 	"moat/internal/dataplane/mitigate"
+	"moat/internal/dataplane/webguard"
 	"moat/internal/metrics"
 	"moat/internal/moat"
 )
@@ -27,10 +28,13 @@ func newPlane(svc *moat.Service, sync func(context.Context), node string, met *m
 		Source:    svc.TrafficService,
 		SyncClock: sync,
 		NewGuard:  func(s dataplane.GuardSettings) dataplane.Guard { return mitigate.New(s) },
-		Node:      node,
-		Freebind:  true,
-		Meter:     met.Dataplane(),
-		Logger:    log,
+		NewWebGuard: func(s dataplane.WebGuardSettings) dataplane.WebGuard {
+			return webguard.New(s)
+		},
+		Node:     node,
+		Freebind: true,
+		Meter:    met.Dataplane(),
+		Logger:   log,
 	})
 	svc.RuleService.SetHealthSource(p)
 	return p

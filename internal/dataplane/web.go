@@ -277,7 +277,7 @@ func (p *Plane) setSite(k webKey, ws *moat.WebSite, mitigate bool) {
 	w.mu.Lock()
 	s := w.sites[k]
 	w.mu.Unlock()
-	gs := WebGuardSettings{AccountID: k.account, Domain: k.domain, Node: p.node, Mitigate: mitigate}
+	gs := WebGuardSettings{AccountID: k.account, Domain: k.domain, Node: p.node, Mitigate: mitigate, Protection: ws.Protection}
 	if s == nil {
 		s = &webSite{key: k, settings: gs, transport: newOriginTransport(ws.Domain)}
 		if p.cfg.NewWebGuard != nil {

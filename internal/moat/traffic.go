@@ -94,6 +94,9 @@ type WebSite struct {
 	WebRule
 	CertPEM string
 	KeyPEM  string
+	// Protection is the website's protection settings (its defaults when
+	// none were set).
+	Protection WebProtection
 }
 
 // WebPolicyMode is how a website's requests are spread over its origins.
@@ -263,7 +266,17 @@ func (s *TrafficService) Snapshot(ctx context.Context) (Snapshot, error) {
 		}
 	}
 	sort.Slice(edges, func(i, j int) bool { return edges[i].IP < edges[j].IP })
-	return Snapshot{Seq: cfg.Seq, Edges: edges, Webs: s.webSites(cfg)}, nil
+	webs := s.webSites(cfg)
+	if len(webs) > 0 {
+		prot, err := s.store.WebProtections(ctx)
+		if err != nil {
+			return Snapshot{}, err
+		}
+		for i := range webs {
+			webs[i].Protection = WebProtectionOf(prot, webs[i].AccountID, webs[i].Domain)
+		}
+	}
+	return Snapshot{Seq: cfg.Seq, Edges: edges, Webs: webs}, nil
 }
 
 // webSites pairs each website with its certificate, the key opened. A key
