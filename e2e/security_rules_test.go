@@ -148,6 +148,8 @@ var secDomainParams = map[string]struct {
 	"ddoscoo:DescribeDomainResource":        {"Domain", map[string]string{"QueryDomainPattern": "exact"}},
 	"ddoscoo:DescribeWebRules":              {"Domain", map[string]string{"QueryDomainPattern": "exact"}},
 	"ddoscoo:DescribeDomainCcProtectSwitch": {"Domains.1", nil},
+	"ddoscoo:DescribeWebCcProtectSwitch":    {"Domains.1", nil},
+	"ddoscoo:DescribeWebPreciseAccessRule":  {"Domains.1", nil},
 }
 
 // secDomainBinds are the website actions that need the website's
@@ -237,20 +239,22 @@ func TestSecActionsAllProbed(t *testing.T) {
 	}
 }
 
-// secDeletesLast orders actions with the Delete ones after the rest, so
-// that A's controls delete its rules only once the others have run.
+// secDeletesLast orders actions with the Delete ones after the rest, and
+// DeleteDomainResource after the other Delete ones (which act on the
+// website it deletes), so that A's controls delete its rules and websites
+// only once the others have run.
 func secDeletesLast(actions []secAction) []secAction {
-	out := slices.Clone(actions)
-	slices.SortStableFunc(out, func(x, y secAction) int {
-		dx, dy := strings.HasPrefix(x.action, "Delete"), strings.HasPrefix(y.action, "Delete")
+	rank := func(a secAction) int {
 		switch {
-		case dx == dy:
-			return 0
-		case dy:
-			return -1
+		case a.action == "DeleteDomainResource":
+			return 2
+		case strings.HasPrefix(a.action, "Delete"):
+			return 1
 		}
-		return 1
-	})
+		return 0
+	}
+	out := slices.Clone(actions)
+	slices.SortStableFunc(out, func(x, y secAction) int { return rank(x) - rank(y) })
 	return out
 }
 
@@ -384,6 +388,9 @@ func secDomainProbes(t *testing.T, e *secEnv, actions []secAction, targets []sec
 			{"DescribeDomains", nil},
 			{"DescribeCerts", nil},
 			{"DescribeDomainCcProtectSwitch", map[string]string{"Domains.1": secBothDomain(tg.region)}},
+			{"DescribeWebCcProtectSwitch", map[string]string{"Domains.1": secBothDomain(tg.region)}},
+			{"DescribeWebPreciseAccessRule", map[string]string{"Domains.1": secBothDomain(tg.region)}},
+			{"DescribeWebCCRulesV2", map[string]string{"Domain": secBothDomain(tg.region)}},
 		} {
 			name := c.action + " " + tg.region.id + " shows only B's websites"
 			t.Run(name, func(t *testing.T) {

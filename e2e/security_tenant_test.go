@@ -115,6 +115,19 @@ var secFixtures = map[string]func(r secRegion) map[string]string{
 		return map[string]string{"PageNumber": "1", "PageSize": "10"}
 	},
 	"ddoscoo:DescribeWebRules": func(r secRegion) map[string]string { return map[string]string{"PageNumber": "1", "PageSize": "10"} },
+	// Website protection: a valid setting of each kind, so that the call
+	// gets as far as the website.
+	"ddoscoo:ModifyWebCCGlobalSwitch": func(r secRegion) map[string]string { return map[string]string{"CcGlobalSwitch": "open"} },
+	"ddoscoo:ConfigWebCCTemplate":     func(r secRegion) map[string]string { return map[string]string{"Template": "default"} },
+	"ddoscoo:ConfigWebCCRuleV2": func(r secRegion) map[string]string {
+		return map[string]string{"RuleList": `[{"action":"block","name":"sec_cc","condition":[{"field":"uri","match_method":"prefix","content":"/login"}],"ratelimit":{"target":"ip","interval":60,"threshold":100,"ttl":300}}]`}
+	},
+	"ddoscoo:DeleteWebCCRuleV2": func(r secRegion) map[string]string { return map[string]string{"RuleNames": `["sec_cc"]`} },
+	"ddoscoo:ConfigWebIpSet":    func(r secRegion) map[string]string { return map[string]string{"BlackList.1": "198.51.100.0/24"} },
+	"ddoscoo:ModifyWebPreciseAccessRule": func(r secRegion) map[string]string {
+		return map[string]string{"Rules": `[{"action":"block","name":"sec_precise","condition":[{"field":"uri","match_method":"contain","content":"/admin"}]}]`}
+	},
+	"ddoscoo:DeleteWebPreciseAccessRule": func(r secRegion) map[string]string { return map[string]string{"RuleNames.1": "sec_precise"} },
 	"BssOpenApi:RenewInstance": func(r secRegion) map[string]string {
 		return map[string]string{"ProductType": r.productType, "RenewPeriod": "1"}
 	},
