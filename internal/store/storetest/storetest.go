@@ -155,6 +155,8 @@ var cases = []testCase{
 	{"Traffic/ForwardingConfig: instances with port rules, their rules with settings, lists and UDP filter; Seq", testForwardingConfig},
 	{"Traffic/ForwardingConfig holds every change recorded up to its Seq, under concurrent writes", testForwardingConfigSeq},
 	{"Traffic/DeleteInstance removes the instance's samples and mitigation events, and no other's", testDeleteInstanceTraffic},
+
+	{"Webhooks/round-trip, conflict, per account; the outbox: no duplicate per webhook and event, claims with lease, outcomes, delete", testWebhooks},
 }
 
 // ---- fixtures and helpers ----
