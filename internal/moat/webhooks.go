@@ -48,10 +48,6 @@ const (
 	// DeliveryGiveUp is how long (real time, from the notice) a delivery
 	// is retried before it is marked failed.
 	DeliveryGiveUp = 24 * time.Hour
-	// DeliveryLease is how long a claimed delivery is left to its
-	// claimant: a process that dies with it in flight leaves it to be
-	// claimed again (same EventId) once the lease ends.
-	DeliveryLease = time.Minute
 )
 
 // Webhook is an account's subscription to notices.
@@ -406,15 +402,17 @@ func (s *WebhookService) NextDelivery(ctx context.Context) (time.Time, bool, err
 	return s.store.NextDelivery(ctx)
 }
 
-// ClaimDeliveries claims up to limit due deliveries for DeliveryLease,
-// with their webhook's URL and opened secret. With several processes on
-// one store, each delivery is claimed by one of them.
-func (s *WebhookService) ClaimDeliveries(ctx context.Context, limit int) ([]Delivery, error) {
+// ClaimDeliveries claims up to limit due deliveries for lease, with
+// their webhook's URL and opened secret. With several processes on one
+// store, each delivery is claimed by one of them; a process that dies
+// with a delivery in flight leaves it to be claimed again (same EventId)
+// once the lease ends, so the lease must outlast an attempt.
+func (s *WebhookService) ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]Delivery, error) {
 	var out []Delivery
 	now := s.clock.Real()
 	err := s.store.Update(ctx, func(tx Tx) error {
 		var err error
-		out, err = tx.ClaimDeliveries(now, now.Add(DeliveryLease), limit)
+		out, err = tx.ClaimDeliveries(now, now.Add(lease), limit)
 		return err
 	})
 	if err != nil {

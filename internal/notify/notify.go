@@ -30,7 +30,7 @@ import (
 
 // Service is what the sender needs of moat (moat.WebhookService).
 type Service interface {
-	ClaimDeliveries(ctx context.Context, limit int) ([]moat.Delivery, error)
+	ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]moat.Delivery, error)
 	RecordAttempts(ctx context.Context, as []moat.Attempt) error
 	NextDelivery(ctx context.Context) (time.Time, bool, error)
 	DeliveryWake() <-chan struct{}
@@ -175,7 +175,7 @@ func (s *Sender) claim(ctx context.Context, free int, results chan<- moat.Attemp
 	if time.Until(next) > 0 {
 		return 0, next, nil
 	}
-	ds, err := s.svc.ClaimDeliveries(ctx, free)
+	ds, err := s.svc.ClaimDeliveries(ctx, free, s.lease())
 	if err != nil {
 		return 0, time.Time{}, err
 	}
@@ -189,6 +189,10 @@ func (s *Sender) claim(ctx context.Context, free int, results chan<- moat.Attemp
 	}
 	return len(ds), time.Time{}, nil
 }
+
+// lease is how long a claim is kept: three attempts' worth, so it
+// outlasts the attempt and the recording of its outcome.
+func (s *Sender) lease() time.Duration { return 3 * s.Timeout }
 
 // send makes one attempt.
 func (s *Sender) send(ctx context.Context, d moat.Delivery) moat.Attempt {
