@@ -136,7 +136,6 @@ func TestWebhooksAdminAPI(t *testing.T) {
 	wantErr("second delete", s.Admin.DeleteWebhook(ctx, created.WebhookId), 404, "WebhookNotFound")
 }
 
-
 // TestWebhooksOnceAcrossRestartAndKill9: notices queued by a clock move
 // reach the receiver once each (a repeat only with the same
 // X-Moat-Event-Id) although the server is killed with SIGKILL right after
