@@ -47,6 +47,10 @@ var adminCommands = []adminCommand{
 	{"set-key-status", []string{"--access-key-id AK --status Active|Inactive"}, setKeyStatusCmd},
 	{"delete-key", []string{"--access-key-id AK"}, deleteKeyCmd},
 	{"audit", []string{"[--account-id ID] [--action A] [--instance-id ID]"}, auditCmd},
+	{"create-webhook", []string{"--account-id ID --url URL --secret S [--events expired,renewed,… | *]"}, createWebhookCmd},
+	{"webhooks", []string{"--account-id ID   list an account's webhooks"}, webhooksCmd},
+	{"delete-webhook", []string{"--webhook-id ID"}, deleteWebhookCmd},
+	{"deliveries", []string{"--webhook-id ID [--limit N]   a webhook's delivery log, newest first"}, deliveriesCmd},
 }
 
 // adminUsage is the help of `moat admin`, drawn from the table.
@@ -332,4 +336,63 @@ func readFileOrStdin(name string) ([]byte, error) {
 		return io.ReadAll(os.Stdin)
 	}
 	return os.ReadFile(name)
+}
+
+func createWebhookCmd(fs *flag.FlagSet) func() (adminCall, error) {
+	var acct, u, secret, events string
+	fs.StringVar(&acct, "account-id", "", "the account")
+	fs.StringVar(&u, "url", "", "the http or https URL deliveries are POSTed to")
+	fs.StringVar(&secret, "secret", "", "the key of the deliveries' HMAC-SHA256 signature (X-Moat-Signature)")
+	fs.StringVar(&events, "events", "*", "comma-separated notices: expiring, expired, forwarding_stopped, renewed, released, attack, or * for all")
+	return func() (adminCall, error) {
+		if acct == "" {
+			return nil, fmt.Errorf("--account-id is required")
+		}
+		req := admin.WebhookRequest{Url: u, Secret: secret, Events: strings.Split(events, ",")}
+		return func(ctx context.Context, c *admin.Client) error {
+			_, err := c.CreateWebhook(ctx, acct, req)
+			return err
+		}, nil
+	}
+}
+
+func webhooksCmd(fs *flag.FlagSet) func() (adminCall, error) {
+	var acct string
+	fs.StringVar(&acct, "account-id", "", "the account")
+	return func() (adminCall, error) {
+		if acct == "" {
+			return nil, fmt.Errorf("--account-id is required")
+		}
+		return func(ctx context.Context, c *admin.Client) error {
+			_, err := c.Webhooks(ctx, acct)
+			return err
+		}, nil
+	}
+}
+
+func deleteWebhookCmd(fs *flag.FlagSet) func() (adminCall, error) {
+	var id string
+	fs.StringVar(&id, "webhook-id", "", "the webhook")
+	return func() (adminCall, error) {
+		if id == "" {
+			return nil, fmt.Errorf("--webhook-id is required")
+		}
+		return func(ctx context.Context, c *admin.Client) error { return c.DeleteWebhook(ctx, id) }, nil
+	}
+}
+
+func deliveriesCmd(fs *flag.FlagSet) func() (adminCall, error) {
+	var id string
+	var limit int
+	fs.StringVar(&id, "webhook-id", "", "the webhook")
+	fs.IntVar(&limit, "limit", 0, "at most this many deliveries (default 100, at most 1000)")
+	return func() (adminCall, error) {
+		if id == "" {
+			return nil, fmt.Errorf("--webhook-id is required")
+		}
+		return func(ctx context.Context, c *admin.Client) error {
+			_, err := c.Deliveries(ctx, id, limit)
+			return err
+		}, nil
+	}
 }

@@ -26,6 +26,10 @@ Commands (each takes -h):
   set-key-status     --access-key-id AK --status Active|Inactive
   delete-key         --access-key-id AK
   audit              [--account-id ID] [--action A] [--instance-id ID]
+  create-webhook     --account-id ID --url URL --secret S [--events expired,renewed,… | *]
+  webhooks           --account-id ID   list an account's webhooks
+  delete-webhook     --webhook-id ID
+  deliveries         --webhook-id ID [--limit N]   a webhook's delivery log, newest first
 
 They call the admin API at MOAT_ENDPOINT (default http://127.0.0.1:9180) with
 the bearer token MOAT_ADMIN_TOKEN, and print its JSON answer.

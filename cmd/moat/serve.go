@@ -27,6 +27,7 @@ import (
 	"moat/internal/lifecycle"
 	"moat/internal/metrics"
 	"moat/internal/moat"
+	"moat/internal/notify"
 	"moat/internal/ram"
 	"moat/internal/secrets"
 )
@@ -76,6 +77,10 @@ type Config struct {
 	// gateway refuses what passes its own, smaller limits with an error
 	// envelope (acs.MaxHeaderBytes), net/http what passes this with 431.
 	MaxHeaderBytes int
+	// WebhookConcurrency bounds the webhook POSTs in flight (0: none are
+	// sent by this process); WebhookTimeout bounds one.
+	WebhookConcurrency int
+	WebhookTimeout     time.Duration
 }
 
 // poolFlags collects repeated --ip-pool REGION=CIDR flags.
@@ -148,6 +153,8 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "how long a client may take to send its request headers before the connection is closed (tests shorten it)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 60*time.Second, "how long a keep-alive connection may wait for its next request before it is closed (tests shorten it)")
 	fs.IntVar(&c.MaxHeaderBytes, "max-header-bytes", 1<<20, "largest request line plus headers read; within it the gateway answers a too-long query or headers with 400 InvalidParameter, past it net/http answers 431")
+	fs.IntVar(&c.WebhookConcurrency, "webhook-concurrency", 16, "webhook deliveries this process POSTs at once (0: it sends none, other replicas do; see docs/WEBHOOKS.md)")
+	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", 10*time.Second, "how long one webhook POST may take, connection and answer included, before the attempt fails")
 	fs.BoolVar(&c.Dataplane, "dataplane", os.Getenv("MOAT_DATAPLANE") == "true", "forward traffic by the port rules in this process: listen on each instance's IP at each rule's frontend port (see docs/DATAPLANE.md; env MOAT_DATAPLANE=true)")
 	fs.StringVar(&c.Node, "node", envOr("MOAT_NODE", ""), "this process's name in the data plane's traffic samples and mitigation events (default host:pid) (env MOAT_NODE)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", envOr("MOAT_DEBUG_ADDR", ""), "serve Go profiling (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060; off when empty (env MOAT_DEBUG_ADDR)")
@@ -391,6 +398,18 @@ export MOAT_ACCESS_KEY_SECRET=%s
 		defer m.engineWG.Done()
 		m.engine.Run(ectx)
 	}()
+	if c.WebhookConcurrency > 0 {
+		sender := notify.New(svc.WebhookService, m.Log)
+		sender.Concurrency = c.WebhookConcurrency
+		if c.WebhookTimeout > 0 {
+			sender.Timeout = c.WebhookTimeout
+		}
+		m.engineWG.Add(1)
+		go func() {
+			defer m.engineWG.Done()
+			sender.Run(ectx)
+		}()
+	}
 	if c.Dataplane {
 		plane := newPlane(svc, svc.SyncClock, c.Node, met, m.Log)
 		m.engineWG.Add(1)

@@ -45,6 +45,10 @@ type Service interface {
 	DeleteAccessKey(ctx context.Context, id string) error
 	FlushAudit(ctx context.Context) error
 	Audit(ctx context.Context, f moat.AuditFilter) ([]moat.AuditRecord, error)
+	CreateWebhook(ctx context.Context, accountID string, spec moat.WebhookSpec) (moat.Webhook, error)
+	Webhooks(ctx context.Context, accountID string) ([]moat.Webhook, error)
+	DeleteWebhook(ctx context.Context, id string) error
+	WebhookDeliveries(ctx context.Context, id string, limit int) ([]moat.Delivery, error)
 }
 
 var _ Service = (*moat.Service)(nil)
@@ -78,6 +82,10 @@ func New(svc Service, engine Kicker, token string, log *slog.Logger) *Server {
 	s.mux.HandleFunc("PATCH /_moat/v1/access-keys/{AccessKeyId}", s.setKeyStatus)
 	s.mux.HandleFunc("DELETE /_moat/v1/access-keys/{AccessKeyId}", s.deleteKey)
 	s.mux.HandleFunc("GET /_moat/v1/audit", s.audit)
+	s.mux.HandleFunc("POST /_moat/v1/accounts/{AccountId}/webhooks", s.createWebhook)
+	s.mux.HandleFunc("GET /_moat/v1/accounts/{AccountId}/webhooks", s.listWebhooks)
+	s.mux.HandleFunc("DELETE /_moat/v1/webhooks/{WebhookId}", s.deleteWebhook)
+	s.mux.HandleFunc("GET /_moat/v1/webhooks/{WebhookId}/deliveries", s.webhookDeliveries)
 	return s
 }
 

@@ -204,6 +204,38 @@ func (c *Client) DeleteKey(ctx context.Context, id string) error {
 	return err
 }
 
+// CreateWebhook subscribes an account's URL to notices.
+func (c *Client) CreateWebhook(ctx context.Context, account string, req WebhookRequest) (Webhook, error) {
+	var out Webhook
+	_, err := c.Do(ctx, http.MethodPost, "/_moat/v1/accounts/"+url.PathEscape(account)+"/webhooks", req, &out)
+	return out, err
+}
+
+// Webhooks lists an account's webhooks.
+func (c *Client) Webhooks(ctx context.Context, account string) ([]Webhook, error) {
+	var out WebhooksResponse
+	_, err := c.Do(ctx, http.MethodGet, "/_moat/v1/accounts/"+url.PathEscape(account)+"/webhooks", nil, &out)
+	return out.Webhooks, err
+}
+
+// DeleteWebhook deletes a webhook and its deliveries.
+func (c *Client) DeleteWebhook(ctx context.Context, id string) error {
+	_, err := c.Do(ctx, http.MethodDelete, "/_moat/v1/webhooks/"+url.PathEscape(id), nil, nil)
+	return err
+}
+
+// Deliveries reads a webhook's delivery log, the newest first (limit 0:
+// the server's default page).
+func (c *Client) Deliveries(ctx context.Context, id string, limit int) ([]Delivery, error) {
+	p := "/_moat/v1/webhooks/" + url.PathEscape(id) + "/deliveries"
+	if limit > 0 {
+		p += "?Limit=" + strconv.Itoa(limit)
+	}
+	var out DeliveriesResponse
+	_, err := c.Do(ctx, http.MethodGet, p, nil, &out)
+	return out.Deliveries, err
+}
+
 // Audit lists audit records.
 func (c *Client) Audit(ctx context.Context, q url.Values) ([]AuditRecord, error) {
 	var out AuditResponse

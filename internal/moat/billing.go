@@ -149,6 +149,7 @@ func (s *BillingService) BuyInstance(ctx context.Context, c Caller, r BuyRequest
 				ProductType:     r.ProductType, Spec: spec,
 				RenewalStatus: r.RenewalStatus, RenewPeriod: r.RenewPeriod,
 			}
+			in.Phase = noticePhase(in.ExpireTime, now)
 			if err := s.insertInstance(tx, &in, pool); err != nil {
 				return Order{}, err
 			}
@@ -212,14 +213,19 @@ func (s *BillingService) RenewInstance(ctx context.Context, c Caller, r RenewReq
 				return Order{}, err
 			}
 			in.ExpireTime = AddMonths(in.ExpireTime, r.RenewPeriod)
-			in.Phase = PhaseActive
+			in.Phase = noticePhase(in.ExpireTime, now)
 			if err := tx.UpdateInstance(&in); err != nil {
 				return Order{}, err
 			}
 			o := Order{OrderID: NewOrderID(), InstanceID: in.ID}
 			ev := Event{Time: now, RecordedAt: now, InstanceID: in.ID, AccountID: in.AccountID, Region: in.Region, Type: EventRenewed,
 				RequestID: r.RequestID, Reason: fmt.Sprintf("RenewInstance order %s: %d months, now expires %s", o.OrderID, r.RenewPeriod, in.ExpireTime.UTC().Format(time.RFC3339))}
-			return o, tx.AppendEvent(&ev)
+			if err := tx.AppendEvent(&ev); err != nil {
+				return Order{}, err
+			}
+			n := instanceNotice(&in, NoticeRenewed, now)
+			n.RequestId = r.RequestID
+			return o, notify(tx, &n)
 		})
 		return err
 	})

@@ -797,8 +797,8 @@ func TestHardening_ClockJumpCatchUpIsBatched(t *testing.T) {
 
 // TestAutoRenewalIsNeverAutoReleased pins that with auto-release on, an
 // auto-renewing instance is renewed instead of expiring and so is never
-// released, while a manual one is; the engine's next due time is the
-// renewed expiry.
+// released, while a manual one is; the engine's next due time is 7 days
+// before the renewed expiry.
 func TestAutoRenewalIsNeverAutoReleased(t *testing.T) {
 	e := newEnv(t, moat.Config{AutoReleaseAfter: 48 * time.Hour})
 	auto := e.buy(t, e.acct, moat.BuyRequest{ProductType: moat.ProductDdosDip, Period: 1, RenewalStatus: moat.RenewalAuto, RenewPeriod: 1})
@@ -815,8 +815,10 @@ func TestAutoRenewalIsNeverAutoReleased(t *testing.T) {
 	if got := fmt.Sprint(e.events(t, manual.InstanceID)); got != "[created expired released]" {
 		t.Fatalf("manual instance: %s", got)
 	}
-	if next, ok, err := e.svc.NextDue(e.ctx); err != nil || !ok || !next.Equal(in.ExpireTime) {
-		t.Fatalf("NextDue = %s, %v, %v; want the renewed expiry %s", next, ok, err, in.ExpireTime)
+	// The first step ahead is the 7-day notice of the renewed expiry
+	// (silent for an instance that renews itself).
+	if next, ok, err := e.svc.NextDue(e.ctx); err != nil || !ok || !next.Equal(in.ExpireTime.Add(-7*moat.Day)) {
+		t.Fatalf("NextDue = %s, %v, %v; want 7 days before the renewed expiry %s", next, ok, err, in.ExpireTime)
 	}
 }
 

@@ -39,6 +39,7 @@ type Service struct {
 	*AuditService
 	*RuleService
 	*TrafficService
+	*WebhookService
 }
 
 // IdentityService holds accounts, AccessKeys, signature nonces, STS
@@ -107,7 +108,8 @@ func NewService(c Config) (*Service, error) {
 	for r, p := range c.Pools {
 		pools[r] = p
 	}
-	co := &core{store: c.Store, clock: c.Clock, pools: pools, autoReleaseAfter: c.AutoReleaseAfter,
+	hooks := &hookStore{Store: c.Store, wake: make(chan struct{}, 1)}
+	co := &core{store: hooks, clock: c.Clock, pools: pools, autoReleaseAfter: c.AutoReleaseAfter,
 		compiler: c.Policies, audit: newAuditLog(c.Store), heavy: heavyReads{max: maxHeavy}, clockReloads: c.SharedClock}
 	return &Service{
 		core:             co,
@@ -118,6 +120,7 @@ func NewService(c Config) (*Service, error) {
 		AuditService:     &AuditService{core: co},
 		RuleService:      &RuleService{core: co, sealer: c.Sealer},
 		TrafficService:   &TrafficService{core: co, sealer: c.Sealer},
+		WebhookService:   &WebhookService{core: co, sealer: c.Sealer, hooks: hooks, rand: jitterSource},
 	}, nil
 }
 
@@ -218,5 +221,10 @@ func (s *core) release(tx Tx, in *Instance, now, at time.Time, requestID, reason
 		}
 	}
 	ev := Event{Time: at, RecordedAt: now, InstanceID: in.ID, AccountID: in.AccountID, Region: in.Region, Type: EventReleased, RequestID: requestID, Reason: reason}
-	return tx.AppendEvent(&ev)
+	if err := tx.AppendEvent(&ev); err != nil {
+		return err
+	}
+	n := instanceNotice(in, NoticeReleased, at)
+	n.RequestId, n.Reason = requestID, reason
+	return notify(tx, &n)
 }

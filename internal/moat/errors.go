@@ -100,6 +100,8 @@ const (
 	CodeAccessKeyNotFound  Code = "AccessKeyNotFound"
 	CodeInvalidAdminClock  Code = "InvalidClock"
 	CodeAdminRouteNotFound Code = "NotFound"
+	CodeWebhookNotFound    Code = "WebhookNotFound"
+	CodeWebhookQuota       Code = "QuotaExceed.Webhooks"
 
 	// Forwarding configuration (rules.go), as the ddoscoo error centre
 	// names them; all are HTTP 400 there.
@@ -172,6 +174,8 @@ var catalogue = map[Code]Kind{
 	CodeAccessKeyNotFound:  KindNotFound,
 	CodeInvalidAdminClock:  KindInvalid,
 	CodeAdminRouteNotFound: KindNotFound,
+	CodeWebhookNotFound:    KindNotFound,
+	CodeWebhookQuota:       KindConflict,
 
 	CodeNetworkRuleExist:       KindConflict,
 	CodeNetworkRuleNotExist:    KindConflict,

@@ -83,9 +83,12 @@ const ForwardingGrace = 7 * 24 * time.Hour
 type Phase uint8
 
 const (
-	PhaseActive  Phase = 0 // nothing applied yet
-	PhaseExpired Phase = 1 // "expired" applied: mitigation off
-	PhaseStopped Phase = 2 // "forwarding_stopped" applied
+	PhaseActive    Phase = 0 // nothing applied yet
+	PhaseNotified7 Phase = 1 // the "expiring" notice 7 days before expiry sent
+	PhaseNotified3 Phase = 2 // the one 3 days before
+	PhaseNotified1 Phase = 3 // the one 1 day before
+	PhaseExpired   Phase = 4 // "expired" applied: mitigation off
+	PhaseStopped   Phase = 5 // "forwarding_stopped" applied
 )
 
 // Status values of DescribeInstances / DescribeInstanceStatus.

@@ -424,6 +424,7 @@ func (s *InstanceService) CreateInstances(ctx context.Context, spec NewInstances
 				Edition: edition, CreateTime: created, ExpireTime: expire, ResourceGroupID: rg,
 				ProductType: product, Spec: sp, RenewalStatus: RenewalManual, RenewPeriod: 1,
 			}
+			in.Phase = noticePhase(expire, now)
 			if err := s.insertInstance(tx, &in, pool); err != nil {
 				return err
 			}

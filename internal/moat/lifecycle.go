@@ -15,10 +15,17 @@ import (
 // event. The phase is a function of ExpireTime and the clock, so due work
 // is found by (phase, ExpireTime) alone: instances before a step, expired
 // at least its delay ago.
+//
+// A step with notice > 0 records no event: it is the "expiring"
+// notification sent that many days before expiry (to the account's
+// webhooks; none for an auto-renewing instance), and its phase only says
+// it was sent, so catch-up after downtime or a clock move sends each
+// notice exactly once, as real time would have.
 type step struct {
-	to    Phase         // the phase it reaches
-	event EventType     // the event it records, at ExpireTime+after
-	after time.Duration // its delay after ExpireTime
+	to     Phase         // the phase it reaches
+	event  EventType     // the event it records, at ExpireTime+after
+	after  time.Duration // its delay after ExpireTime (negative: before it)
+	notice int           // days before expiry of an "expiring" notice; 0 for an event
 }
 
 // schedule is the lifecycle, in order: dueTransitions applies it,
@@ -27,17 +34,38 @@ type step struct {
 // auto-renewal (due with the first step, instead of it) and auto-release
 // (AutoReleaseAfter past ExpireTime, from any live phase).
 var schedule = [...]step{
+	{to: PhaseNotified7, after: -7 * Day, notice: 7},
+	{to: PhaseNotified3, after: -3 * Day, notice: 3},
+	{to: PhaseNotified1, after: -1 * Day, notice: 1},
 	{to: PhaseExpired, event: EventExpired, after: 0},
 	{to: PhaseStopped, event: EventForwardingStopped, after: ForwardingGrace},
 }
 
 // livePhases are the phases a stored instance can be in, in order.
-var livePhases = [...]Phase{PhaseActive, PhaseExpired, PhaseStopped}
+var livePhases = [...]Phase{PhaseActive, PhaseNotified7, PhaseNotified3, PhaseNotified1, PhaseExpired, PhaseStopped}
+
+// Day is 24 hours of server time.
+const Day = 24 * time.Hour
 
 type transition struct {
-	typ   EventType
-	at    time.Time
-	phase Phase
+	typ    EventType
+	at     time.Time
+	phase  Phase
+	notice int
+}
+
+// noticePhase is the phase an instance starts in when its ExpireTime is
+// set at now (created, renewed, auto-renewed): past every notice whose
+// time has already come. Real time would not have sent a notice for an
+// expiry that did not exist yet at the notice's time.
+func noticePhase(expire, now time.Time) Phase {
+	p := PhaseActive
+	for _, st := range schedule {
+		if st.notice > 0 && !now.Before(expire.Add(st.after)) {
+			p = st.to
+		}
+	}
+	return p
 }
 
 // dueTransitions lists the transitions of in that are due at now and have
@@ -50,7 +78,7 @@ func dueTransitions(in *Instance, now, until time.Time) []transition {
 	for _, st := range schedule {
 		at := in.ExpireTime.Add(st.after)
 		if in.Phase < st.to && !now.Before(at) {
-			out = append(out, transition{st.event, at, st.to})
+			out = append(out, transition{st.event, at, st.to, st.notice})
 		}
 	}
 	return out
@@ -118,8 +146,23 @@ func (s *core) applyTransitions(tx Tx, in *Instance, now, until time.Time) error
 	}
 	for _, t := range ts {
 		in.Phase = t.phase
+		if t.notice > 0 {
+			if in.AutoRenews() {
+				continue // it will not expire: no notice
+			}
+			n := instanceNotice(in, NoticeExpiring, t.at)
+			n.DaysLeft = t.notice
+			if err := notify(tx, &n); err != nil {
+				return err
+			}
+			continue
+		}
 		ev := Event{Time: t.at, RecordedAt: now, InstanceID: in.ID, AccountID: in.AccountID, Region: in.Region, Type: t.typ}
 		if err := tx.AppendEvent(&ev); err != nil {
+			return err
+		}
+		n := instanceNotice(in, string(t.typ), t.at)
+		if err := notify(tx, &n); err != nil {
 			return err
 		}
 	}
@@ -138,7 +181,7 @@ func (s *core) releaseDue(in *Instance) (time.Time, bool) {
 // that fell before its auto-release (if any), then the release itself
 // once that is due.
 func (s *LifecycleService) advance(tx Tx, in *Instance, now time.Time) error {
-	if in.AutoRenews() && in.Phase == PhaseActive && !now.Before(in.ExpireTime) {
+	if in.AutoRenews() && in.Phase < PhaseExpired && !now.Before(in.ExpireTime) {
 		return s.autoRenew(tx, in, now)
 	}
 	if at, ok := s.releaseDue(in); ok {
@@ -162,6 +205,7 @@ func (s *LifecycleService) autoRenew(tx Tx, in *Instance, now time.Time) error {
 	at := in.ExpireTime
 	k := renewalTerms(at, now, in.RenewPeriod)
 	in.ExpireTime = AddMonths(at, k*in.RenewPeriod)
+	in.Phase = noticePhase(in.ExpireTime, now)
 	reason := fmt.Sprintf("auto-renewal: %d months, now expires %s", in.RenewPeriod, in.ExpireTime.UTC().Format(time.RFC3339))
 	if k > 1 {
 		reason = fmt.Sprintf("auto-renewal: %d terms of %d months, now expires %s", k, in.RenewPeriod, in.ExpireTime.UTC().Format(time.RFC3339))
@@ -171,7 +215,12 @@ func (s *LifecycleService) autoRenew(tx Tx, in *Instance, now time.Time) error {
 	if err := tx.AppendEvent(&ev); err != nil {
 		return err
 	}
-	return tx.UpdateInstance(in)
+	if err := tx.UpdateInstance(in); err != nil {
+		return err
+	}
+	n := instanceNotice(in, NoticeRenewed, at)
+	n.Auto = true
+	return notify(tx, &n)
 }
 
 // renewalTerms is the least k >= 1 for which from + k*period months is

@@ -106,6 +106,21 @@ type Reader interface {
 	EarliestExpiry(ctx context.Context, phase Phase) (time.Time, bool, error)
 
 	RuleReader
+	WebhookReader
+}
+
+// WebhookReader answers queries on webhooks and their outbox
+// (webhooks.go).
+type WebhookReader interface {
+	Webhook(ctx context.Context, id string) (Webhook, error) // ErrNotFound
+	// Webhooks lists an account's webhooks, oldest first.
+	Webhooks(ctx context.Context, accountID string) ([]Webhook, error)
+	// Deliveries lists a webhook's deliveries, the newest first, at most
+	// f.Limit.
+	Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error)
+	// NextDelivery is the earliest Next of a pending delivery, and false
+	// when none is pending.
+	NextDelivery(ctx context.Context) (time.Time, bool, error)
 }
 
 // RuleReader answers queries on forwarding configuration (rules.go).
@@ -243,6 +258,30 @@ type Tx interface {
 	SetSetting(key, value string) error
 
 	RuleTx
+	WebhookTx
+}
+
+// WebhookTx writes webhooks and their outbox (webhooks.go).
+type WebhookTx interface {
+	// InsertWebhook adds a webhook; ErrConflict when its ID is taken.
+	InsertWebhook(w Webhook) error
+	// WebhooksOf lists an account's webhooks, oldest first.
+	WebhooksOf(accountID string) ([]Webhook, error)
+	// DeleteWebhook deletes a webhook and all its deliveries; ErrNotFound.
+	DeleteWebhook(id string) error
+	// InsertDeliveries adds deliveries (the store numbers them); one whose
+	// (WebhookID, EventID) is stored already is left out.
+	InsertDeliveries(ds []Delivery) error
+	// ClaimDeliveries returns up to limit pending deliveries whose Next
+	// is at or before now, earliest first, with their webhook's URL and
+	// Secret (as stored), and sets their Next to until. On stores shared
+	// by several processes a row is claimed by one transaction only
+	// (others skip it).
+	ClaimDeliveries(now, until time.Time, limit int) ([]Delivery, error)
+	// UpdateDeliveries rewrites Status, Attempts, Next, Last, LastCode and
+	// LastError of deliveries that are still pending (others, and deleted
+	// ones, are left as they are).
+	UpdateDeliveries(ds []Delivery) error
 }
 
 // RuleTx writes forwarding configuration (rules.go). DeleteInstance also

@@ -329,6 +329,12 @@ func (s *TrafficService) RecordMitigation(ctx context.Context, evs []MitigationE
 	if len(evs) == 0 {
 		return nil
 	}
+	// The notices go to the outbox first: should recording the events
+	// fail, the data plane reports them again and their notices keep
+	// their IDs, so each webhook gets each attack once.
+	if err := s.notifyAttacks(ctx, evs); err != nil {
+		return err
+	}
 	return s.store.PutMitigationEvents(ctx, evs)
 }
 

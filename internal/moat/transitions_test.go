@@ -33,7 +33,9 @@ func TestDueTransitions(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			in := &Instance{ExpireTime: exp, Phase: c.phase}
+			// The lifecycle's events; the notices before expiry are
+			// TestNoticeTransitions'.
+			in := &Instance{ExpireTime: exp, Phase: max(c.phase, PhaseNotified1)}
 			got := dueTransitions(in, c.now, c.until)
 			if len(got) != len(c.want) {
 				t.Fatalf("got %d transitions %+v, want %+v", len(got), got, c.want)
@@ -44,6 +46,58 @@ func TestDueTransitions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNoticeTransitions pins the "expiring" notices 7, 3 and 1 days
+// before expiry: each due at its instant, caught up in order after
+// downtime, none once sent, and an instance whose expiry is set late
+// (created or renewed) starts past the notices whose time has come.
+func TestNoticeTransitions(t *testing.T) {
+	exp := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
+	far := exp.Add(365 * Day)
+	notices := func(phase Phase, now time.Time) []int {
+		var out []int
+		for _, tr := range dueTransitions(&Instance{ExpireTime: exp, Phase: phase}, now, far) {
+			if tr.notice > 0 {
+				out = append(out, tr.notice)
+			}
+		}
+		return out
+	}
+	cases := []struct {
+		name  string
+		phase Phase
+		now   time.Time
+		want  []int
+	}{
+		{"8 days before: none", PhaseActive, exp.Add(-8 * Day), nil},
+		{"1 ms before 7 days: none", PhaseActive, exp.Add(-7*Day - time.Millisecond), nil},
+		{"at 7 days: the 7-day notice", PhaseActive, exp.Add(-7 * Day), []int{7}},
+		{"at 3 days from active: 7 then 3", PhaseActive, exp.Add(-3 * Day), []int{7, 3}},
+		{"at 3 days after the 7-day one: 3", PhaseNotified7, exp.Add(-3 * Day), []int{3}},
+		{"after expiry from active: all three", PhaseActive, exp.Add(time.Hour), []int{7, 3, 1}},
+		{"all sent: none", PhaseNotified1, far, nil},
+		{"expired: none", PhaseExpired, far, nil},
+	}
+	for _, c := range cases {
+		if got := notices(c.phase, c.now); !slices.Equal(got, c.want) {
+			t.Errorf("%s: notices %v, want %v", c.name, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		now  time.Time
+		want Phase
+	}{
+		{exp.Add(-30 * Day), PhaseActive},
+		{exp.Add(-7 * Day), PhaseNotified7},
+		{exp.Add(-2 * Day), PhaseNotified3},
+		{exp.Add(-time.Hour), PhaseNotified1},
+		{exp.Add(time.Hour), PhaseNotified1}, // the expiry itself is still owed
+	} {
+		if got := noticePhase(exp, c.now); got != c.want {
+			t.Errorf("noticePhase at %s = %d, want %d", c.now, got, c.want)
+		}
 	}
 }
 
@@ -108,19 +162,23 @@ func TestPools(t *testing.T) {
 // auto-release off and on (shorter and longer than the forwarding grace).
 func TestScheduleQueries(t *testing.T) {
 	const day = 24 * time.Hour
+	// The three notices come first: 7, 3 and 1 days before expiry.
+	notices := []dueQuery{{PhaseActive, -7 * day}, {PhaseNotified7, -3 * day}, {PhaseNotified3, -day}}
 	cases := []struct {
 		autoRelease time.Duration
 		apply, next []dueQuery
 	}{
 		{0,
-			[]dueQuery{{PhaseActive, 0}, {PhaseExpired, ForwardingGrace}},
-			[]dueQuery{{PhaseActive, 0}, {PhaseExpired, ForwardingGrace}}},
+			append(slices.Clone(notices), dueQuery{PhaseNotified1, 0}, dueQuery{PhaseExpired, ForwardingGrace}),
+			append(slices.Clone(notices), dueQuery{PhaseNotified1, 0}, dueQuery{PhaseExpired, ForwardingGrace})},
 		{day,
-			[]dueQuery{{PhaseActive, 0}, {PhaseExpired, ForwardingGrace}, {PhaseActive, day}, {PhaseExpired, day}, {PhaseStopped, day}},
-			[]dueQuery{{PhaseActive, 0}, {PhaseExpired, day}, {PhaseStopped, day}}},
+			append(slices.Clone(notices), dueQuery{PhaseNotified1, 0}, dueQuery{PhaseExpired, ForwardingGrace},
+				dueQuery{PhaseActive, day}, dueQuery{PhaseNotified7, day}, dueQuery{PhaseNotified3, day}, dueQuery{PhaseNotified1, day}, dueQuery{PhaseExpired, day}, dueQuery{PhaseStopped, day}),
+			append(slices.Clone(notices), dueQuery{PhaseNotified1, 0}, dueQuery{PhaseExpired, day}, dueQuery{PhaseStopped, day})},
 		{30 * day,
-			[]dueQuery{{PhaseActive, 0}, {PhaseExpired, ForwardingGrace}, {PhaseActive, 30 * day}, {PhaseExpired, 30 * day}, {PhaseStopped, 30 * day}},
-			[]dueQuery{{PhaseActive, 0}, {PhaseExpired, ForwardingGrace}, {PhaseStopped, 30 * day}}},
+			append(slices.Clone(notices), dueQuery{PhaseNotified1, 0}, dueQuery{PhaseExpired, ForwardingGrace},
+				dueQuery{PhaseActive, 30 * day}, dueQuery{PhaseNotified7, 30 * day}, dueQuery{PhaseNotified3, 30 * day}, dueQuery{PhaseNotified1, 30 * day}, dueQuery{PhaseExpired, 30 * day}, dueQuery{PhaseStopped, 30 * day}),
+			append(slices.Clone(notices), dueQuery{PhaseNotified1, 0}, dueQuery{PhaseExpired, ForwardingGrace}, dueQuery{PhaseStopped, 30 * day})},
 	}
 	for _, c := range cases {
 		s := &core{autoReleaseAfter: c.autoRelease}

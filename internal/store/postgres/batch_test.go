@@ -106,7 +106,7 @@ func TestLifecycleBatchOneUpdate(t *testing.T) {
 	if got := updates.n.Load() - before; got > int64(passes) {
 		t.Errorf("%d UPDATE statements on instances for %d expiries in %d passes of up to %d; want at most one per pass", got, count, passes, batch)
 	}
-	if n := queryInt(t, dsn, `SELECT count(*) FROM instances WHERE phase = 1`); n != count {
+	if n := queryInt(t, dsn, `SELECT count(*) FROM instances WHERE phase = $1`, int16(moat.PhaseExpired)); n != count {
 		t.Errorf("%d instances in phase expired, want %d", n, count)
 	}
 }

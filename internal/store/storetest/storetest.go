@@ -159,6 +159,8 @@ var cases = []testCase{
 	{"Traffic/AddWebTraffic: every counter adds per (account, domain, bucket, node); WebTraffic filters by account, domains and buckets", testWebTrafficAccumulates},
 	{"Traffic/PutWebAttackEvents inserts a new key and replaces End and figures of a known one; WebAttackEvents latest first", testWebAttackEvents},
 	{"Traffic/ForwardingConfig: instances bound to websites, their websites and the certificates those use", testForwardingConfigWebs},
+
+	{"Webhooks/round-trip, conflict, per account; the outbox: no duplicate per webhook and event, claims with lease, outcomes, delete", testWebhooks},
 }
 
 // ---- fixtures and helpers ----
