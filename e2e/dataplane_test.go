@@ -172,8 +172,8 @@ func TestDataplaneStory(t *testing.T) {
 		t.Fatal("another source is refused with the blacklisted one")
 	}
 
-	// Slimit Cps 5: a burst of 20 from one source gets about 5 through
-	// (the bucket holds 5 and refills at 5/s while the burst runs); another
+	// Slimit Cps 5: a burst of 20 from one source gets a few through (the
+	// bucket holds one and refills at 5/s while the burst runs); another
 	// source is untouched.
 	if _, err := c.ModifyNetworkRuleAttribute((&ddoscoov3.ModifyNetworkRuleAttributeRequest{}).SetInstanceId(in.InstanceId).
 		SetForwardProtocol("tcp").SetFrontendPort(8080).SetConfig(`{"Slimit":{"Cps":5,"CpsEnable":1}}`)); err != nil {
