@@ -449,8 +449,8 @@ func TestEdgesFollowTheClock(t *testing.T) {
 	ok(t, "ModifyNetworkRuleAttribute", api.mustCall(t, ddoscooParams("ModifyNetworkRuleAttribute", "InstanceId", in.InstanceId,
 		"ForwardProtocol", "tcp", "FrontendPort", "9001", "Config", `{"Slimit":{"Cps":5,"CpsEnable":1}}`)), nil)
 	// Each edge holds the source to 5 new connections a second (a bucket
-	// of 5), so a burst of 30 gets at most about 10 through, plus the
-	// refill while it runs.
+	// of one), so a burst of 30 gets about 2 through, plus the refill
+	// while it runs.
 	within(t, 5*time.Second, "a flood is cut to Slimit Cps on the edges", func() bool {
 		n := echoBurst("127.0.0.6", front, 30)
 		return n >= 1 && n <= 16

@@ -50,7 +50,7 @@ type rule struct {
 
 	mu      sync.Mutex
 	removed bool
-	tcp     *net.TCPListener
+	tcp     []*net.TCPListener // one rule's port, several sockets
 	udp     *udpServer
 	conns   map[*tconn]struct{}
 	lnErr   string // the last listen error logged
@@ -151,10 +151,12 @@ func (r *rule) listenLocked(ctx context.Context, v *ruleView) {
 	var err error
 	switch r.key.Protocol {
 	case moat.ProtocolTCP:
-		var ln *net.TCPListener
-		if ln, err = listenTCP(ctx, addr, r.p.cfg.Freebind); err == nil {
-			r.tcp = ln
-			r.p.goHandler(func() { r.acceptLoop(ln) })
+		var lns []*net.TCPListener
+		if lns, err = listenTCP(ctx, addr, r.p.cfg.Freebind, acceptors()); err == nil {
+			r.tcp = lns
+			for _, ln := range lns {
+				r.p.goHandler(func() { r.acceptLoop(ln) })
+			}
 		}
 	case moat.ProtocolUDP:
 		var pc *net.UDPConn
@@ -190,8 +192,8 @@ func (r *rule) closeConnsLocked() {
 func (r *rule) remove() {
 	r.mu.Lock()
 	r.removed = true
-	if r.tcp != nil {
-		r.tcp.Close()
+	for _, ln := range r.tcp {
+		ln.Close()
 	}
 	if r.udp != nil {
 		r.udp.close()

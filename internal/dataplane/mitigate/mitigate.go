@@ -11,9 +11,11 @@
 //     count towards the concurrent totals (they do load the origin), but
 //     are never refused by them.
 //   - Slimit, per source: CpsEnable 1 with Cps > 0 allows Cps new
-//     connections a second (a token bucket of burst Cps, so at most Cps
-//     at one instant and Cps a second after); CpsMode 2 (automatic) uses
-//     AutoCps instead of Cps, a fixed default, not a learned one.
+//     connections a second (a token bucket holding a tenth of a second's
+//     worth, at least one connection: no one second admits more than
+//     1.1 × Cps + 1, and a flood gets Cps a second); CpsMode 2
+//     (automatic) uses AutoCps instead of Cps, a fixed default, not a
+//     learned one.
 //     MaxconnEnable 1 with Maxconn > 0 bounds the source's concurrent
 //     connections. Bps and Pps (> 0) bound the bytes and reads (TCP) or
 //     datagrams (UDP) a second the source sends towards the origin,
@@ -73,9 +75,10 @@ const (
 	// (Slimit.CpsMode 2).
 	AutoCps = 200
 
-	// cpsTol is the new-connection buckets' credit: one second, so a
-	// burst of exactly Cps.
-	cpsTol = int64(time.Second)
+	// cpsTol is the new-connection buckets' credit: a tenth of a second
+	// (at least one connection's worth), so no one second admits more
+	// than 1.1 × Cps (plus one).
+	cpsTol = int64(100 * time.Millisecond)
 	// trafficTol is the byte and packet buckets' credit.
 	trafficTol = int64(100 * time.Millisecond)
 	// sweepSteps bounds the idle sources looked at per call.
@@ -83,6 +86,12 @@ const (
 )
 
 var _ dataplane.Guard = (*Rule)(nil)
+
+// cpsCredit is a new-connection bucket's credit at rate a second: cpsTol,
+// or one connection's cost rounded up to the nanosecond when that is more.
+func cpsCredit(rate int64) int64 {
+	return max(cpsTol, (int64(time.Second)+rate-1)/rate)
+}
 
 // Rule is one port rule's mitigation state; safe for concurrent use.
 type Rule struct {
@@ -206,11 +215,11 @@ func (r *Rule) admit(src netip.Addr, t int64) (dataplane.GuardedConn, bool) {
 			return nil, false
 		}
 		cps, sla := s.cps, r.sla
-		if c.srcCps > 0 && !cps.take(t, 1, c.srcCps, cpsTol) {
+		if c.srcCps > 0 && !cps.take(t, 1, c.srcCps, cpsCredit(c.srcCps)) {
 			r.cross(s.addr, moat.LimitSlimitCps, t, s.secConns, 1)
 			return nil, false
 		}
-		if c.slaCps > 0 && !sla.take(t, 1, c.slaCps, cpsTol) {
+		if c.slaCps > 0 && !sla.take(t, 1, c.slaCps, cpsCredit(c.slaCps)) {
 			r.cross(allSources, moat.LimitSlaCps, t, r.slaSecN, 1)
 			return nil, false
 		}

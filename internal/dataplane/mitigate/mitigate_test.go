@@ -68,41 +68,52 @@ func wantConns(t *testing.T, r *Rule, src netip.Addr, n int, now time.Time, want
 }
 
 func TestSlimitCpsAtItsEdge(t *testing.T) {
+	// The bucket holds a tenth of a second: 10 connections at once.
 	r := New(settings(slimitCps(100)))
-	wantConns(t, r, srcA, 101, at(0), 100)
+	wantConns(t, r, srcA, 11, at(0), 10)
 	wantConns(t, r, srcA, 1, at(9*time.Millisecond), 0)
 	wantConns(t, r, srcA, 2, at(10*time.Millisecond), 1) // one token a 10 ms
-	wantConns(t, r, srcA, 100, at(500*time.Millisecond), 49)
-	// A second with nothing asked refills the whole burst, no more.
-	wantConns(t, r, srcA, 101, at(1500*time.Millisecond), 100)
+	wantConns(t, r, srcA, 10, at(60*time.Millisecond), 5)
+	// A tenth of a second with nothing asked refills the whole burst, no
+	// more.
+	wantConns(t, r, srcA, 11, at(260*time.Millisecond), 10)
 
-	// Asking once a millisecond over a fresh second admits the burst,
-	// then one each 10 ms.
-	r = New(settings(slimitCps(100)))
-	admitted := 0
-	for ms := range 1000 {
-		admitted += len(conns(r, srcA, 1, at(time.Duration(ms)*time.Millisecond)))
-	}
-	if want := 100 + 99; admitted != want {
-		t.Errorf("one a millisecond for a second: %d admitted, want %d", admitted, want)
+	// Asking once a millisecond over a fresh second admits the burst
+	// (one each millisecond up to 10 ms), then one each 10 ms; over five
+	// seconds, Cps a second beyond the burst.
+	for _, c := range []struct {
+		ms   int
+		want int
+	}{{1000, 10 + 99}, {5000, 10 + 499}} {
+		r = New(settings(slimitCps(100)))
+		admitted := 0
+		for ms := range c.ms {
+			admitted += len(conns(r, srcA, 1, at(time.Duration(ms)*time.Millisecond)))
+		}
+		if admitted != c.want {
+			t.Errorf("one a millisecond for %d ms: %d admitted, want %d", c.ms, admitted, c.want)
+		}
 	}
 }
 
 func TestSlimitCpsUnevenRate(t *testing.T) {
-	// 3 a second costs 333333333⅓ ns each: the remainder is kept exactly.
+	// 3 a second costs 333333333⅓ ns each, over a tenth of a second: the
+	// credit is one connection rounded up (333333334 ns), and the
+	// remainder is kept exactly, so each next one is due ⅓ ns later.
 	r := New(settings(slimitCps(3)))
-	wantConns(t, r, srcA, 4, at(0), 3)
-	wantConns(t, r, srcA, 1, at(333333333), 0)
-	wantConns(t, r, srcA, 2, at(333333334), 1)
-	wantConns(t, r, srcA, 1, at(666666666), 0)
-	wantConns(t, r, srcA, 2, at(666666667), 1)
+	wantConns(t, r, srcA, 4, at(0), 1)
+	wantConns(t, r, srcA, 1, at(333333332), 0)
+	wantConns(t, r, srcA, 2, at(333333333), 1)
+	wantConns(t, r, srcA, 1, at(666666665), 0)
+	wantConns(t, r, srcA, 2, at(666666666), 1)
+	wantConns(t, r, srcA, 1, at(999999999), 0)
 	wantConns(t, r, srcA, 2, at(time.Second), 1)
 }
 
 func TestSlimitCpsIsPerSource(t *testing.T) {
 	r := New(settings(slimitCps(100)))
-	wantConns(t, r, srcA, 500, at(0), 100)
-	wantConns(t, r, srcB, 100, at(0), 100)
+	wantConns(t, r, srcA, 500, at(0), 10)
+	wantConns(t, r, srcB, 100, at(0), 10)
 	wantConns(t, r, srcA, 1, at(0), 0)
 	wantConns(t, r, srcC, 1, at(0), 1)
 }
@@ -124,7 +135,8 @@ func TestSlimitCpsAutomatic(t *testing.T) {
 		slimitCps(1)(s)
 		s.Config.Slimit.CpsMode = 2
 	}))
-	wantConns(t, r, srcA, AutoCps+1, at(0), AutoCps)
+	wantConns(t, r, srcA, AutoCps, at(0), AutoCps/10)
+	wantConns(t, r, srcA, AutoCps, at(100*time.Millisecond), AutoCps/10)
 }
 
 func TestSlimitMaxconn(t *testing.T) {
@@ -145,10 +157,17 @@ func TestSla(t *testing.T) {
 	r := New(settings(func(s *dataplane.GuardSettings) {
 		s.Config.Sla.Cps, s.Config.Sla.CpsEnable = 100, 1
 	}))
-	wantConns(t, r, srcA, 60, at(0), 60)
-	wantConns(t, r, srcB, 60, at(0), 40)
+	wantConns(t, r, srcA, 6, at(0), 6) // a burst of 10 across sources
+	wantConns(t, r, srcB, 6, at(0), 4)
 	wantConns(t, r, srcC, 1, at(0), 0)
 	wantConns(t, r, srcC, 2, at(10*time.Millisecond), 1)
+
+	// Below 10 a second the burst is one connection.
+	r = New(settings(func(s *dataplane.GuardSettings) {
+		s.Config.Sla.Cps, s.Config.Sla.CpsEnable = 2, 1
+	}))
+	wantConns(t, r, srcA, 2, at(0), 1)
+	wantConns(t, r, srcB, 2, at(500*time.Millisecond), 1)
 
 	r = New(settings(func(s *dataplane.GuardSettings) {
 		s.Config.Sla.Maxconn, s.Config.Sla.MaxconnEnable = 5, 1
@@ -165,14 +184,15 @@ func TestSourceLimitsComeFirstAndRefusalsTakeNoToken(t *testing.T) {
 		slimitCps(10)(s)
 		s.Config.Sla.Cps, s.Config.Sla.CpsEnable = 100, 1
 	}))
-	wantConns(t, r, srcA, 1000, at(0), 10)
-	wantConns(t, r, srcB, 1000, at(0), 10)
+	// Bursts: 1 a source, 10 for the rule.
+	wantConns(t, r, srcA, 1000, at(0), 1)
+	wantConns(t, r, srcB, 1000, at(0), 1)
 	for i := range 8 {
-		wantConns(t, r, netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), 10, at(0), 10)
+		wantConns(t, r, netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), 1, at(0), 1)
 	}
 	wantConns(t, r, srcC, 1, at(0), 0)
-	if evs := r.Events(at(0)); len(evs) != 3 || evs[2].Limit != moat.LimitSlaCps || evs[2].Source != "0.0.0.0" || evs[2].Dropped != 1 || evs[2].Peak != 2081 {
-		t.Errorf("events %+v, want slimit_cps for A and B, then one sla_cps of 0.0.0.0 peaking at 2081 asked", evs)
+	if evs := r.Events(at(0)); len(evs) != 3 || evs[2].Limit != moat.LimitSlaCps || evs[2].Source != "0.0.0.0" || evs[2].Dropped != 1 || evs[2].Peak != 2009 {
+		t.Errorf("events %+v, want slimit_cps for A and B, then one sla_cps of 0.0.0.0 peaking at 2009 asked", evs)
 	}
 }
 
@@ -448,20 +468,23 @@ func TestUDPSessions(t *testing.T) {
 			n++
 		}
 	}
-	if n != 2 {
-		t.Errorf("%d new sessions at once with Cps 2", n)
+	if n != 1 {
+		t.Errorf("%d new sessions at once with Cps 2, want 1", n)
+	}
+	if _, ok := r.Session(netip.AddrPortFrom(srcA, 7003), at(10*time.Second+500*time.Millisecond)); !ok {
+		t.Error("a new session half a second later was refused")
 	}
 }
 
 func TestEvents(t *testing.T) {
 	r := New(settings(slimitCps(100)))
-	wantConns(t, r, srcA, 150, at(0), 100)
-	wantConns(t, r, srcA, 50, at(500*time.Millisecond), 50)
-	wantConns(t, r, srcA, 30, at(600*time.Millisecond), 10)
+	wantConns(t, r, srcA, 15, at(0), 10)
+	wantConns(t, r, srcA, 5, at(500*time.Millisecond), 5)
+	wantConns(t, r, srcA, 15, at(600*time.Millisecond), 10)
 	evs := r.Events(at(600 * time.Millisecond))
 	want := moat.MitigationEvent{
 		PortKey: settings(nil).Key, Node: "edge-1", Source: "127.0.0.2", Limit: moat.LimitSlimitCps,
-		Start: t0, Peak: 230, Dropped: 70,
+		Start: t0, Peak: 35, Dropped: 10,
 	}
 	if len(evs) != 1 || evs[0] != want {
 		t.Fatalf("events %+v, want %+v", evs, want)
@@ -469,15 +492,15 @@ func TestEvents(t *testing.T) {
 	if evs := r.Events(at(time.Second)); len(evs) != 0 {
 		t.Errorf("nothing changed, yet events %+v", evs)
 	}
-	// It grows: 120 asked in a later second (the bucket is full again
-	// at 1.6 s), then 300 (full again at 3.6 s).
-	wantConns(t, r, srcA, 120, at(2600*time.Millisecond), 100)
-	want.Dropped, want.Peak = 90, 230
+	// It grows: 12 asked in a later second (the bucket is full again
+	// at 0.7 s), then 40 (full again at 2.7 s).
+	wantConns(t, r, srcA, 12, at(2600*time.Millisecond), 10)
+	want.Dropped, want.Peak = 12, 35
 	if evs := r.Events(at(3 * time.Second)); len(evs) != 1 || evs[0] != want {
 		t.Fatalf("events %+v, want %+v", evs, want)
 	}
-	wantConns(t, r, srcA, 300, at(4*time.Second), 100)
-	want.Dropped, want.Peak = 290, 300
+	wantConns(t, r, srcA, 40, at(4*time.Second), 10)
+	want.Dropped, want.Peak = 42, 40
 	// Quiet (admitted connections are no crossing) for just under 10 s.
 	wantConns(t, r, srcA, 1, at(12*time.Second), 1)
 	if evs := r.Events(at(14*time.Second - 1)); len(evs) != 1 || evs[0] != want {
@@ -491,8 +514,8 @@ func TestEvents(t *testing.T) {
 		t.Fatalf("ended: events %+v, want %+v", evs, want)
 	}
 	// A new crossing is a new event.
-	wantConns(t, r, srcA, 101, at(20*time.Second), 100)
-	want = moat.MitigationEvent{PortKey: want.PortKey, Node: "edge-1", Source: "127.0.0.2", Limit: moat.LimitSlimitCps, Start: at(20 * time.Second), Peak: 101, Dropped: 1}
+	wantConns(t, r, srcA, 11, at(20*time.Second), 10)
+	want = moat.MitigationEvent{PortKey: want.PortKey, Node: "edge-1", Source: "127.0.0.2", Limit: moat.LimitSlimitCps, Start: at(20 * time.Second), Peak: 11, Dropped: 1}
 	if evs := r.Events(at(20 * time.Second)); len(evs) != 1 || evs[0] != want {
 		t.Fatalf("events %+v, want %+v", evs, want)
 	}
@@ -518,8 +541,10 @@ func TestEventsPerSourceAndLimit(t *testing.T) {
 	wantConns(t, r, srcA, 3, at(0), 1) // maxconn refuses before cps
 	wantConns(t, r, srcB, 3, at(0), 1)
 	r.Update(settings(slimitCps(2)))
-	wantConns(t, r, srcA, 2, at(0), 1) // cps now
-	evs := r.Events(at(0))
+	// Cps now: the refused connections took no token, so one is due
+	// after A's first (half a second).
+	wantConns(t, r, srcA, 2, at(500*time.Millisecond), 1)
+	evs := r.Events(at(500 * time.Millisecond))
 	got := map[string]int64{}
 	for _, e := range evs {
 		got[e.Source+" "+e.Limit] = e.Dropped
@@ -614,23 +639,23 @@ func TestWhitelistedOverflowSourceIsNotPaced(t *testing.T) {
 func TestUpdateKeepsState(t *testing.T) {
 	r := New(settings(func(s *dataplane.GuardSettings) {
 		slimitCps(100)(s)
-		s.Config.Slimit.Maxconn, s.Config.Slimit.MaxconnEnable = 200, 1
+		s.Config.Slimit.Maxconn, s.Config.Slimit.MaxconnEnable = 20, 1
 	}))
-	held := wantConns(t, r, srcA, 150, at(0), 100)
+	held := wantConns(t, r, srcA, 15, at(0), 10)
 	r.Update(settings(func(s *dataplane.GuardSettings) {
 		slimitCps(100)(s)
-		s.Config.Slimit.Maxconn, s.Config.Slimit.MaxconnEnable = 100, 1
+		s.Config.Slimit.Maxconn, s.Config.Slimit.MaxconnEnable = 10, 1
 		s.Blacklist = map[netip.Addr]bool{srcC: true}
 	}))
-	// The 100 open connections count against the new Maxconn (checked
+	// The 10 open connections count against the new Maxconn (checked
 	// before the rate).
 	wantConns(t, r, srcA, 1, at(0), 0)
 	held[0].Done()
 	// The bucket is still empty.
 	wantConns(t, r, srcA, 1, at(0), 0)
 	wantConns(t, r, srcA, 2, at(time.Second), 1)
-	if evs := r.Events(at(time.Second)); len(evs) != 2 || evs[0].Limit != moat.LimitSlimitCps || evs[0].Dropped != 51 || evs[1].Limit != moat.LimitSlimitMaxconn || evs[1].Dropped != 2 || evs[1].Peak != 101 {
-		t.Errorf("events %+v, want slimit_cps (51 dropped) then slimit_maxconn (2, peak 101)", evs)
+	if evs := r.Events(at(time.Second)); len(evs) != 2 || evs[0].Limit != moat.LimitSlimitCps || evs[0].Dropped != 6 || evs[1].Limit != moat.LimitSlimitMaxconn || evs[1].Dropped != 2 || evs[1].Peak != 11 {
+		t.Errorf("events %+v, want slimit_cps (6 dropped) then slimit_maxconn (2, peak 11)", evs)
 	}
 }
 
