@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -74,6 +75,12 @@ func udpEcho(t testing.TB) *net.UDPAddr {
 func echoOnce(src, addr string) bool {
 	d := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
 	c, err := d.Dial("tcp", addr)
+	// A source address out of free ports is the client's trouble, not a
+	// refusal: try again (bounded) rather than report one.
+	for i := 0; i < 50 && (errors.Is(err, syscall.EADDRINUSE) || errors.Is(err, syscall.EADDRNOTAVAIL)); i++ {
+		time.Sleep(20 * time.Millisecond)
+		c, err = d.Dial("tcp", addr)
+	}
 	if err != nil {
 		return false
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -324,7 +325,9 @@ func refused(n, k int) (listening bool, closed bool) {
 	c, err := d.Dial("tcp4", frontAddr(n))
 	if err != nil {
 		lastDialErr.Store(err.Error())
-		return false, true
+		// A reset during the handshake is a listener that closed the
+		// connection at once; only a refusal means nothing listens.
+		return errors.Is(err, syscall.ECONNRESET), true
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(2 * time.Second))

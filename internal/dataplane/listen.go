@@ -106,3 +106,25 @@ func tcpInfo(c *net.TCPConn) (info *unix.TCPInfo, ok bool) {
 	}
 	return info, true
 }
+
+// TCP states (tcpi_state) in which the peer's FIN has arrived.
+const (
+	tcpTimeWait  = 6
+	tcpCloseWait = 8
+	tcpLastAck   = 9
+	tcpClosing   = 11
+)
+
+// payloadReceived is the payload bytes a socket received: the kernel's
+// count (tcpi_bytes_received) advances by one for the peer's FIN, which
+// carries no payload.
+func payloadReceived(i *unix.TCPInfo) int64 {
+	n := int64(i.Bytes_received)
+	switch i.State {
+	case tcpTimeWait, tcpCloseWait, tcpLastAck, tcpClosing:
+		if n > 0 {
+			n--
+		}
+	}
+	return n
+}

@@ -313,7 +313,7 @@ func (c *tconn) progressLocked(bytesToo bool) bool {
 			c.outP += d
 		}
 		if bytesToo {
-			if d := int64(ci.Bytes_received) - c.inB; d > 0 {
+			if d := payloadReceived(ci) - c.inB; d > 0 {
 				st.inB.Add(d)
 				c.inB += d
 			}
@@ -321,7 +321,7 @@ func (c *tconn) progressLocked(bytesToo bool) bool {
 	}
 	if bytesToo {
 		if oi, ok := tcpInfo(c.origin); ok {
-			if d := int64(oi.Bytes_received) - c.outB; d > 0 {
+			if d := payloadReceived(oi) - c.outB; d > 0 {
 				st.outB.Add(d)
 				c.outB += d
 			}

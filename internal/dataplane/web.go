@@ -404,7 +404,7 @@ func (l *webListener) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, 
 // (until it changes) and retried on the next tick.
 func (l *webListener) listenLocked(ctx context.Context) {
 	addr := listenAddr(l.addr.ip, l.addr.port)
-	ln, err := listenTCP(ctx, addr, l.p.cfg.Freebind)
+	lns, err := listenTCP(ctx, addr, l.p.cfg.Freebind, 1)
 	if err != nil {
 		if msg := err.Error(); msg != l.lnErr {
 			l.lnErr = msg
@@ -412,6 +412,7 @@ func (l *webListener) listenLocked(ctx context.Context) {
 		}
 		return
 	}
+	ln := lns[0]
 	l.lnErr = ""
 	l.ln = ln
 	l.p.goHandler(func() { l.srv.Serve(webAccepter{l, ln}) })
