@@ -221,6 +221,8 @@ var secAccountWide = map[string]bool{
 	"BssOpenApi:CreateInstance":   true,
 	// The caller's own mitigation events, optionally of one of its IPs.
 	"ddoscoo:DescribeDDosAllEventList": true,
+	// The caller's own attacked websites.
+	"ddoscoo:DescribeDomainTopAttackList": true,
 }
 
 // TestSecActionsAllProbed pins that every action the products serve is

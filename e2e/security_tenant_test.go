@@ -91,6 +91,19 @@ var secFixtures = map[string]func(r secRegion) map[string]string{
 		p["PageNumber"], p["PageSize"] = "1", "10"
 		return p
 	},
+	// The website statistics: the same hour, a point per minute.
+	"ddoscoo:DescribeDomainQPSList": func(r secRegion) map[string]string { return secSpan(true) },
+	"ddoscoo:DescribeDomainStatusCodeList": func(r secRegion) map[string]string {
+		p := secSpan(true)
+		p["QueryType"] = "gf"
+		return p
+	},
+	"ddoscoo:DescribeDomainTopAttackList": func(r secRegion) map[string]string { return secSpan(false) },
+	"ddoscoo:DescribeDomainAttackEvents": func(r secRegion) map[string]string {
+		p := secSpan(false)
+		p["PageNumber"], p["PageSize"] = "1", "10"
+		return p
+	},
 	"ddoscoo:CreatePort": func(r secRegion) map[string]string {
 		return map[string]string{"FrontendProtocol": "tcp", "FrontendPort": "9090", "RealServers.1": secPortOrigin}
 	},

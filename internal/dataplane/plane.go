@@ -22,6 +22,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -94,6 +95,15 @@ type Meter interface {
 	SetOpen(n int64)
 	Drop(reason string, n int64)
 	SetListeners(n int)
+	// AddWebRequests counts n website requests whose answer is of class
+	// ("2xx", "3xx", "4xx", "5xx" or "other").
+	AddWebRequests(class string, n int64)
+	// AddWebAttacks counts n website requests the protection refused or
+	// watched.
+	AddWebAttacks(n int64)
+	// WebBlock counts n website requests the protection refused, by the
+	// kind of what matched (WebBlock* reasons).
+	WebBlock(reason string, n int64)
 }
 
 // Drop reasons a Meter is given.
@@ -102,14 +112,41 @@ const (
 	DropMitigated = "mitigated" // the rule's guard refused it
 )
 
+// What refused a website request, as a Meter is told: the kind of the
+// guard's WebVerdict.Reason (its rule name left out).
+const (
+	WebBlockBlacklist = "blacklist" // the domain's blacklist
+	WebBlockCC        = "cc"        // the CC mode
+	WebBlockCCRule    = "cc_rule"   // a custom frequency rule
+	WebBlockPrecise   = "precise"   // a precise access rule
+	WebBlockOther     = "other"
+)
+
+// webBlockKinds are the WebBlock reasons, in webCounters.blocked order.
+var webBlockKinds = [...]string{WebBlockBlacklist, WebBlockCC, WebBlockCCRule, WebBlockPrecise, WebBlockOther}
+
+// webBlockKind is the index in webBlockKinds of a verdict's reason.
+func webBlockKind(reason string) int {
+	kind, _, _ := strings.Cut(reason, ":")
+	for i, k := range webBlockKinds[:len(webBlockKinds)-1] {
+		if k == kind {
+			return i
+		}
+	}
+	return len(webBlockKinds) - 1
+}
+
 type noMeter struct{}
 
-func (noMeter) AddBytes(int64, int64)   {}
-func (noMeter) AddPackets(int64, int64) {}
-func (noMeter) AddConns(int64)          {}
-func (noMeter) SetOpen(int64)           {}
-func (noMeter) Drop(string, int64)      {}
-func (noMeter) SetListeners(int)        {}
+func (noMeter) AddBytes(int64, int64)        {}
+func (noMeter) AddPackets(int64, int64)      {}
+func (noMeter) AddConns(int64)               {}
+func (noMeter) SetOpen(int64)                {}
+func (noMeter) Drop(string, int64)           {}
+func (noMeter) SetListeners(int)             {}
+func (noMeter) AddWebRequests(string, int64) {}
+func (noMeter) AddWebAttacks(int64)          {}
+func (noMeter) WebBlock(string, int64)       {}
 
 // Plane is the forwarder. Its methods are safe for concurrent use.
 type Plane struct {

@@ -137,6 +137,7 @@ func (l *webListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			st.attacks.Add(1)
 		}
 		if !verdict.Allow {
+			st.blocked[webBlockKind(verdict.Reason)].Add(1)
 			ww.Header().Set("Content-Type", "text/html; charset=utf-8")
 			ww.Header().Set("Content-Length", strconv.Itoa(len(verdict.Body)))
 			ww.WriteHeader(verdict.Status)

@@ -14,6 +14,9 @@ type webCounters struct {
 	inB, outB         atomic.Int64
 	class             [4]atomic.Int64 // 2xx, 3xx, 4xx, 5xx
 	codes             [len(moat.WebStatusCodes)]atomic.Int64
+	// blocked counts the requests the guard refused, by webBlockKinds
+	// (for the Meter only).
+	blocked [len(webBlockKinds)]atomic.Int64
 }
 
 // record counts one answered request: in bytes received, w what was sent.
@@ -52,6 +55,10 @@ func (c *webCounters) take(k webKey, bucket time.Time, node string) (moat.WebTra
 	return s, busy
 }
 
+// webClasses name the status classes a Meter is told, in
+// webCounters.class order.
+var webClasses = [...]string{"2xx", "3xx", "4xx", "5xx"}
+
 type webSampleKey struct {
 	webKey
 	bucket time.Time
@@ -84,10 +91,23 @@ func (p *Plane) takeWeb(now, bucket time.Time) (in, out int64, listeners int) {
 	}
 	w.mu.Unlock()
 
+	m := p.cfg.Meter
+	var classes [4]int64
+	var requests, attacks int64
 	for _, s := range sites {
+		for i := range s.stats.blocked {
+			if n := s.stats.blocked[i].Swap(0); n > 0 {
+				m.WebBlock(webBlockKinds[i], n)
+			}
+		}
 		if x, ok := s.stats.take(s.key, bucket, p.node); ok {
 			in += x.InBytes
 			out += x.OutBytes
+			requests += x.Requests
+			attacks += x.AttackRequests
+			for i, n := range []int64{x.Status2xx, x.Status3xx, x.Status4xx, x.Status5xx} {
+				classes[i] += n
+			}
 			k := webSampleKey{s.key, bucket}
 			if old, ok := p.pendingWeb[k]; ok {
 				x = addWebSamples(old, x)
@@ -100,8 +120,21 @@ func (p *Plane) takeWeb(now, bucket time.Time) (in, out int64, listeners int) {
 			}
 		}
 	}
+	other := requests
+	for i, n := range classes {
+		if n > 0 {
+			m.AddWebRequests(webClasses[i], n)
+		}
+		other -= n
+	}
+	if other > 0 {
+		m.AddWebRequests("other", other)
+	}
+	if attacks > 0 {
+		m.AddWebAttacks(attacks)
+	}
 	if n := w.dropped.Swap(0); n > 0 {
-		p.cfg.Meter.Drop(DropStopped, n)
+		m.Drop(DropStopped, n)
 	}
 	return in, out, listeners
 }

@@ -17,6 +17,9 @@ type DataplaneMetrics struct {
 	open                  prometheus.Gauge
 	listeners             prometheus.Gauge
 	dropped               map[string]prometheus.Counter
+	webRequests           map[string]prometheus.Counter
+	webAttacks            prometheus.Counter
+	webBlocked            map[string]prometheus.Counter
 }
 
 // Drop reasons besides the mitigation limits (moat.Limit*): traffic for
@@ -29,6 +32,15 @@ const (
 	DropNoOrigin  = "no_origin"
 	dropOther     = "other"
 )
+
+// The websites' answer classes and what refused a website request (the
+// kind of rule; names are left out so the label sets stay bounded).
+var (
+	webClasses      = []string{"2xx", "3xx", "4xx", "5xx", webOther}
+	webBlockReasons = []string{"blacklist", "cc", "cc_rule", "precise", webOther}
+)
+
+const webOther = "other"
 
 var dropReasons = []string{
 	moat.LimitBlacklist, moat.LimitSlimitCps, moat.LimitSlimitMaxconn, moat.LimitSlimitBps,
@@ -63,15 +75,36 @@ func (m *Metrics) Dataplane() *DataplaneMetrics {
 			Name: "moat_dataplane_listeners",
 			Help: "Sockets the data plane listens on (one per instance IP, protocol and frontend port).",
 		})
-		m.reg.MustRegister(bytes, packets, conns, dropped, open, listeners)
+		webRequests := prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "moat_dataplane_web_requests_total",
+			Help: "Website requests answered, by the class of the answer (2xx, 3xx, 4xx, 5xx, other); blocked ones included.",
+		}, []string{"class"})
+		webAttacks := prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "moat_dataplane_web_attack_requests_total",
+			Help: "Website requests the website protection counted as attacks (refused or watched).",
+		})
+		webBlocked := prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "moat_dataplane_web_blocked_requests_total",
+			Help: "Website requests the website protection refused, by what matched (blacklist, cc, cc_rule, precise, other).",
+		}, []string{"reason"})
+		m.reg.MustRegister(bytes, packets, conns, dropped, open, listeners, webRequests, webAttacks, webBlocked)
 		d := &DataplaneMetrics{
 			bytesIn: bytes.WithLabelValues("in"), bytesOut: bytes.WithLabelValues("out"),
 			packetsIn: packets.WithLabelValues("in"), packetsOut: packets.WithLabelValues("out"),
 			conns: conns, open: open, listeners: listeners,
-			dropped: make(map[string]prometheus.Counter, len(dropReasons)),
+			dropped:     make(map[string]prometheus.Counter, len(dropReasons)),
+			webRequests: make(map[string]prometheus.Counter, len(webClasses)),
+			webAttacks:  webAttacks,
+			webBlocked:  make(map[string]prometheus.Counter, len(webBlockReasons)),
 		}
 		for _, r := range dropReasons {
 			d.dropped[r] = dropped.WithLabelValues(r)
+		}
+		for _, c := range webClasses {
+			d.webRequests[c] = webRequests.WithLabelValues(c)
+		}
+		for _, r := range webBlockReasons {
+			d.webBlocked[r] = webBlocked.WithLabelValues(r)
 		}
 		m.dataplane = d
 	})
@@ -139,4 +172,38 @@ func (d *DataplaneMetrics) SetListeners(n int) {
 		return
 	}
 	d.listeners.Set(float64(n))
+}
+
+// AddWebRequests counts n website requests answered with a status of
+// class ("2xx" … "5xx"; anything else is "other").
+func (d *DataplaneMetrics) AddWebRequests(class string, n int64) {
+	if d == nil || n <= 0 {
+		return
+	}
+	c, ok := d.webRequests[class]
+	if !ok {
+		c = d.webRequests[webOther]
+	}
+	c.Add(float64(n))
+}
+
+// AddWebAttacks counts n website requests counted as attacks.
+func (d *DataplaneMetrics) AddWebAttacks(n int64) {
+	if d == nil || n <= 0 {
+		return
+	}
+	d.webAttacks.Add(float64(n))
+}
+
+// WebBlock counts n website requests the protection refused for reason
+// (blacklist, cc, cc_rule, precise; anything else is "other").
+func (d *DataplaneMetrics) WebBlock(reason string, n int64) {
+	if d == nil || n <= 0 {
+		return
+	}
+	c, ok := d.webBlocked[reason]
+	if !ok {
+		c = d.webBlocked[webOther]
+	}
+	c.Add(float64(n))
 }

@@ -30,7 +30,24 @@ func TestDataplane(t *testing.T) {
 	d.Drop("made-up", 7)
 	d.Drop(moat.LimitSlimitCps, 0)
 	d.SetListeners(4)
+	d.AddWebRequests("2xx", 5)
+	d.AddWebRequests("4xx", 2)
+	d.AddWebRequests("1xx", 1)
+	d.AddWebRequests("5xx", 0)
+	d.AddWebAttacks(3)
+	d.WebBlock("cc_rule", 2)
+	d.WebBlock("precise", 1)
+	d.WebBlock("made-up", 4)
 	wantLines(t, scrape(t, m),
+		`moat_dataplane_web_requests_total{class="2xx"} 5`,
+		`moat_dataplane_web_requests_total{class="4xx"} 2`,
+		`moat_dataplane_web_requests_total{class="5xx"} 0`,
+		`moat_dataplane_web_requests_total{class="other"} 1`,
+		`moat_dataplane_web_attack_requests_total 3`,
+		`moat_dataplane_web_blocked_requests_total{reason="cc_rule"} 2`,
+		`moat_dataplane_web_blocked_requests_total{reason="precise"} 1`,
+		`moat_dataplane_web_blocked_requests_total{reason="blacklist"} 0`,
+		`moat_dataplane_web_blocked_requests_total{reason="other"} 4`,
 		`moat_dataplane_bytes_total{direction="in"} 1024`,
 		`moat_dataplane_bytes_total{direction="out"} 250`,
 		`moat_dataplane_packets_total{direction="in"} 3`,
@@ -52,4 +69,7 @@ func TestDataplane(t *testing.T) {
 	none.SetOpen(1)
 	none.Drop(DropStopped, 1)
 	none.SetListeners(1)
+	none.AddWebRequests("2xx", 1)
+	none.AddWebAttacks(1)
+	none.WebBlock("cc", 1)
 }

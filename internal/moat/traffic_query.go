@@ -334,19 +334,9 @@ func (sr *series) index(bucket time.Time) (int, bool) {
 // region, or InstanceNotFound) and reads their samples in the span. With
 // no Interval the whole span is one point.
 func (s *TrafficService) series(ctx context.Context, c Caller, region Region, q StatsQuery) (*series, error) {
-	if err := checkSpan(q.Start, q.End); err != nil {
+	sr, err := s.frame(q.Start, q.End, q.Interval)
+	if err != nil {
 		return nil, err
-	}
-	span := q.End.Sub(q.Start)
-	interval := q.Interval
-	if interval == 0 {
-		interval = span
-	} else if interval < MinStatsInterval || interval > span || interval%time.Second != 0 {
-		return nil, InvalidParam("Interval", fmt.Sprintf("in seconds, at least %d and at most the span EndTime - StartTime (%d)", int64(MinStatsInterval/time.Second), int64(span/time.Second)))
-	}
-	total := int64((span + interval - 1) / interval)
-	if total > MaxStatsPoints {
-		return nil, InvalidParam("Interval", fmt.Sprintf("at least %d for this span: at most %d points are returned", int64((span/MaxStatsPoints+time.Second-1)/time.Second), MaxStatsPoints))
 	}
 	if q.Port != 0 {
 		if err := CheckPort("Port", q.Port); err != nil {
@@ -357,16 +347,8 @@ func (s *TrafficService) series(ctx context.Context, c Caller, region Region, q 
 	if err != nil {
 		return nil, err
 	}
-	// Intervals that have not begun by server time are not reported.
-	now := s.clock.Now()
-	n := total
-	if !now.After(q.Start) {
-		n = 0
-	} else if began := int64((now.Sub(q.Start) + interval - 1) / interval); began < n {
-		n = began
-	}
-	sr := &series{from: q.Start, to: q.End, interval: interval, n: int(n), instances: ins}
-	if n == 0 {
+	sr.instances = ins
+	if sr.n == 0 {
 		return sr, nil
 	}
 	samples, err := s.store.Traffic(ctx, TrafficFilter{InstanceIDs: sortedKeys(ins), From: q.Start, To: q.End})
@@ -385,6 +367,33 @@ func (s *TrafficService) series(ctx context.Context, c Caller, region Region, q 
 	}
 	sr.samples = kept
 	return sr, nil
+}
+
+// frame checks a series' span and interval (none: the whole span is one
+// point) and counts its points: those that have begun by server time.
+func (s *TrafficService) frame(start, end time.Time, interval time.Duration) (*series, error) {
+	if err := checkSpan(start, end); err != nil {
+		return nil, err
+	}
+	span := end.Sub(start)
+	if interval == 0 {
+		interval = span
+	} else if interval < MinStatsInterval || interval > span || interval%time.Second != 0 {
+		return nil, InvalidParam("Interval", fmt.Sprintf("in seconds, at least %d and at most the span EndTime - StartTime (%d)", int64(MinStatsInterval/time.Second), int64(span/time.Second)))
+	}
+	total := int64((span + interval - 1) / interval)
+	if total > MaxStatsPoints {
+		return nil, InvalidParam("Interval", fmt.Sprintf("at least %d for this span: at most %d points are returned", int64((span/MaxStatsPoints+time.Second-1)/time.Second), MaxStatsPoints))
+	}
+	// Intervals that have not begun by server time are not reported.
+	now := s.clock.Now()
+	n := total
+	if !now.After(start) {
+		n = 0
+	} else if began := int64((now.Sub(start) + interval - 1) / interval); began < n {
+		n = began
+	}
+	return &series{from: start, to: end, interval: interval, n: int(n)}, nil
 }
 
 // checkSpan checks StartTime and EndTime: whole minutes (as documented),

@@ -98,6 +98,11 @@ func Product(svc Service) *acs.Product {
 			"DescribePortMaxConns":     acs.Handle(h.DescribePortMaxConns),
 			"DescribeDDoSEvents":       acs.Handle(h.DescribeDDoSEvents),
 			"DescribeDDosAllEventList": acs.Handle(h.DescribeDDosAllEventList),
+
+			"DescribeDomainQPSList":        acs.Handle(h.DescribeDomainQPSList),
+			"DescribeDomainStatusCodeList": acs.Handle(h.DescribeDomainStatusCodeList),
+			"DescribeDomainTopAttackList":  acs.Handle(h.DescribeDomainTopAttackList),
+			"DescribeDomainAttackEvents":   acs.Handle(h.DescribeDomainAttackEvents),
 		},
 	}
 }

@@ -30,14 +30,19 @@ type Service interface {
 	Traffic
 }
 
-// Traffic is what the layer-4 statistics handlers need of moat: the
-// figures the data plane recorded for the caller's instances.
+// Traffic is what the statistics handlers need of moat: the figures the
+// data plane recorded for the caller's instances and websites.
 type Traffic interface {
 	PortFlow(ctx context.Context, c moat.Caller, region moat.Region, q moat.StatsQuery) ([]moat.FlowPoint, error)
 	PortConns(ctx context.Context, c moat.Caller, region moat.Region, q moat.StatsQuery) ([]moat.ConnsPoint, error)
 	PortConnsCount(ctx context.Context, c moat.Caller, region moat.Region, q moat.StatsQuery) (moat.ConnsSummary, error)
 	PortMaxConns(ctx context.Context, c moat.Caller, region moat.Region, q moat.StatsQuery) ([]moat.PortPeak, error)
 	AttackEvents(ctx context.Context, c moat.Caller, region moat.Region, q moat.EventQuery) ([]moat.EventView, int64, error)
+
+	DomainQPS(ctx context.Context, c moat.Caller, region moat.Region, q moat.WebStatsQuery) ([]moat.WebQPSPoint, error)
+	DomainStatusCodes(ctx context.Context, c moat.Caller, region moat.Region, q moat.WebStatsQuery) ([]moat.WebStatusPoint, error)
+	DomainTopAttacks(ctx context.Context, c moat.Caller, region moat.Region, start, end time.Time) ([]moat.WebAttackTop, error)
+	DomainAttackEvents(ctx context.Context, c moat.Caller, region moat.Region, q moat.WebEventQuery) ([]moat.WebAttackView, int64, error)
 }
 
 // Rules is what the forwarding-rule handlers need of moat: port rules with

@@ -87,3 +87,24 @@ func checkPage(number, size int) error {
 	_, _, err := pageArgs(&number, &size)
 	return err
 }
+
+// maxIntervalSeconds bounds an Interval before it becomes a duration: no
+// span is longer (see moat.MaxStatsSpan).
+const maxIntervalSeconds = int64(moat.MaxStatsSpan / time.Second)
+
+// webStatsQuery builds the domain query of a website statistics action.
+// end is nil when EndTime was not given; interval is nil for the actions
+// that return no series, and given, a positive number of seconds.
+func webStatsQuery(domain string, start int64, end, interval *int64) (moat.WebStatsQuery, error) {
+	q := moat.WebStatsQuery{Domain: domain, Start: unixTime(start)}
+	if end != nil {
+		q.End = unixTime(*end)
+	}
+	if interval != nil {
+		if *interval < 1 || *interval > maxIntervalSeconds {
+			return moat.WebStatsQuery{}, moat.InvalidParam("Interval", "a positive number of seconds")
+		}
+		q.Interval = time.Duration(*interval) * time.Second
+	}
+	return q, nil
+}
