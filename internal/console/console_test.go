@@ -63,8 +63,10 @@ func TestPageHasNoRemoteAssets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The SVG namespace is a name, not an address that is loaded.
+		text := strings.ReplaceAll(string(b), "'http://www.w3.org/2000/svg'", "")
 		for _, bad := range []string{"http://", "https://", "//cdn", "@import"} {
-			if strings.Contains(string(b), bad) {
+			if strings.Contains(text, bad) {
 				t.Errorf("%s contains %q: the console must not load anything from elsewhere", name, bad)
 			}
 		}

@@ -220,7 +220,8 @@ function fmtRate(n, unit) {
   let i = 0;
   let v = n;
   while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
-  return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}${unit}`;
+  const shown = Number.isInteger(v) || v >= 100 ? Math.round(v) : v.toFixed(1);
+  return `${shown} ${units[i]}${unit}`.trim();
 }
 
 // ---- views ----
@@ -599,7 +600,7 @@ async function viewRelease(view, [id]) {
 // chart draws series of equal length as polylines in plain SVG, with the
 // maximum on the y axis; the label describes it for screen readers.
 function chart(title, series, unit) {
-  const W = 600, H = 180, L = 56, B = 20, T = 10;
+  const W = 600, H = 150, L = 64, B = 10, T = 10;
   const n = Math.max(...series.map((s) => s.values.length), 2);
   const max = Math.max(1, ...series.flatMap((s) => s.values));
   const x = (i) => L + (i * (W - L - 8)) / (n - 1);
@@ -738,11 +739,11 @@ async function chartsSection(id) {
     const quiet = (list, keys) => !list.some((x) => keys.some((k) => x[k]));
     out.replaceChildren(
       quiet(fl, ['InBps', 'OutBps', 'AttackBps']) ? h('p', {}, 'No traffic recorded in this span.') : null,
-      fl.length ? chart('Traffic (bits per second)', [
+      !quiet(fl, ['InBps', 'OutBps', 'AttackBps']) ? chart('Traffic (bits per second)', [
         { name: 'in', values: fl.map((x) => x.InBps) }, { name: 'out', values: fl.map((x) => x.OutBps) },
         { name: 'attack', values: fl.map((x) => x.AttackBps) }], 'bps') : null,
       quiet(cl, ['ActConns', 'InActConns', 'Cps']) ? h('p', {}, 'No connections recorded in this span.') : null,
-      cl.length ? chart('Connections', [
+      !quiet(cl, ['ActConns', 'InActConns', 'Cps']) ? chart('Connections', [
         { name: 'active', values: cl.map((x) => x.ActConns) }, { name: 'inactive', values: cl.map((x) => x.InActConns) },
         { name: 'new per second', values: cl.map((x) => x.Cps) }], '') : null);
   };
@@ -764,7 +765,7 @@ async function eventsSection(id) {
   }
   const r = await busy('Reading events', () => admin('GET', 'events?InstanceId=' + encodeURIComponent(id)));
   sec.append(r.Events.length ? h('ol', { class: 'timeline', 'aria-label': 'Event timeline' }, r.Events.map((e) => h('li', { 'data-type': e.Type },
-    h('strong', {}, EVENT_WORDS[e.Type] || e.Type), ' ', h('time', { datetime: e.Time }, fmtTime(Date.parse(e.Time))),
+    h('strong', {}, EVENT_WORDS[e.Type] || e.Type.replaceAll('_', ' ')), ' ', h('time', { datetime: e.Time }, fmtTime(Date.parse(e.Time))),
     e.Reason ? h('span', { class: 'hint' }, ` · ${e.Reason}`) : '',
     e.RequestId ? h('span', { class: 'hint' }, ` · RequestId ${e.RequestId}`) : ''))) : h('p', {}, 'No events.'));
   return sec;
