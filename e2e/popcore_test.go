@@ -19,9 +19,13 @@ import (
 	"moat/internal/admin"
 )
 
-// nodeDir holds package.json (pop-core pinned to 1.8.0), its lock file and
-// popcore.js.
+// nodeDir holds package.json (pop-core 1.8.0 and playwright-core pinned),
+// its lock file, popcore.js and console.spec.mjs.
 const nodeDir = "node"
+
+// nodePackages are the locked packages; one missing from node_modules
+// (a checkout from before it was added) makes ensureNodeModules install.
+var nodePackages = []string{"@alicloud/pop-core", "playwright-core"}
 
 // ensureNodeModules installs the locked npm packages when node_modules is
 // missing. A machine without node or npm fails the test: pop-core is one
@@ -30,9 +34,15 @@ func ensureNodeModules(t *testing.T) string {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Fatalf("node is not installed: %v (the pop-core test needs Node.js and npm)", err)
+		t.Fatalf("node is not installed: %v (the pop-core and console tests need Node.js and npm)", err)
 	}
-	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", "@alicloud", "pop-core", "package.json")); err == nil {
+	installed := true
+	for _, pkg := range nodePackages {
+		if _, err := os.Stat(filepath.Join(nodeDir, "node_modules", filepath.FromSlash(pkg), "package.json")); err != nil {
+			installed = false
+		}
+	}
+	if installed {
 		return node
 	}
 	npm, err := exec.LookPath("npm")

@@ -24,6 +24,7 @@ import (
 	"moat/internal/acs/ddoscoo"
 	"moat/internal/admin"
 	"moat/internal/coalesce"
+	"moat/internal/console"
 	"moat/internal/lifecycle"
 	"moat/internal/metrics"
 	"moat/internal/moat"
@@ -366,7 +367,7 @@ export MOAT_ACCESS_KEY_SECRET=%s
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"Status":"ok"}`)
 	})
-	mux := routes(health, met.Handler(),
+	mux := routes(health, met.Handler(), console.Handler(),
 		syncClock(svc.SyncClock, admin.New(svc, m.engine, c.AdminToken, m.Log)),
 		acs.TrustProxies(acs.PerClientLimit(syncClock(svc.SyncClock, gw), c.MaxClientRequests), c.TrustedProxies))
 
