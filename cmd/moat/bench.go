@@ -12,6 +12,7 @@ import (
 
 	"moat/internal/bench"
 	"moat/internal/bench/l4"
+	"moat/internal/bench/l7"
 )
 
 const benchUsage = `Usage: moat bench [flags]
@@ -53,6 +54,15 @@ Scenarios (--scenarios, comma-separated, default all):
               one source flooding a Slimit Cps 100 rule while four others
               keep 20 connections/s; each load --dp-duration after
               --warmup. Without haproxy in PATH, moat alone (no ratios)
+  web         one website (HTTP 8080, HTTPS 8443, a test CA's certificate
+              via AssociateWebCert, CC switch off) served by moat serve
+              --dataplane (its own process and store) and by nginx as the
+              same reverse proxy to the same origin, alternately:
+              keep-alive HTTPS requests/s (32 connections), new TLS 1.3
+              handshakes/s (32 workers, no resumption), and the p99 each
+              adds to the origin's at --web-rate; then moat's keep-alive
+              figure with the CC switch on. Each load --web-duration after
+              --warmup. Without nginx in PATH, moat alone (no ratios)
   memory      moat's VmRSS/VmHWM after seeding and at the end
 
 Flags:
@@ -63,7 +73,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	// --baseline-serve and --addr are the runner's own way of starting the
 	// bare handler; they stay out of the help.
-	hidden := map[string]bool{"baseline-serve": true, "origin-serve": true, "addr": true}
+	hidden := map[string]bool{"baseline-serve": true, "origin-serve": true, "web-origin-serve": true, "addr": true}
 	fs.Usage = func() {
 		fmt.Fprint(stderr, benchUsage)
 		visible := flag.NewFlagSet("moat bench", flag.ContinueOnError)
@@ -82,6 +92,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		summarize bool
 		baseline  bool
 		origins   bool
+		webOrigin bool
 		addr      string
 	)
 	fs.IntVar(&cfg.Instances, "instances", 1000000, "instances in the store (seeded through the admin API, 10000 per call; 2000 on PostgreSQL)")
@@ -103,7 +114,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.DPDuration, "dp-duration", 5*time.Second, "measured time of each load of the dataplane scenario (after --warmup)")
 	fs.IntVar(&cfg.DPIdleConns, "dp-idle-conns", 10000, "idle connections the dataplane scenario holds through each proxy")
 	fs.StringVar(&cfg.HAProxy, "haproxy", "haproxy", "the HAProxy executable the dataplane scenario compares with (looked up in PATH)")
-	fs.StringVar(&scenarios, "scenarios", "all", "comma-separated subset of describe,baseline,release,create,tags,ram,rules,mixed,lifecycle,dataplane,memory")
+	fs.DurationVar(&cfg.WebDuration, "web-duration", 5*time.Second, "measured time of each load of the web scenario (after --warmup)")
+	fs.Float64Var(&cfg.WebRate, "web-rate", 500, "requests/s of the web scenario's paced latency load (8 keep-alive connections)")
+	fs.StringVar(&cfg.Nginx, "nginx", "nginx", "the nginx executable the web scenario compares with (looked up in PATH)")
+	fs.StringVar(&scenarios, "scenarios", "all", "comma-separated subset of describe,baseline,release,create,tags,ram,rules,mixed,lifecycle,dataplane,web,memory")
 	fs.StringVar(&cfg.DB, "db", "", "SQLite store path, reused if it exists (default: a fresh temporary file, removed at the end); or postgres://user@host:port/db: a fresh moat_bench_<random> database on that server, dropped at the end (a URL naming a moat_bench_* database uses and keeps it)")
 	fs.BoolVar(&cfg.KeepDB, "keep-db", false, "keep the temporary store or database (reuse it later with --db)")
 	fs.StringVar(&cfg.ServerLogLevel, "server-log-level", "info", "moat serve --log-level; info logs a line per request, as deployed")
@@ -111,6 +125,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&summarize, "summarize", false, "print the Markdown tables of docs/BENCHMARKS.md from the result files given as arguments (e.g. bench-results/matrix-*/*.json), and run nothing")
 	fs.BoolVar(&baseline, "baseline-serve", false, "internal: serve the bare baseline handler on --addr")
 	fs.BoolVar(&origins, "origin-serve", false, "internal: serve the dataplane scenario's origins on --addr's host")
+	fs.BoolVar(&webOrigin, "web-origin-serve", false, "internal: serve the web scenario's origin on --addr's host")
 	fs.StringVar(&addr, "addr", "127.0.0.1:0", "internal: listen address of --baseline-serve")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -126,6 +141,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if baseline {
 		return bench.ServeBaseline(ctx, addr, stderr)
+	}
+	if webOrigin {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return fmt.Errorf("%w: --addr: %v", errUsage, err)
+		}
+		return l7.ServeOrigin(ctx, host, bench.WebHTTPPort, bench.WebHTTPSPort, stderr)
 	}
 	if origins {
 		host, _, err := net.SplitHostPort(addr)

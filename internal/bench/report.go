@@ -212,6 +212,9 @@ func Evaluate(res *Results) []Row {
 	if dr := res.Dataplane; dr != nil {
 		dataplaneRows(dr, add, check)
 	}
+	if wr := res.Web; wr != nil {
+		webRows(wr, add, check)
+	}
 	if m := res.Memory; m != nil {
 		scn := "memory"
 		if pg {

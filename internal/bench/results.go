@@ -32,6 +32,7 @@ type Results struct {
 	Mixed       *MixedResult        `json:",omitempty"`
 	Lifecycle   *LifecycleResult    `json:",omitempty"`
 	Dataplane   *DataplaneResult    `json:",omitempty"`
+	Web         *WebResult          `json:",omitempty"`
 	Memory      *MemoryResult       `json:",omitempty"`
 	Checks      []Check
 	Errors      []string `json:",omitempty"`
@@ -172,6 +173,9 @@ func memFigures(m proc.ProcMem) *MemFigures {
 // computeRatios expresses every moat throughput as a multiple of the bare
 // handler's successful requests/s measured in the same run.
 func computeRatios(res *Results) {
+	if res.Web != nil {
+		computeWebRatios(res.Web)
+	}
 	if res.Dataplane != nil {
 		computeDataplaneRatios(res.Dataplane)
 	}

@@ -47,7 +47,7 @@ const (
 )
 
 // AllScenarios is the default selection, in run order.
-var AllScenarios = []string{ScenarioDescribe, ScenarioBaseline, ScenarioRelease, ScenarioCreate, ScenarioTags, ScenarioRAM, ScenarioRules, ScenarioMixed, ScenarioLifecycle, ScenarioDataplane, ScenarioMemory}
+var AllScenarios = []string{ScenarioDescribe, ScenarioBaseline, ScenarioRelease, ScenarioCreate, ScenarioTags, ScenarioRAM, ScenarioRules, ScenarioMixed, ScenarioLifecycle, ScenarioDataplane, ScenarioWeb, ScenarioMemory}
 
 // Fixed credentials. The bootstrap account owns the seeded instances (so
 // its TotalCount is exactly --instances and a seeded store can be reused);
@@ -118,6 +118,12 @@ type Config struct {
 	DPDuration  time.Duration
 	DPIdleConns int
 	HAProxy     string
+	// WebDuration is the measured time of each load of the web scenario,
+	// WebRate its paced load's requests/s, and Nginx the nginx
+	// executable (a name looked up in PATH).
+	WebDuration time.Duration
+	WebRate     float64
+	Nginx       string
 	// EventsPage is the Limit of each GET /_moat/v1/events page of the
 	// lifecycle cross-check. The server materializes a whole page (and
 	// its JSON) in memory, so a large page inflates the RSS measured
@@ -301,6 +307,8 @@ func (c *Config) Validate() error {
 		return errors.New("the mixed scenario needs --mix")
 	case c.has(ScenarioDataplane) && (c.DPDuration <= 0 || c.DPIdleConns < 1):
 		return errors.New("--dp-duration must be positive and --dp-idle-conns at least 1")
+	case c.has(ScenarioWeb) && (c.WebDuration <= 0 || !(c.WebRate > 0 && c.WebRate <= 100000)):
+		return errors.New("--web-duration must be positive and --web-rate from 1 to 100000 requests/s")
 	}
 	switch c.ServerLogLevel {
 	case "debug", "info", "warn", "error":
@@ -405,6 +413,14 @@ func (r *runner) run(ctx context.Context) error {
 		// Its own moat serve, origins and HAProxy, apart from the others.
 		if err := r.dataplane(ctx); err != nil {
 			if err := fail(ScenarioDataplane, err); err != nil {
+				return err
+			}
+		}
+	}
+	if cfg.has(ScenarioWeb) {
+		// Its own moat serve, origin and nginx, apart from the others.
+		if err := r.web(ctx); err != nil {
+			if err := fail(ScenarioWeb, err); err != nil {
 				return err
 			}
 		}

@@ -318,6 +318,9 @@ func (p *Plane) setSite(k webKey, ws *moat.WebSite, mitigate bool) {
 // (the client's name for a wildcard website is not known here, so none),
 // and the origin's certificate not verified: origins are addressed by IP
 // and often serve certificates of their own making.
+// Compression is the client's business: the transport neither asks the
+// origin for gzip on the client's behalf nor decompresses the answer, so
+// the answer reaches the client as the origin sent it.
 func newOriginTransport(domain string) *http.Transport {
 	sni := domain
 	if strings.HasPrefix(domain, "*.") {
@@ -331,6 +334,7 @@ func newOriginTransport(domain string) *http.Transport {
 		MaxIdleConnsPerHost:   webOriginIdlePerHost,
 		IdleConnTimeout:       webOriginIdle,
 		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
 	}
 }
 

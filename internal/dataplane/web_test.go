@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -588,4 +589,49 @@ func mustCert(t *testing.T, ca *testCA) *tls.Certificate {
 		t.Fatal(err)
 	}
 	return &cert
+}
+
+// The proxy leaves compression to the client: a request without
+// Accept-Encoding reaches the origin without one, and a gzip answer to a
+// client that asked for it arrives still compressed, as sent.
+func TestWebPassesCompressionThrough(t *testing.T) {
+	needLowPorts(t)
+	const n = 66
+	gz := []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 1, 0, 0, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0}
+	var seen atomic.Value
+	ln, err := net.Listen("tcp4", originIP(n, 1)+":80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ae := r.Header.Get("Accept-Encoding")
+		seen.Store(ae)
+		if ae == "gzip" {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Write(gz)
+			return
+		}
+		io.WriteString(w, "plain")
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	src := &fakeSource{}
+	src.setWeb([]moat.Edge{webEdge(src, n)}, website(n, "gz.example.test", map[string][]int{moat.ProxyHTTP: {80}}, 1))
+	startPlane(t, src, nil)
+
+	c := webClient(n, 1, nil, false)
+	if _, body := get(t, c, "http://gz.example.test/"); body != "plain" || seen.Load() != "" {
+		t.Errorf("without Accept-Encoding: body %q, the origin saw Accept-Encoding %q, want none", body, seen.Load())
+	}
+	req, _ := http.NewRequest("GET", "http://gz.example.test/", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" || !bytes.Equal(b, gz) {
+		t.Errorf("gzip answer: Content-Encoding %q, body %x, want gzip and %x", resp.Header.Get("Content-Encoding"), b, gz)
+	}
 }
