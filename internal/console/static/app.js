@@ -969,7 +969,7 @@ function createWebhookForm(account) {
     boxes.map((b) => h('div', { class: 'check' }, b, h('label', { for: b.id }, b.value))));
   const form = h('form', { class: 'card', 'aria-label': 'Create a webhook' }, h('h2', {}, 'Create a webhook'),
     h('div', { class: 'row' },
-      field('Url', h('input', { type: 'url', name: 'url', required: true, autocomplete: 'off', spellcheck: 'false'}), '(an absolute http or https URL)'),
+      field('Url', h('input', { type: 'url', name: 'url', required: true, autocomplete: 'off', spellcheck: 'false' }), '(an absolute http or https URL)'),
       field('Secret', h('input', { type: 'password', name: 'secret', required: true, autocomplete: 'off', maxlength: 256 }), '(signs every delivery; not shown again)')),
     events,
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create webhook')));
