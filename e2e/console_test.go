@@ -38,7 +38,10 @@ func chromiumPath(t *testing.T) string {
 
 // TestConsole drives the web console in Chromium (e2e/node/console.spec.mjs,
 // playwright-core): sign in with an AccessKey pair and the admin token,
-// page and filter the list (tag, status, remark), rename, watch an instance
+// page and filter the list (tag, status, remark), rename, create two
+// webhooks on the Webhooks page (events ticked by keyboard) and delete
+// one, see the kept one's `expiring` notice delivered to this test's
+// receiver in its delivery log after the clock move, watch an instance
 // go from "in service" to "expired" to "forwarding stopped" as the admin
 // page moves the clock, add a port rule, renew, release an expired
 // instance after confirming that traffic is back on the origin, create a
@@ -56,6 +59,8 @@ func TestConsole(t *testing.T) {
 	edge := s.CreateInstances(t, admin.InstancesRequest{AccessKeyId: keyID, ExpireIn: "48h", Remark: "edge",
 		Tags: []admin.TagItem{{Key: "env", Value: "prod"}}})[0].InstanceId
 	old := adminIDs(s.CreateInstances(t, admin.InstancesRequest{AccessKeyId: keyID, Count: 2, ExpireIn: "-1h", Remark: "old"}))
+	// The page subscribes this receiver to expiring notices.
+	hooks := newHookReceiver(t, "console-hook-secret")
 
 	// The console is served beside the API: the page and its headers.
 	resp, err := http.Get(s.Endpoint + "/console/")
@@ -94,6 +99,7 @@ func TestConsole(t *testing.T) {
 		"CONSOLE_EDGE="+edge,
 		"CONSOLE_OLD1="+old[0],
 		"CONSOLE_OLD2="+old[1],
+		"CONSOLE_HOOK_URL="+hooks.URL+"/hook",
 		"CONSOLE_ARTIFACTS="+artifacts,
 		"CHROMIUM="+browser,
 	)
@@ -104,9 +110,12 @@ func TestConsole(t *testing.T) {
 		t.Fatalf("node console.spec.mjs: %v\nstdout: %s\nstderr: %s\nserver log:\n%s", err, out, stderr.String(), s.Logs())
 	}
 	var got struct {
-		Screenshots   []string
-		ReaderKeyId   string
-		ForbiddenText string
+		Screenshots      []string
+		ReaderKeyId      string
+		ForbiddenText    string
+		WebhookId        string
+		DeletedWebhookId string
+		DeliveredEventId string
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("console.spec.mjs printed no JSON: %v\n%s", err, out)
@@ -144,6 +153,18 @@ func TestConsole(t *testing.T) {
 	if !strings.HasPrefix(got.ForbiddenText, "Forbidden.RAM: ") {
 		t.Errorf("the page showed %q for the reader's release, want the Code and Message", got.ForbiddenText)
 	}
+	// The webhook the page created got the edge instance's 1-day notice,
+	// signed, once; the one it deleted is gone.
+	list, err := s.Admin.Webhooks(context.Background(), account)
+	if err != nil || len(list) != 1 || list[0].WebhookId != got.WebhookId || strings.Join(list[0].Events, ",") != "expiring" {
+		t.Errorf("webhooks of %s after the console = %+v, %v; want only %s for expiring (%s deleted)", account, list, err, got.WebhookId, got.DeletedWebhookId)
+	}
+	hooks.mu.Lock()
+	if n, ok := hooks.byID[got.DeliveredEventId]; !ok || hooks.posts != 1 || len(hooks.bad) > 0 ||
+		n.Type != "expiring" || n.InstanceId != edge || n.DaysLeft != 1 || n.AccountId != account {
+		t.Errorf("the receiver had %d POSTs %+v (problems %v); want one expiring notice %s for %s with DaysLeft 1", hooks.posts, hooks.byID, hooks.bad, got.DeliveredEventId, edge)
+	}
+	hooks.mu.Unlock()
 	if strings.Contains(s.Logs(), keySecret) {
 		t.Errorf("the server log contains the AccessKey secret the console signed with")
 	}

@@ -11,6 +11,7 @@
 //   MOAT_ADMIN_TOKEN       the admin token
 //   CONSOLE_EDGE           an instance in service for 48 h, tagged env=prod
 //   CONSOLE_OLD1, CONSOLE_OLD2           two instances expired an hour ago
+//   CONSOLE_HOOK_URL       a webhook receiver the Go test runs
 //   CONSOLE_ARTIFACTS      the directory for screenshots
 //   CHROMIUM               the browser (default /usr/bin/chromium)
 //
@@ -32,6 +33,7 @@ const adminToken = env('MOAT_ADMIN_TOKEN');
 const edge = env('CONSOLE_EDGE');
 const old1 = env('CONSOLE_OLD1');
 const old2 = env('CONSOLE_OLD2');
+const hookUrl = env('CONSOLE_HOOK_URL');
 const artifacts = env('CONSOLE_ARTIFACTS');
 const TIMEOUT = 20000;
 
@@ -90,6 +92,32 @@ async function moveClock(page, by) {
   await page.getByRole('heading', { name: 'Instances' }).waitFor();
 }
 
+// openWebhooks shows the account's webhooks page from the main menu.
+async function openWebhooks(page) {
+  await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
+  await page.getByRole('heading', { name: 'Webhooks', exact: true }).waitFor();
+  const pick = page.getByRole('form', { name: 'Account' });
+  await pick.getByLabel('AccountId').fill(account);
+  await pick.getByLabel('AccountId').press('Enter');
+  await page.getByRole('heading', { name: new RegExp(`^Webhooks of ${account} \\(\\d+\\)$`) }).waitFor();
+}
+
+// createWebhook fills the creation form, ticking the event boxes with the
+// keyboard, and returns the new webhook's ID from the notice.
+async function createWebhook(page, url, events) {
+  const form = page.getByRole('form', { name: 'Create a webhook' });
+  await form.getByLabel(/^Url/).fill(url);
+  await form.getByLabel(/^Secret/).fill('console-hook-secret');
+  for (const e of events) {
+    await form.getByLabel(e, { exact: true }).focus();
+    await page.keyboard.press('Space');
+  }
+  await form.getByRole('button', { name: 'Create webhook' }).click();
+  const note = page.getByText(/^Webhook wh-[a-z0-9]+ created\.$/);
+  await note.waitFor();
+  return (await note.textContent()).split(' ')[1];
+}
+
 async function run(browser) {
   const desktop = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   const page = await desktop.newPage();
@@ -141,11 +169,55 @@ async function run(browser) {
   await row(page, edge).locator('td.remark', { hasText: /^edge renamed in the console$/ }).waitFor();
   await page.getByText(`Remark of ${edge} saved.`).waitFor();
 
+  step = 'webhooks';
+  await openWebhooks(page);
+  await page.getByText('No webhooks.').waitFor();
+  const hook = await createWebhook(page, hookUrl, ['expiring']);
+  const hookRow = page.locator(`tr[data-webhook="${hook}"]`);
+  await hookRow.locator('td', { hasText: /^expiring$/ }).waitFor();
+  const extra = await createWebhook(page, hookUrl + '/unused', ['All events (*)']);
+  await page.locator(`tr[data-webhook="${extra}"]`).locator('td', { hasText: /^all \(\*\)$/ }).waitFor();
+  await page.getByRole('heading', { name: `Webhooks of ${account} (2)` }).waitFor();
+  await shot(page, 'webhooks-desktop.png');
+  await page.getByRole('button', { name: `Delete ${extra}` }).click();
+  const del = page.getByRole('dialog', { name: `Delete ${extra}` });
+  await del.getByRole('button', { name: 'Delete' }).click();
+  await del.waitFor({ state: 'detached' });
+  await page.getByText(`Webhook ${extra} deleted.`).waitFor();
+  await page.getByRole('heading', { name: `Webhooks of ${account} (1)` }).waitFor();
+  out.webhookId = hook;
+  out.deletedWebhookId = extra;
+  await page.getByRole('link', { name: 'Instances' }).click();
+  await page.getByRole('heading', { name: 'Instances' }).waitFor();
+
   step = 'expired';
   await moveClock(page, '49h');
   await filterRemark(page, 'edge renamed');
   await waitState(page, edge, /^expired: mitigation off; forwarding stops in 6 d 2[23] h$/);
   await row(page, edge).getByRole('button', { name: `Release ${edge}` }).waitFor();
+
+  step = 'expiring notice in the delivery log';
+  // The clock move passed the edge instance's 1-day notice: the page's
+  // log shows it delivered once the receiver has acknowledged it (each
+  // look reloads the log).
+  await openWebhooks(page);
+  await page.getByRole('link', { name: `Delivery log of ${hook}` }).click();
+  await page.getByRole('heading', { name: `Delivery log of ${hook}` }).waitFor();
+  const delivered = page.locator('tr[data-type="expiring"][data-status="delivered"]');
+  for (const deadline = Date.now() + TIMEOUT; await delivered.count() === 0;) {
+    check(Date.now() < deadline, 'the expiring notice shows as delivered');
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.locator('#view:not([aria-busy])').waitFor();
+  }
+  check(await page.locator('tbody tr').count() === 1, 'the log holds one delivery');
+  await delivered.locator('td', { hasText: /^1$/ }).first().waitFor(); // attempts
+  await delivered.locator('td', { hasText: /^204$/ }).waitFor(); // the receiver answers 204
+  out.deliveredEventId = await delivered.getAttribute('data-event');
+  await shot(page, 'deliveries-desktop.png');
+  await page.getByRole('link', { name: 'Instances' }).click();
+  await page.getByRole('heading', { name: 'Instances' }).waitFor();
+  await filterRemark(page, 'edge renamed');
+  await waitState(page, edge, /^expired: /);
 
   step = 'instance page';
   await row(page, edge).getByRole('link', { name: edge }).click();
@@ -264,6 +336,12 @@ async function run(browser) {
   await p2.locator(`tr[data-instance="${edge}"]`).getByRole('link', { name: edge }).click();
   await p2.getByRole('heading', { name: 'Port rules (1)' }).waitFor();
   await shot(p2, 'instance-phone.png');
+  await openWebhooks(p2);
+  await p2.getByRole('link', { name: `Delivery log of ${out.webhookId}` }).click();
+  await p2.locator('tr[data-type="expiring"]').waitFor();
+  const hookWidth = await p2.evaluate(() => document.documentElement.scrollWidth);
+  check(hookWidth <= 390, `the delivery log fits the phone width (scrollWidth ${hookWidth})`);
+  await shot(p2, 'deliveries-phone.png');
   await phone.close();
 
   check(pageErrors.length === 0, `page errors: ${pageErrors.join('; ')}`);

@@ -22,6 +22,7 @@ const S = {
   filters: {},
   page: 1,
   pageSize: 10,
+  hookAccount: '', // the account the webhooks page last showed
 };
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -232,7 +233,12 @@ const views = {
   instance: viewInstance,
   release: viewRelease,
   admin: viewAdmin,
+  webhooks: viewWebhooks,
+  webhook: viewWebhook,
 };
+
+// ADMIN_VIEWS need only the admin token.
+const ADMIN_VIEWS = new Set(['admin', 'webhooks', 'webhook']);
 
 // route renders the view the hash names: #/instances, #/instance/ID,
 // #/release/ID, #/admin, #/signin.
@@ -245,9 +251,10 @@ async function route() {
   let name = parts[0] || 'instances';
   if (!views[name]) name = 'instances';
   if (!S.creds && !S.adminToken) name = 'signin';
-  else if (!S.creds && name !== 'admin') name = 'admin';
+  else if (!S.creds && !ADMIN_VIEWS.has(name)) name = 'admin';
+  const section = { instance: 'instances', release: 'instances', webhook: 'webhooks' }[name] || name;
   for (const a of document.querySelectorAll('.top nav a')) {
-    if (a.id === 'nav-' + (name === 'instance' || name === 'release' ? 'instances' : name)) a.setAttribute('aria-current', 'page');
+    if (a.id === 'nav-' + section) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
   const view = $('#view');
@@ -901,6 +908,118 @@ function auditBrowser(out) {
   return form;
 }
 
+// ---- webhooks ----
+
+const NOTICE_TYPES = ['expiring', 'expired', 'forwarding_stopped', 'renewed', 'released', 'attack'];
+
+// webhooksHash is the webhooks page of an account.
+function webhooksHash(account) {
+  return '#/webhooks/' + encodeURIComponent(account);
+}
+
+// viewWebhooks: pick an account, list its webhooks (each with its
+// delivery log and a delete button), and create one.
+async function viewWebhooks(view, [account = S.hookAccount || '']) {
+  view.append(h('h1', {}, 'Webhooks'));
+  focusHeading(view);
+  if (!S.adminToken) {
+    view.append(h('p', {}, 'Sign in with the admin token to manage webhooks.'));
+    return;
+  }
+  const pick = h('form', { class: 'card filters', 'aria-label': 'Account' },
+    h('div', { class: 'row' }, field('AccountId', text('account', { value: account, required: true }))),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Show webhooks')));
+  pick.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    go(webhooksHash(v(new FormData(pick), 'account')));
+  });
+  view.append(pick);
+  if (!account) return;
+  S.hookAccount = account;
+
+  const r = await busy('Listing webhooks', () => admin('GET', `accounts/${path(account)}/webhooks`));
+  const hooks = r.Webhooks || [];
+  const list = h('section', { class: 'card', 'aria-labelledby': 'hooks-h' }, h('h2', { id: 'hooks-h' }, `Webhooks of ${account} (${hooks.length})`));
+  if (!hooks.length) {
+    list.append(h('p', {}, 'No webhooks.'));
+  } else {
+    const cols = ['Webhook', 'URL', 'Events', 'Created', ''];
+    list.append(h('table', { class: 'cards', 'aria-label': 'Webhooks' },
+      h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, hooks.map((w) => h('tr', { 'data-webhook': w.WebhookId },
+        h('td', { 'data-label': 'Webhook' }, h('a', { href: '#/webhook/' + path(account, w.WebhookId), 'aria-label': `Delivery log of ${w.WebhookId}` }, w.WebhookId)),
+        h('td', { 'data-label': 'URL', class: 'wrap' }, w.Url),
+        h('td', { 'data-label': 'Events' }, (w.Events || []).join(', ').replace(/^\*$/, 'all (*)')),
+        h('td', { 'data-label': 'Created' }, fmtTime(Date.parse(w.CreateTime))),
+        h('td', { 'data-label': 'Actions', class: 'actions' },
+          h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${w.WebhookId}`, onclick: () => deleteWebhookDialog(account, w) }, 'Delete')))))));
+  }
+  view.append(list, createWebhookForm(account));
+}
+
+// createWebhookForm: Url, Events (checkboxes; "all" stands for every
+// type, present and future, and turns the others off) and Secret.
+function createWebhookForm(account) {
+  const all = h('input', { type: 'checkbox', name: 'events', value: '*', id: 'ev-all' });
+  const boxes = NOTICE_TYPES.map((t) => h('input', { type: 'checkbox', name: 'events', value: t, id: 'ev-' + t }));
+  const sync = () => boxes.forEach((b) => { b.disabled = all.checked; });
+  all.addEventListener('change', sync);
+  const events = h('fieldset', { class: 'checks' }, h('legend', {}, 'Events'),
+    h('div', { class: 'check' }, all, h('label', { for: all.id }, 'All events (*)')),
+    boxes.map((b) => h('div', { class: 'check' }, b, h('label', { for: b.id }, b.value))));
+  const form = h('form', { class: 'card', 'aria-label': 'Create a webhook' }, h('h2', {}, 'Create a webhook'),
+    h('div', { class: 'row' },
+      field('Url', h('input', { type: 'url', name: 'url', required: true, autocomplete: 'off', spellcheck: 'false' }), '(an absolute http or https URL)'),
+      field('Secret', h('input', { type: 'password', name: 'secret', required: true, autocomplete: 'off', maxlength: 256 }), '(signs every delivery; not shown again)')),
+    events,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create webhook')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearMessages();
+    const d = new FormData(form);
+    const chosen = all.checked ? ['*'] : d.getAll('events').map(String);
+    try {
+      const w = await busy('Creating the webhook', () => admin('POST', `accounts/${path(account)}/webhooks`,
+        { Url: v(d, 'url'), Events: chosen, Secret: String(d.get('secret') || '') }));
+      go(webhooksHash(account), `Webhook ${w.WebhookId} created.`);
+    } catch (err) {
+      showError(err);
+    }
+  });
+  return form;
+}
+
+function deleteWebhookDialog(account, w) {
+  dialog(`Delete ${w.WebhookId}`, h('p', {}, `Deliveries to ${w.Url} stop, and its delivery log, pending deliveries included, is deleted.`),
+    'Delete', async () => {
+      await busy('Deleting the webhook', () => admin('DELETE', `webhooks/${path(w.WebhookId)}`));
+      go(webhooksHash(account), `Webhook ${w.WebhookId} deleted.`);
+    }, { danger: true });
+}
+
+// viewWebhook is a webhook's delivery log, the newest first.
+async function viewWebhook(view, [account, id]) {
+  view.append(h('p', {}, h('a', { href: webhooksHash(account) }, '← Webhooks of ' + account)), h('h1', {}, 'Delivery log of ' + id));
+  focusHeading(view);
+  if (!S.adminToken) return;
+  const r = await busy('Reading the delivery log', () => admin('GET', `webhooks/${path(id)}/deliveries?Limit=200`));
+  const ds = r.Deliveries || [];
+  const cols = ['Event', 'Type', 'Status', 'Attempts', 'Created', 'Last attempt', 'Last HTTP status', 'Last error', 'Next attempt'];
+  view.append(h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: () => route() }, 'Refresh')),
+    ds.length ? h('table', { class: 'cards', 'aria-label': 'Deliveries' },
+      h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, ds.map((d) => h('tr', { 'data-event': d.EventId, 'data-type': d.Type, 'data-status': d.Status },
+        h('td', { 'data-label': 'Event' }, d.EventId),
+        h('td', { 'data-label': 'Type' }, d.Type),
+        h('td', { 'data-label': 'Status', class: 'status status-' + d.Status }, d.Status),
+        h('td', { 'data-label': 'Attempts' }, String(d.Attempts)),
+        h('td', { 'data-label': 'Created' }, fmtTime(Date.parse(d.CreateTime))),
+        h('td', { 'data-label': 'Last attempt' }, d.LastAttempt ? fmtTime(Date.parse(d.LastAttempt)) : '—'),
+        h('td', { 'data-label': 'Last HTTP status' }, d.LastStatus ? String(d.LastStatus) : '—'),
+        h('td', { 'data-label': 'Last error', class: 'wrap' }, d.LastError || '—'),
+        h('td', { 'data-label': 'Next attempt' }, d.NextAttempt ? fmtTime(Date.parse(d.NextAttempt)) : '—'))))) : h('p', {}, 'No deliveries yet.'));
+}
+
 function table(label, cols, rows) {
   if (!rows.length) return h('p', {}, 'Nothing found.');
   return h('table', { class: 'cards', 'aria-label': label },
@@ -913,6 +1032,7 @@ function table(label, cols, rows) {
 $('#signout').addEventListener('click', () => {
   S.creds = null;
   S.adminToken = '';
+  S.hookAccount = '';
   S.offsetMs = 0;
   S.canRelease = true;
   S.filters = {};
