@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -117,6 +118,8 @@ func jsonProblem(err error) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "it ends early"
 	case errors.As(err, &se):
 		return fmt.Sprintf("malformed at byte %d", se.Offset)
 	case errors.As(err, &te) && te.Field != "":
