@@ -141,6 +141,7 @@ var secFixtures = map[string]func(r secRegion) map[string]string{
 		return map[string]string{"Rules": `[{"action":"block","name":"sec_precise","condition":[{"field":"uri","match_method":"contain","content":"/admin"}]}]`}
 	},
 	"ddoscoo:DeleteWebPreciseAccessRule": func(r secRegion) map[string]string { return map[string]string{"RuleNames.1": "sec_precise"} },
+	"ddoscoo:ConfigL7RsPolicy":           func(r secRegion) map[string]string { return map[string]string{"Policy": `{"ProxyMode":"rr"}`} },
 	"BssOpenApi:RenewInstance": func(r secRegion) map[string]string {
 		return map[string]string{"ProductType": r.productType, "RenewPeriod": "1"}
 	},

@@ -97,6 +97,8 @@ type webSiteView struct {
 	// tls answers the website's handshakes; nil without a usable
 	// certificate.
 	tls *tls.Config
+	// bal picks each request's origin.
+	bal *webBalance
 }
 
 // webRoutes is one listener's routing table.
@@ -277,7 +279,11 @@ func (p *Plane) setSite(k webKey, ws *moat.WebSite, mitigate bool) {
 	w.mu.Lock()
 	s := w.sites[k]
 	w.mu.Unlock()
-	gs := WebGuardSettings{AccountID: k.account, Domain: k.domain, Node: p.node, Mitigate: mitigate, Protection: ws.Protection}
+	// The guard is not told the origin policy: a change of policy leaves
+	// it as it is.
+	prot := ws.Protection
+	prot.Policy = moat.WebPolicy{}
+	gs := WebGuardSettings{AccountID: k.account, Domain: k.domain, Node: p.node, Mitigate: mitigate, Protection: prot}
 	if s == nil {
 		s = &webSite{key: k, settings: gs, transport: newOriginTransport(ws.Domain)}
 		if p.cfg.NewWebGuard != nil {
@@ -292,11 +298,18 @@ func (p *Plane) setSite(k webKey, ws *moat.WebSite, mitigate bool) {
 			s.guard.Update(gs)
 		}
 	}
-	if old := s.view.Load(); old != nil && reflect.DeepEqual(old.site, *ws) {
+	old := s.view.Load()
+	if old != nil && reflect.DeepEqual(old.site, *ws) {
 		return
 	}
 	v := &webSiteView{site: *ws}
 	v.site.InstanceIDs = append([]string(nil), ws.InstanceIDs...)
+	if old != nil && old.bal.sameAs(ws.Protection.Policy, ws.RealServers) {
+		// The origins' turn and measured times carry over.
+		v.bal = old.bal
+	} else {
+		v.bal = newWebBalance(ws.Protection.Policy, ws.RealServers)
+	}
 	if ws.CertPEM != "" {
 		cert, err := tls.X509KeyPair([]byte(ws.CertPEM), []byte(ws.KeyPEM))
 		if err != nil {

@@ -3,7 +3,6 @@ package dataplane
 import (
 	"context"
 	"errors"
-	"hash/fnv"
 	"io"
 	"net"
 	"net/http"
@@ -12,18 +11,22 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"moat/internal/moat"
 )
 
 // The request path of a website listener: route by Host, consult the
 // website's guard while the instance is in service, redirect to HTTPS
-// when asked, and proxy to the origin the client's address hashes to.
+// when asked, and proxy to the origin the website's policy picks
+// (webbalance.go).
 
 // webTarget is where one request goes, handed to the proxy through the
 // request's context.
 type webTarget struct {
 	site   *webSite
+	bal    *webBalance
+	origin int    // the origin's index in bal
 	scheme string // http or https, to the origin
 	host   string // origin:port
 	proto  string // http or https, from the client
@@ -66,7 +69,16 @@ type webTransport struct{}
 
 func (webTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t := r.Context().Value(webTargetKey{}).(*webTarget)
-	return t.site.transport.RoundTrip(r)
+	if t.bal.times == nil {
+		return t.site.transport.RoundTrip(r)
+	}
+	start := time.Now()
+	resp, err := t.site.transport.RoundTrip(r)
+	if r.Context().Err() == nil {
+		// A request its client gave up on says nothing of the origin.
+		t.bal.observe(t.origin, time.Since(start), err != nil)
+	}
+	return resp, err
 }
 
 var webBufferPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
@@ -161,20 +173,12 @@ func (l *webListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			t.scheme = "https"
 		}
 	}
-	t.host = net.JoinHostPort(pickOrigin(v.site.RealServers, src), strconv.Itoa(port))
+	origin, i := v.bal.pick(src)
+	t.bal, t.origin = v.bal, i
+	// The proxy panics with http.ErrAbortHandler when an answer is cut.
+	defer v.bal.done(i)
+	t.host = net.JoinHostPort(origin, strconv.Itoa(port))
 	l.p.web.proxy.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), webTargetKey{}, t)))
-}
-
-// pickOrigin is the ip_hash policy: the client's address picks the
-// origin, so a client keeps its origin while the origins stay the same.
-func pickOrigin(origins []string, src netip.Addr) string {
-	if len(origins) == 1 {
-		return origins[0]
-	}
-	h := fnv.New32a()
-	b := src.AsSlice()
-	h.Write(b)
-	return origins[h.Sum32()%uint32(len(origins))]
 }
 
 func remoteAddr(r *http.Request) netip.Addr {

@@ -99,11 +99,6 @@ type WebSite struct {
 	Protection WebProtection
 }
 
-// WebPolicyMode is how a website's requests are spread over its origins.
-// The website model has no setting for it; DescribeDomainResource reports
-// ip_hash, and the data plane hashes the client's address.
-const WebPolicyMode = "ip_hash"
-
 // ---- Counters and events the data plane records ----
 
 // StatsBucket is the width of the traffic buckets (the statistics APIs'

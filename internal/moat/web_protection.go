@@ -22,6 +22,19 @@ type WebProtection struct {
 	Whitelist []string
 	// Precise are the precise access rules (ModifyWebPreciseAccessRule).
 	Precise []PreciseRule
+	// Policy spreads the website's requests over its origins
+	// (ConfigL7RsPolicy). Unlike the rest it applies whatever the
+	// instances' state.
+	Policy WebPolicy
+}
+
+// WebPolicy is how a website's requests are spread over its origins.
+type WebPolicy struct {
+	// Mode is ip_hash (also when empty), rr or least_time.
+	Mode string
+	// Weights are rr's weights by origin (as the website names it); an
+	// origin absent weighs DefaultOriginWeight.
+	Weights map[string]int
 }
 
 // CCRule limits how often one source may request matching URIs.

@@ -89,6 +89,8 @@ func Product(svc Service) *acs.Product {
 			"DescribeWebPreciseAccessRule": acs.Handle(h.DescribeWebPreciseAccessRule),
 			"DeleteWebPreciseAccessRule":   acs.Handle(h.DeleteWebPreciseAccessRule),
 			"DescribeCerts":                acs.Handle(h.DescribeCerts),
+			"ConfigL7RsPolicy":             acs.Handle(h.ConfigL7RsPolicy),
+			"DescribeL7RsPolicy":           acs.Handle(h.DescribeL7RsPolicy),
 
 			"DescribeDomainCcProtectSwitch": acs.Handle(h.DescribeDomainCcProtectSwitch),
 

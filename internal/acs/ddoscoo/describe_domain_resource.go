@@ -27,9 +27,9 @@ func (r *DescribeDomainResourceRequest) ResourceIDs() []string {
 // DomainResourceWebRule is a website as DescribeDomainResource shows it:
 // RealServers are plain strings (addresses or host names, as RsType says)
 // and HttpsExt a JSON string. The frequency-control fields and lists are
-// the website's protection; the TLS fields are those of a fresh website
-// (see webPolicyMode and the constants after it): moat does not model
-// them.
+// the website's protection and PolicyMode its origin policy; the TLS
+// fields are those of a fresh website (see webProxyEnabled and the
+// constants after it): moat does not model them.
 type DomainResourceWebRule struct {
 	Domain           string
 	Cname            string
@@ -95,7 +95,7 @@ func domainResourceOf(r moat.WebRuleView) DomainResourceWebRule {
 		InstanceIds: nonNil(r.InstanceIDs), RealServers: nonNil(r.RealServers), RsType: r.RsType,
 		ProxyTypes: proxyTypesOf(r.ProxyTypes), HttpsExt: httpsExtString(r.HTTPSExt),
 		Http2Enable: r.HTTPSExt.Http2 == 1, Http2HttpsEnable: r.HTTPSExt.Http2https == 1, Https2HttpEnable: r.HTTPSExt.Https2http == 1,
-		CertName: certNameOf(r.Cert), ProxyEnabled: webProxyEnabled, PolicyMode: webPolicyMode,
+		CertName: certNameOf(r.Cert), ProxyEnabled: webProxyEnabled, PolicyMode: r.Protection.Policy.ModeOrDefault(),
 		PunishStatus: webPunishStatus, PunishReason: webPunishReason,
 		CcEnabled: r.Protection.CCEnabled, CcRuleEnabled: r.Protection.CCEnabled && len(r.Protection.CCRules) > 0, CcTemplate: ccTemplateOf(r.Protection),
 		Ssl13Enabled: webSsl13Enabled, SslProtocols: webSslProtocols, SslCiphers: webSslCiphers, OcspEnabled: webOcspEnabled,

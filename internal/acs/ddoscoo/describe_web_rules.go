@@ -44,8 +44,9 @@ type WebGmCert struct {
 
 // WebRule is a website as DescribeWebRules shows it: RealServers are
 // objects, the HTTPS options booleans. The frequency-control fields and
-// lists are the website's protection; the TLS fields are those of a fresh
-// website (see webPolicyMode and the constants after it).
+// lists are the website's protection and PolicyMode its origin policy; the
+// TLS fields are those of a fresh website (see webProxyEnabled and the
+// constants after it).
 type WebRule struct {
 	Domain           string
 	Cname            string
@@ -121,7 +122,7 @@ func webRuleOfView(r moat.WebRuleView) WebRule {
 	w := WebRule{
 		Domain: r.Domain, Cname: r.Cname, RealServers: rs, ProxyTypes: proxyTypesOf(r.ProxyTypes),
 		Http2Enable: r.HTTPSExt.Http2 == 1, Http2HttpsEnable: r.HTTPSExt.Http2https == 1, Https2HttpEnable: r.HTTPSExt.Https2http == 1,
-		CertName: certNameOf(r.Cert), UserCertName: certNameOf(r.Cert), ProxyEnabled: webProxyEnabled, PolicyMode: webPolicyMode,
+		CertName: certNameOf(r.Cert), UserCertName: certNameOf(r.Cert), ProxyEnabled: webProxyEnabled, PolicyMode: r.Protection.Policy.ModeOrDefault(),
 		PunishStatus: webPunishStatus, PunishReason: webPunishReason,
 		CcEnabled: r.Protection.CCEnabled, CcRuleEnabled: r.Protection.CCEnabled && len(r.Protection.CCRules) > 0, CcTemplate: ccTemplateOf(r.Protection),
 		Ssl13Enabled: webSsl13Enabled, SslProtocols: webSslProtocols, SslCiphers: webSslCiphers, OcspEnabled: webOcspEnabled,

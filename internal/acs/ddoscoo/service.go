@@ -76,6 +76,8 @@ type Rules interface {
 	DeletePreciseRules(ctx context.Context, c moat.Caller, region moat.Region, domain string, names []string, requestID string) error
 	WebProtection(ctx context.Context, c moat.Caller, region moat.Region, domain string) (moat.WebProtection, error)
 	WebProtections(ctx context.Context, c moat.Caller, region moat.Region, domains []string) (map[string]moat.WebProtection, error)
+	SetWebPolicy(ctx context.Context, c moat.Caller, region moat.Region, domain, mode string, weights []moat.OriginWeight, requestID string) error
+	WebPolicy(ctx context.Context, c moat.Caller, region moat.Region, domain string, only []string) (moat.WebPolicyView, error)
 
 	AddSourceEntries(ctx context.Context, c moat.Caller, region moat.Region, id string, list moat.SourceListKind, ips []string, ttl time.Duration, requestID string) error
 	DeleteSourceEntries(ctx context.Context, c moat.Caller, region moat.Region, id string, list moat.SourceListKind, ips []string, requestID string) error

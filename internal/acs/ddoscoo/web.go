@@ -129,11 +129,10 @@ func exactDomainResource(domain, pattern string) []string {
 
 // Website settings the real service gives a new website and moat does not
 // model; the Describe calls show them as a fresh website has them (the
-// DescribeDomainResource and DescribeWebRules API references): IP hash
-// load balancing, forwarding on, not punished, TLS 1.0 and later with the
-// default cipher suites and no TLS 1.3 or OCSP stapling.
+// DescribeDomainResource and DescribeWebRules API references): forwarding
+// on, not punished, TLS 1.0 and later with the default cipher suites and
+// no TLS 1.3 or OCSP stapling.
 const (
-	webPolicyMode   = "ip_hash"
 	webProxyEnabled = true
 	webPunishStatus = false
 	webPunishReason = 0
