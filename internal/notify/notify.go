@@ -69,20 +69,32 @@ type Sender struct {
 	// Poll bounds the wait between looks at the outbox (real time), so
 	// deliveries queued by other processes are seen within it.
 	Poll time.Duration
+	// Round is the least time between two rounds of store work. A round
+	// records every attempt that finished since the last one (one
+	// transaction) and claims deliveries for the free slots plus one
+	// more slot's worth each (one transaction), so however fast the
+	// receivers answer the sender commits at most two transactions per
+	// Round and sends at most 2*Concurrency deliveries per Round.
+	Round time.Duration
 	// Client sends the POSTs; redirects are not followed (a 3xx is a
 	// failed attempt).
 	Client *http.Client
+
+	transport *http.Transport // Client's transport as New made it
 }
 
 // New returns a Sender with the defaults: 16 POSTs in flight, 10 s each,
-// a look at the outbox at least every second.
+// a look at the outbox at least every second, a round of store work at
+// most every 50 ms.
 func New(svc Service, log *slog.Logger) *Sender {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Sender{svc: svc, log: log, Concurrency: 16, Timeout: 10 * time.Second, Poll: time.Second,
+	t := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second}
+	return &Sender{svc: svc, log: log, Concurrency: 16, Timeout: 10 * time.Second, Poll: time.Second, Round: 50 * time.Millisecond,
+		transport: t,
 		Client: &http.Client{
-			Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second},
+			Transport: t,
 			CheckRedirect: func(*http.Request, []*http.Request) error {
 				return http.ErrUseLastResponse
 			},
@@ -93,49 +105,78 @@ func New(svc Service, log *slog.Logger) *Sender {
 // message is cut to).
 const maxAnswer = 4 << 10
 
-// Run delivers until ctx ends, then waits for the POSTs in flight.
+// Run delivers until ctx ends, then waits for the POSTs in flight and
+// records them. Deliveries claimed but not yet started when ctx ends stay
+// claimed until their lease ends, then are claimed again.
 func (s *Sender) Run(ctx context.Context) {
+	if s.Client.Transport == s.transport && s.transport.MaxIdleConnsPerHost < s.Concurrency {
+		// Keep a connection per slot to a receiver, rather than dialing
+		// anew for every POST beyond the idle limit.
+		s.transport.MaxIdleConnsPerHost = s.Concurrency
+	}
 	results := make(chan moat.Attempt, s.Concurrency)
 	inflight := 0
-	var done []moat.Attempt
+	var queue []moat.Delivery // claimed, waiting for a free slot
+	var done []moat.Attempt   // finished, not yet recorded
+	var last time.Time        // when the last round began
+	look := time.Now()        // when to look at the outbox next
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		// Record what finished, in one transaction.
-		if len(done) > 0 {
-			if err := s.svc.RecordAttempts(context.WithoutCancel(ctx), done); err != nil {
-				// The deliveries stay claimed until their lease ends,
-				// then are attempted again.
-				s.log.Error("webhooks: record attempts", "count", len(done), "err", err)
-			}
-			done = done[:0]
+		// Start claimed deliveries in the free slots.
+		for ; inflight < s.Concurrency && len(queue) > 0; inflight++ {
+			d := queue[0]
+			queue = queue[1:]
+			go func() { results <- s.send(ctx, d) }()
 		}
 		if ctx.Err() != nil {
 			for ; inflight > 0; inflight-- {
 				done = append(done, <-results)
 			}
-			if len(done) > 0 {
-				if err := s.svc.RecordAttempts(context.WithoutCancel(ctx), done); err != nil {
-					s.log.Error("webhooks: record attempts", "count", len(done), "err", err)
-				}
-			}
+			s.record(ctx, done)
 			return
 		}
+		now := time.Now()
+		// Claims keep at most one slot's worth of deliveries waiting
+		// beyond the slots, so a claim waits at most one Timeout for a
+		// slot and its lease (three Timeouts) outlasts wait and attempt.
+		room := 2*s.Concurrency - inflight - len(queue)
+		claim := room > 0 && !now.Before(look)
 		wait := s.Poll
-		if free := s.Concurrency - inflight; free > 0 {
-			n, next, err := s.claim(ctx, free, results)
-			inflight += n
-			switch {
-			case err != nil && ctx.Err() == nil:
-				s.log.Error("webhooks: claim deliveries", "err", err)
-			case n == free:
-				wait = 0 // more may be due: claim again as soon as a slot frees
-			case !next.IsZero():
-				wait = min(max(time.Until(next), 0), s.Poll)
+		switch {
+		case len(done) > 0 || claim:
+			if next := last.Add(s.Round); now.Before(next) {
+				wait = next.Sub(now)
+				break
 			}
-		}
-		if wait == 0 && inflight < s.Concurrency {
+			last = now
+			if len(done) > 0 {
+				s.record(ctx, done)
+				done = done[:0]
+				// Failed attempts are pending again: see when the next
+				// one is due.
+				look, claim = now, room > 0
+			}
+			if claim {
+				ds, next, err := s.claim(ctx, room)
+				queue = append(queue, ds...)
+				switch {
+				case err != nil:
+					if ctx.Err() == nil {
+						s.log.Error("webhooks: claim deliveries", "err", err)
+					}
+					look = now.Add(s.Poll)
+				case len(ds) == room:
+					look = now // more may be due: claim again next round
+				case !next.IsZero() && next.Before(now.Add(s.Poll)):
+					look = next
+				default:
+					look = now.Add(s.Poll)
+				}
+			}
 			continue
+		case room > 0:
+			wait = look.Sub(now)
 		}
 		timer.Reset(wait)
 		select {
@@ -154,6 +195,7 @@ func (s *Sender) Run(ctx context.Context) {
 				}
 			}
 		case <-s.svc.DeliveryWake():
+			look = time.Now()
 		case <-timer.C:
 		}
 		if !timer.Stop() {
@@ -165,29 +207,30 @@ func (s *Sender) Run(ctx context.Context) {
 	}
 }
 
-// claim starts up to free due deliveries and says how many, and when
-// the next pending one is due when it started fewer.
-func (s *Sender) claim(ctx context.Context, free int, results chan<- moat.Attempt) (int, time.Time, error) {
+// record records finished attempts in one transaction.
+func (s *Sender) record(ctx context.Context, done []moat.Attempt) {
+	if len(done) == 0 {
+		return
+	}
+	if err := s.svc.RecordAttempts(context.WithoutCancel(ctx), done); err != nil {
+		// The deliveries stay claimed until their lease ends, then are
+		// attempted again.
+		s.log.Error("webhooks: record attempts", "count", len(done), "err", err)
+	}
+}
+
+// claim claims up to limit due deliveries. When none is due it says
+// when the next pending one is (zero: none is pending).
+func (s *Sender) claim(ctx context.Context, limit int) ([]moat.Delivery, time.Time, error) {
 	next, ok, err := s.svc.NextDelivery(ctx)
 	if err != nil || !ok {
-		return 0, time.Time{}, err
+		return nil, time.Time{}, err
 	}
 	if time.Until(next) > 0 {
-		return 0, next, nil
+		return nil, next, nil
 	}
-	ds, err := s.svc.ClaimDeliveries(ctx, free, s.lease())
-	if err != nil {
-		return 0, time.Time{}, err
-	}
-	for _, d := range ds {
-		go func() { results <- s.send(ctx, d) }()
-	}
-	if len(ds) < free {
-		// What remains pending is not due yet (or claimed by another
-		// process): look again within Poll.
-		return len(ds), time.Now().Add(s.Poll), nil
-	}
-	return len(ds), time.Time{}, nil
+	ds, err := s.svc.ClaimDeliveries(ctx, limit, s.lease())
+	return ds, time.Time{}, err
 }
 
 // lease is how long a claim is kept: three attempts' worth, so it
