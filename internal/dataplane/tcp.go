@@ -144,7 +144,7 @@ func (c *tconn) serve(v *ruleView) {
 		}
 	}
 	outc := make(chan int64, 1)
-	go func() {
+	r.p.goHandler(func() {
 		n, err := relay(c.client, origin, nil, time.Time{})
 		if err != nil {
 			c.abort()
@@ -152,7 +152,7 @@ func (c *tconn) serve(v *ruleView) {
 			halfClose(c.client)
 		}
 		outc <- n
-	}()
+	})
 	in, err := c.upstream(v, origin)
 	if err != nil {
 		c.abort()
