@@ -162,7 +162,10 @@ type Plane struct {
 	rules   map[moat.PortKey]*rule
 	retired []*rule // removed rules whose last counters are not written yet
 
-	handlers sync.WaitGroup // every listener and connection goroutine
+	handlers sync.WaitGroup // every listener and connection handler
+	tasks    chan func()    // handed to idle handler goroutines
+	stopped  chan struct{}  // closed when Run returns
+	stopOnce sync.Once
 
 	web webState
 
@@ -201,6 +204,8 @@ func New(cfg Config) *Plane {
 		web:           newWebState(),
 		pendingWeb:    map[webSampleKey]moat.WebTrafficSample{},
 		pendingWebEv:  map[webEventKey]moat.WebAttackEvent{},
+		tasks:         make(chan func()),
+		stopped:       make(chan struct{}),
 	}
 }
 
@@ -234,6 +239,7 @@ func (p *Plane) Run(ctx context.Context) error {
 	p.removeUnless(nil)
 	p.reconcileWeb(ctx, nil, time.Time{})
 	p.handlers.Wait()
+	p.stopOnce.Do(func() { close(p.stopped) })
 
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
@@ -366,10 +372,45 @@ func (p *Plane) OriginHealth(k moat.PortKey, origins []string) []moat.OriginStat
 
 var _ moat.HealthSource = (*Plane)(nil)
 
-// go runs f as a handler goroutine Run waits for.
+// workerIdle is how long a handler goroutine waits for another task
+// before it ends.
+const workerIdle = 5 * time.Second
+
+// goHandler runs f as a handler Run waits for: on an idle handler
+// goroutine when one waits, else on a new one. Reuse spares each short
+// connection the start of its goroutines and the copies of their stacks
+// as they grow.
 func (p *Plane) goHandler(f func()) {
 	p.handlers.Add(1)
-	go func() { defer p.handlers.Done(); f() }()
+	select {
+	case p.tasks <- f:
+	default:
+		go p.worker(f)
+	}
+}
+
+// worker runs f, then the tasks handed to it until it has been idle for
+// workerIdle or Run has ended.
+func (p *Plane) worker(f func()) {
+	var idle *time.Timer
+	for {
+		f()
+		p.handlers.Done()
+		f = nil // let the finished task's memory go while idle
+		if idle == nil {
+			idle = time.NewTimer(workerIdle)
+		} else {
+			idle.Reset(workerIdle)
+		}
+		select {
+		case f = <-p.tasks:
+		case <-idle.C:
+			return
+		case <-p.stopped:
+			idle.Stop()
+			return
+		}
+	}
 }
 
 // listenAddr is ip:port.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"moat/internal/moat"
@@ -133,21 +134,30 @@ func (c *tconn) serve(v *ruleView) {
 		}
 	}
 
+	// The first direction to end half-closes its peer; at the end of the
+	// second, finish closes both sockets at once, which sends the same FIN
+	// without a shutdown(2) first.
+	var ended atomic.Int32
+	halfClose := func(w *net.TCPConn) {
+		if ended.Add(1) == 1 {
+			w.CloseWrite()
+		}
+	}
 	outc := make(chan int64, 1)
-	go func() {
+	r.p.goHandler(func() {
 		n, err := relay(c.client, origin, nil, time.Time{})
 		if err != nil {
 			c.abort()
 		} else {
-			c.client.CloseWrite()
+			halfClose(c.client)
 		}
 		outc <- n
-	}()
+	})
 	in, err := c.upstream(v, origin)
 	if err != nil {
 		c.abort()
 	} else {
-		origin.CloseWrite()
+		halfClose(origin)
 	}
 	out := <-outc
 	c.finish(in, out)
@@ -164,7 +174,10 @@ func (c *tconn) dial(v *ruleView) (*net.TCPConn, string) {
 		if !ok {
 			break
 		}
-		d := net.Dialer{Timeout: DialTimeout}
+		// No keep-alive probes towards origins (HAProxy's default too):
+		// four setsockopt calls saved per connection; the client side
+		// keeps its probes.
+		d := net.Dialer{Timeout: DialTimeout, KeepAlive: -1}
 		oc, err := d.Dial("tcp4", net.JoinHostPort(o, port))
 		if err == nil {
 			return oc.(*net.TCPConn), o
