@@ -464,3 +464,16 @@ func (s *Store) EarliestExpiry(ctx context.Context, phase moat.Phase) (time.Time
 	}
 	return fromMS(v.Int64), true, nil
 }
+
+// pageCount counts the rows of a page's FROM/WHERE clause and says whether
+// the page at offset is past them all (then the page read can be skipped).
+func (s *Store) pageCount(ctx context.Context, from string, args []any, offset int) (n int64, past bool, err error) {
+	row, err := s.queryRow(ctx, `SELECT COUNT(*)`+from, args...)
+	if err != nil {
+		return 0, false, err
+	}
+	if err := row.Scan(&n); err != nil {
+		return 0, false, err
+	}
+	return n, n == 0 || int64(offset) >= n, nil
+}

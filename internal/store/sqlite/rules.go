@@ -133,16 +133,9 @@ func (s *Store) PortRulePage(ctx context.Context, f moat.PortRuleFilter) ([]moat
 		where += ` AND frontend_port = ?`
 		args = append(args, f.FrontendPort)
 	}
-	row, err := s.queryRow(ctx, `SELECT COUNT(*)`+where, args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	var n int64
-	if err := row.Scan(&n); err != nil {
-		return nil, 0, err
-	}
-	if n == 0 || int64(f.Offset) >= n {
-		return nil, n, nil
+	n, past, err := s.pageCount(ctx, where, args, f.Offset)
+	if err != nil || past {
+		return nil, n, err
 	}
 	rows, err := s.rquery(ctx, `SELECT `+sqlbuild.PortRuleListCols+where+` ORDER BY protocol, frontend_port`+limit(f.Limit)+` OFFSET ?`,
 		append(args, max(f.Offset, 0))...)
@@ -201,16 +194,9 @@ func (s *Store) WebRulePage(ctx context.Context, f moat.WebRuleFilter) ([]moat.W
 			AND b.instance_id IN (SELECT value FROM json_each(?)))`
 		args = append(args, jsonList(f.InstanceIDs))
 	}
-	row, err := s.queryRow(ctx, `SELECT COUNT(*) FROM web_rules w`+where, args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	var n int64
-	if err := row.Scan(&n); err != nil {
-		return nil, 0, err
-	}
-	if n == 0 || int64(f.Offset) >= n {
-		return nil, n, nil
+	n, past, err := s.pageCount(ctx, ` FROM web_rules w`+where, args, f.Offset)
+	if err != nil || past {
+		return nil, n, err
 	}
 	order := ` ORDER BY w.domain`
 	if f.Domain != "" && !f.Exact {
@@ -255,16 +241,9 @@ func (s *Store) SourceEntryPage(ctx context.Context, f moat.SourceFilter) ([]moa
 		where += ` AND type = ?`
 		args = append(args, f.Type)
 	}
-	row, err := s.queryRow(ctx, `SELECT COUNT(*)`+where, args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	var n int64
-	if err := row.Scan(&n); err != nil {
-		return nil, 0, err
-	}
-	if n == 0 || int64(f.Offset) >= n {
-		return nil, n, nil
+	n, past, err := s.pageCount(ctx, where, args, f.Offset)
+	if err != nil || past {
+		return nil, n, err
 	}
 	rows, err := s.rquery(ctx, `SELECT `+sqlbuild.SourceCols+where+` ORDER BY ip`+limit(f.Limit)+` OFFSET ?`, append(args, max(f.Offset, 0))...)
 	if err != nil {

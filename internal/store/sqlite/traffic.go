@@ -273,16 +273,9 @@ func (s *Store) MitigationEvents(ctx context.Context, f moat.MitigationFilter) (
 		where += ` AND start_ms < ?`
 		args = append(args, ms(f.To))
 	}
-	row, err := s.queryRow(ctx, `SELECT COUNT(*)`+where, args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	var n int64
-	if err := row.Scan(&n); err != nil {
-		return nil, 0, err
-	}
-	if n == 0 || int64(f.Offset) >= n {
-		return nil, n, nil
+	n, past, err := s.pageCount(ctx, where, args, f.Offset)
+	if err != nil || past {
+		return nil, n, err
 	}
 	rows, err := s.rquery(ctx, `SELECT `+sqlbuild.MitigationCols+where+
 		` ORDER BY start_ms DESC, instance_id, protocol, frontend_port, node, source, limit_name`+limit(f.Limit)+` OFFSET ?`,
