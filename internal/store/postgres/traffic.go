@@ -35,17 +35,7 @@ func compareSampleKeys(a, b sampleKey) int {
 // sorts them by key, so concurrent calls lock shared rows in one order.
 func mergeSamples(samples []moat.TrafficSample) []moat.TrafficSample {
 	keyOf := func(x *moat.TrafficSample) sampleKey { return sampleKey{x.PortKey, ms(x.Bucket), x.Node} }
-	idx := make(map[sampleKey]int, len(samples))
-	out := make([]moat.TrafficSample, 0, len(samples))
-	for _, x := range samples {
-		k := keyOf(&x)
-		i, ok := idx[k]
-		if !ok {
-			idx[k] = len(out)
-			out = append(out, x)
-			continue
-		}
-		m := &out[i]
+	return foldByKey(samples, keyOf, compareSampleKeys, func(m *moat.TrafficSample, x moat.TrafficSample) {
 		m.InBytes += x.InBytes
 		m.OutBytes += x.OutBytes
 		m.InPackets += x.InPackets
@@ -54,10 +44,31 @@ func mergeSamples(samples []moat.TrafficSample) []moat.TrafficSample {
 		m.Dropped += x.Dropped
 		m.ActiveConns, m.InactiveConns = x.ActiveConns, x.InactiveConns
 		m.MaxConns = max(m.MaxConns, x.MaxConns)
+	})
+}
+
+// foldByKey folds the items of one key into the first of them, in the
+// order given, and sorts the result by key: what a batch of upserts does
+// to its rows, for a statement that may touch a row only once and should
+// lock rows in one order.
+func foldByKey[T any, K comparable](xs []T, key func(*T) K, compare func(a, b K) int, fold func(dst *T, x T)) []T {
+	idx := make(map[K]int, len(xs))
+	out := make([]T, 0, len(xs))
+	for _, x := range xs {
+		k := key(&x)
+		if i, ok := idx[k]; ok {
+			fold(&out[i], x)
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, x)
 	}
-	slices.SortFunc(out, func(a, b moat.TrafficSample) int { return compareSampleKeys(keyOf(&a), keyOf(&b)) })
+	slices.SortFunc(out, func(a, b T) int { return compare(key(&a), key(&b)) })
 	return out
 }
+
+// replaceWith is the fold of events: the last given counts.
+func replaceWith[T any](dst *T, x T) { *dst = x }
 
 // AddTraffic implements moat.Store: the samples in one statement (arrays
 // unnested into rows), which commits on its own.
@@ -110,19 +121,7 @@ func compareEventKeys(a, b eventKey) int {
 // lastEvents keeps the last of events given twice (as two puts would) and
 // sorts them by key.
 func lastEvents(evs []moat.MitigationEvent) []moat.MitigationEvent {
-	idx := make(map[eventKey]int, len(evs))
-	out := make([]moat.MitigationEvent, 0, len(evs))
-	for _, e := range evs {
-		k := eventKeyOf(&e)
-		if i, ok := idx[k]; ok {
-			out[i] = e
-			continue
-		}
-		idx[k] = len(out)
-		out = append(out, e)
-	}
-	slices.SortFunc(out, func(a, b moat.MitigationEvent) int { return compareEventKeys(eventKeyOf(&a), eventKeyOf(&b)) })
-	return out
+	return foldByKey(evs, eventKeyOf, compareEventKeys, replaceWith[moat.MitigationEvent])
 }
 
 // PutMitigationEvents implements moat.Store: one statement.

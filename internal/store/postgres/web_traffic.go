@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -35,25 +34,12 @@ func compareWebSampleKeys(a, b webSampleKey) int {
 // CONFLICT may not touch a row twice) and sorts them by key, so concurrent
 // calls lock shared rows in one order.
 func mergeWebSamples(samples []moat.WebTrafficSample) []moat.WebTrafficSample {
-	idx := make(map[webSampleKey]int, len(samples))
-	out := make([]moat.WebTrafficSample, 0, len(samples))
-	for _, x := range samples {
-		k := webSampleKeyOf(&x)
-		i, ok := idx[k]
-		if !ok {
-			idx[k] = len(out)
-			out = append(out, x)
-			continue
-		}
-		dst, add := sqlbuild.WebTrafficDest(&out[i]), sqlbuild.WebTrafficValues(&x)
+	return foldByKey(samples, webSampleKeyOf, compareWebSampleKeys, func(m *moat.WebTrafficSample, x moat.WebTrafficSample) {
+		dst, add := sqlbuild.WebTrafficDest(m), sqlbuild.WebTrafficValues(&x)
 		for j, v := range add {
 			*dst[j].(*int64) += v
 		}
-	}
-	slices.SortFunc(out, func(a, b moat.WebTrafficSample) int {
-		return compareWebSampleKeys(webSampleKeyOf(&a), webSampleKeyOf(&b))
 	})
-	return out
 }
 
 // addWebTrafficSQL inserts the samples given as arrays (unnested into
@@ -121,18 +107,7 @@ func (s *Store) PutWebAttackEvents(ctx context.Context, evs []moat.WebAttackEven
 	if len(evs) == 0 {
 		return nil
 	}
-	idx := make(map[webEventKey]int, len(evs))
-	last := make([]moat.WebAttackEvent, 0, len(evs))
-	for _, e := range evs {
-		k := webEventKeyOf(&e)
-		if i, ok := idx[k]; ok {
-			last[i] = e
-			continue
-		}
-		idx[k] = len(last)
-		last = append(last, e)
-	}
-	slices.SortFunc(last, func(a, b moat.WebAttackEvent) int { return compareWebEventKeys(webEventKeyOf(&a), webEventKeyOf(&b)) })
+	last := foldByKey(evs, webEventKeyOf, compareWebEventKeys, replaceWith[moat.WebAttackEvent])
 	n := len(last)
 	nodes, accounts, domains, sources, reasons := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	starts, ends, peaks, blocked, watched := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
